@@ -1,0 +1,246 @@
+using System;
+using System.IO;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace ShadowMmu;
+
+/// <summary>
+/// Guest physical memory: one flat region starting at guest-physical address 0. Naturally aligned 4- and 8-byte
+/// accesses are atomic, as the processor's paging-structure accesses are, and compare-exchange gives the locked
+/// read-modify-write that A/D updates need. An access that does not lie wholly inside the region fails (returns
+/// false) instead of throwing, so a guest table pointing past the end of memory is an ordinary walk result.
+/// </summary>
+public sealed unsafe class GuestMemory : IDisposable
+{
+    private readonly MemoryMappedFile? _file;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte* _base;
+
+    private GuestMemory(byte* start, ulong size, MemoryMappedFile? file, MemoryMappedViewAccessor? view)
+    {
+        _base = start;
+        Size = size;
+        _file = file;
+        _view = view;
+    }
+
+    /// <summary>Bytes of guest physical memory.</summary>
+    public ulong Size { get; }
+
+    /// <summary>Zeroed memory of <paramref name="size"/> bytes (a multiple of 4 KiB).</summary>
+    public static GuestMemory Allocate(ulong size)
+    {
+        if (size == 0 || (size & 0xFFF) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, "Guest memory is a whole number of 4 KiB pages.");
+        }
+
+        byte* start = (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096);
+        NativeMemory.Clear(start, (nuint)size);
+        return new GuestMemory(start, size, null, null);
+    }
+
+    /// <summary>
+    /// Maps a raw physical-memory image (as QEMU's <c>pmemsave</c> writes it) copy-on-write: the guest sees the
+    /// file's bytes, writes stay private to this mapping, and the file is never modified.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be opened or mapped, or is empty.</exception>
+    public static GuestMemory MapImage(string path)
+    {
+        long length = new FileInfo(path).Length;
+        if (length == 0)
+        {
+            throw new IOException($"'{path}' is empty.");
+        }
+
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.CopyOnWrite);
+        try
+        {
+            MemoryMappedViewAccessor view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.CopyOnWrite);
+            byte* start = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
+            return new GuestMemory(start + view.PointerOffset, (ulong)length, file, view);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Copies <paramref name="image"/> into new guest memory, rounded up to whole pages.</summary>
+    public static GuestMemory FromBytes(ReadOnlySpan<byte> image)
+    {
+        GuestMemory memory = Allocate(((ulong)image.Length + 0xFFF) & ~0xFFFUL);
+        image.CopyTo(new Span<byte>(memory._base, image.Length));
+        return memory;
+    }
+
+    /// <summary>True when the <paramref name="length"/> bytes at <paramref name="gpa"/> all lie in memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Contains(ulong gpa, ulong length) => gpa < Size && length <= Size - gpa;
+
+    /// <summary>Atomically reads the 8 bytes at <paramref name="gpa"/>; false when they are not all in memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadUInt64(ulong gpa, out ulong value)
+    {
+        if (!Contains(gpa, 8))
+        {
+            value = 0;
+            return false;
+        }
+
+        value = (gpa & 7) == 0 ? Volatile.Read(ref *(ulong*)(_base + gpa)) : Unsafe.ReadUnaligned<ulong>(_base + gpa);
+        return true;
+    }
+
+    /// <summary>Atomically reads the 4 bytes at <paramref name="gpa"/>; false when they are not all in memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadUInt32(ulong gpa, out uint value)
+    {
+        if (!Contains(gpa, 4))
+        {
+            value = 0;
+            return false;
+        }
+
+        value = (gpa & 3) == 0 ? Volatile.Read(ref *(uint*)(_base + gpa)) : Unsafe.ReadUnaligned<uint>(_base + gpa);
+        return true;
+    }
+
+    /// <summary>
+    /// Locked compare-exchange of the aligned 8 bytes at <paramref name="gpa"/>: stores <paramref name="value"/> only
+    /// if memory still holds <paramref name="expected"/>. False when memory changed or the address is not in memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryCompareExchangeUInt64(ulong gpa, ulong expected, ulong value)
+    {
+        if ((gpa & 7) != 0 || !Contains(gpa, 8))
+        {
+            return false;
+        }
+
+        return Interlocked.CompareExchange(ref *(ulong*)(_base + gpa), value, expected) == expected;
+    }
+
+    /// <summary>The 4-byte form of <see cref="TryCompareExchangeUInt64"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryCompareExchangeUInt32(ulong gpa, uint expected, uint value)
+    {
+        if ((gpa & 3) != 0 || !Contains(gpa, 4))
+        {
+            return false;
+        }
+
+        return Interlocked.CompareExchange(ref *(uint*)(_base + gpa), value, expected) == expected;
+    }
+
+    /// <summary>Atomically writes 8 bytes (aligned) at <paramref name="gpa"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    public void WriteUInt64(ulong gpa, ulong value)
+    {
+        CheckRange(gpa, 8);
+        if ((gpa & 7) == 0)
+        {
+            Volatile.Write(ref *(ulong*)(_base + gpa), value);
+        }
+        else
+        {
+            Unsafe.WriteUnaligned(_base + gpa, value);
+        }
+    }
+
+    /// <summary>Atomically writes 4 bytes (aligned) at <paramref name="gpa"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    public void WriteUInt32(ulong gpa, uint value)
+    {
+        CheckRange(gpa, 4);
+        if ((gpa & 3) == 0)
+        {
+            Volatile.Write(ref *(uint*)(_base + gpa), value);
+        }
+        else
+        {
+            Unsafe.WriteUnaligned(_base + gpa, value);
+        }
+    }
+
+    /// <summary>Reads an entry of <paramref name="size"/> (4 or 8) bytes, zero-extended.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    public ulong ReadEntry(ulong gpa, int size)
+    {
+        CheckRange(gpa, (ulong)size);
+        if (size == 4)
+        {
+            TryReadUInt32(gpa, out uint value);
+            return value;
+        }
+
+        TryReadUInt64(gpa, out ulong wide);
+        return wide;
+    }
+
+    /// <summary>Writes an entry of <paramref name="size"/> (4 or 8) bytes.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    public void WriteEntry(ulong gpa, ulong value, int size)
+    {
+        if (size == 4)
+        {
+            WriteUInt32(gpa, (uint)value);
+        }
+        else
+        {
+            WriteUInt64(gpa, value);
+        }
+    }
+
+    /// <summary>Copies bytes out of guest memory.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    public void Read(ulong gpa, Span<byte> destination)
+    {
+        CheckRange(gpa, (ulong)destination.Length);
+        new ReadOnlySpan<byte>(_base + gpa, destination.Length).CopyTo(destination);
+    }
+
+    /// <summary>Copies bytes into guest memory (not atomic as a whole).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    public void Write(ulong gpa, ReadOnlySpan<byte> source)
+    {
+        CheckRange(gpa, (ulong)source.Length);
+        source.CopyTo(new Span<byte>(_base + gpa, source.Length));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_base == null)
+        {
+            return;
+        }
+
+        if (_view != null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file!.Dispose();
+        }
+        else
+        {
+            NativeMemory.AlignedFree(_base);
+        }
+
+        _base = null;
+    }
+
+    private void CheckRange(ulong gpa, ulong length)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        if (!Contains(gpa, length))
+        {
+            throw new ArgumentOutOfRangeException(nameof(gpa), $"0x{gpa:x} (+{length}) is outside the {Size:#,0} bytes of guest memory.");
+        }
+    }
+}
