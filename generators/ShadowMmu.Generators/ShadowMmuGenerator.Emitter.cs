@@ -453,7 +453,8 @@ namespace ShadowMmu.Generators
                     _w.Line();
                     _w.Line("// Protection keys: the leaf's key selects PKRU's AD and WD bits; the PKRU mask keeps those that apply to data");
                     _w.Line("// accesses to user-mode pages (WD only to writes by user mode, or by the supervisor with CR0.WP).");
-                    _w.Line("int key = (int)((pte >> " + key.Lo + ") & " + Hex((1UL << key.Width) - 1) + ");");
+                    _w.Line("// The key field is ignored (reported as 0) unless protection keys are on.");
+                    _w.Line("int key = _pkruMask != 0 ? (int)((pte >> " + key.Lo + ") & " + Hex((1UL << key.Width) - 1) + ") : 0;");
                     _w.Line("int pkOffset = (write ? 2 : 0) | (user ? 4 : 0) | (fetch ? 16 : 0) | ((access & " + Ns + "AccessRights.User) != 0 ? 8 : 0);");
                     _w.Line("uint pkBits = (_pkru >> (key * 2)) & 3 & (_pkruMask >> pkOffset);");
                     _w.Line("uint pkFault = pkBits != 0 ? " + Ns + "PageFaultErrorCode.ProtectionKey : 0;");

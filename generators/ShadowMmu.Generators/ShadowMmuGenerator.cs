@@ -43,17 +43,12 @@ namespace ShadowMmu.Generators
                         : "ShadowMmu.Generated")
                 .WithTrackingName(NamespaceStep);
 
-            context.RegisterSourceOutput(specs.Combine(rootNamespace), static (output, input) =>
+            // Diagnostics of each file are reported on their own, so a broken spec never hides the others' errors.
+            context.RegisterSourceOutput(specs, static (output, result) =>
             {
-                SpecParseResult result = input.Left;
                 foreach (SpecDiagnostic diagnostic in result.Diagnostics)
                 {
-                    output.ReportDiagnostic(ToDiagnostic(diagnostic, DiagnosticDescriptors.ForId(diagnostic.Id), ParsePathOf(result)));
-                }
-
-                if (result.Spec is PagingSpec spec)
-                {
-                    output.AddSource(spec.WalkerName + ".g.cs", new Emitter(spec, input.Right).Emit());
+                    output.ReportDiagnostic(ToDiagnostic(diagnostic, DiagnosticDescriptors.ForId(diagnostic.Id), result.Path));
                 }
             });
 
@@ -66,7 +61,13 @@ namespace ShadowMmu.Generators
 
             context.RegisterSourceOutput(all.Combine(rootNamespace), static (output, input) =>
             {
+                // Walkers are emitted from the whole set, so that two specs of one mode give an error, not two types.
                 List<PagingSpec> unique = ReportDuplicateModes(output, input.Left);
+                foreach (PagingSpec spec in unique)
+                {
+                    output.AddSource(spec.WalkerName + ".g.cs", new Emitter(spec, input.Right).Emit());
+                }
+
                 if (unique.Count > 0)
                 {
                     output.AddSource("GeneratedPagingModes.g.cs", RegistryEmitter.Emit(unique, input.Right));
@@ -76,11 +77,12 @@ namespace ShadowMmu.Generators
 
         private static List<PagingSpec> ReportDuplicateModes(SourceProductionContext output, ImmutableEquatableArray<PagingSpec> specs)
         {
-            var byMode = new Dictionary<string, PagingSpec>();
+            // Keyed by the walker's type name: "long-4" and "long4" would both be Long4Walker.
+            var byName = new Dictionary<string, PagingSpec>();
             var unique = new List<PagingSpec>();
             foreach (PagingSpec spec in specs)
             {
-                if (byMode.TryGetValue(spec.Mode, out PagingSpec? first))
+                if (byName.TryGetValue(spec.WalkerName, out PagingSpec? first))
                 {
                     string line = LineText(spec.SourceText, spec.ModeLine);
                     int column = line.Length - line.TrimStart().Length;
@@ -91,14 +93,12 @@ namespace ShadowMmu.Generators
                     continue;
                 }
 
-                byMode.Add(spec.Mode, spec);
+                byName.Add(spec.WalkerName, spec);
                 unique.Add(spec);
             }
 
             return unique;
         }
-
-        private static string ParsePathOf(SpecParseResult result) => result.Spec?.FilePath ?? result.Path;
 
         private static Diagnostic ToDiagnostic(SpecDiagnostic diagnostic, DiagnosticDescriptor descriptor, string path)
         {

@@ -7,4 +7,7 @@ namespace ShadowMmu.Oracle.Harness;
 internal sealed record ContextOffsets(int Hflags, int Cr, int Efer, int? ErrorCode, int? OldException)
 {
     public int Cr4 => Cr + (4 * 8);
+
+    public override string ToString() =>
+        $"hflags {Hflags}, cr {Cr}, efer {Efer}, error_code {ErrorCode?.ToString() ?? "?"}, old_exception {OldException?.ToString() ?? "?"}";
 }

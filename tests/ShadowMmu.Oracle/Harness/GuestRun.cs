@@ -51,7 +51,6 @@ internal static unsafe class GuestRun
             }
 
             observation.ReachedGuest = true;
-            observation.Cr4AfterVmrun = engine.ReadRegister(UnicornConstants.RegCr4);
             if (options.StageOneOnly)
             {
                 observation.GuestEntryContext = engine.SaveContext().ToArray();

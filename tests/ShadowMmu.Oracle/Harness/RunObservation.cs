@@ -19,9 +19,6 @@ internal sealed class RunObservation
 
     public ulong Rip { get; set; }
 
-    /// <summary>CR4 as VMRUN left it (before the harness put back the case's value).</summary>
-    public ulong Cr4AfterVmrun { get; set; }
-
     /// <summary>Unicorn's uc_emu_start result for the stage that ended the run (0 = stopped normally).</summary>
     public int StartError { get; set; }
 

@@ -1,0 +1,45 @@
+using System;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.IO;
+using System.Text;
+
+namespace ShadowMmu.Cli;
+
+/// <summary>
+/// The <c>shadowmmu</c> tool: wires its commands together. Each command lives in its own file and is added here
+/// with one line; <see cref="CommandLineHost"/> does parsing, error reporting and exit codes for all of them.
+/// </summary>
+public static class Program
+{
+    /// <summary>Process entry: standard streams, output buffered (flushed before exit).</summary>
+    public static int Main(string[] args)
+    {
+        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        int exitCode = Run(args, stdout, Console.Error, Console.In);
+        stdout.Flush();
+        return exitCode;
+    }
+
+    /// <summary>Runs the tool in-process: what <c>shadowmmu ARGS</c> would print and return.</summary>
+    /// <param name="args">The arguments after the program name.</param>
+    /// <param name="stdout">Where results go.</param>
+    /// <param name="stderr">Where the one-line error goes.</param>
+    /// <param name="stdin">What <c>--batch -</c> reads (standard input when null).</param>
+    /// <returns>The exit code: 0 ok, 2 bad input, 1 an internal error.</returns>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
+    {
+        var context = new CliContext(stdout, stderr, stdin ?? Console.In);
+        return CommandLineHost.Run(BuildRoot(context), args, context);
+    }
+
+    /// <summary>The root command with every subcommand. Add a command here.</summary>
+    internal static Command BuildRoot(CliContext context) => new("shadowmmu", "x86 guest page walks on raw physical-memory images, with the ShadowMmu model's generated walkers.")
+    {
+        // A plain command rather than RootCommand, whose name is the executable's file name (ShadowMmu.Cli, testhost).
+        new HelpOption(),
+        new VersionOption { Action = new VersionAction() },
+        TranslateCommand.Create(context),
+        ExampleImageCommand.Create(context),
+    };
+}

@@ -1,0 +1,285 @@
+using System;
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.IO;
+using System.Text;
+
+namespace ShadowMmu.Cli;
+
+/// <summary>
+/// <c>shadowmmu translate</c>: translates linear addresses through the page tables in a raw physical-memory image
+/// (as QEMU's <c>pmemsave 0 SIZE FILE</c> writes it), one address at a time for people (<c>--image</c>), many at a
+/// time as JSON Lines (<c>--batch</c>), or on built-in example tables (<c>--demo</c>).
+/// </summary>
+internal static class TranslateCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var image = new Option<string>("--image")
+        {
+            Description = "Raw physical-memory image: byte N of the file is guest-physical address N (QEMU: pmemsave 0 SIZE FILE). Mapped copy-on-write; never written.",
+            HelpName = "FILE",
+        };
+        var batch = new Option<string>("--batch")
+        {
+            Description = "Translate the cases of a JSON Lines file ('-' for stdin), one JSON answer per line on stdout. Registers come from each case.",
+            HelpName = "FILE.jsonl",
+        };
+        var demo = new Option<bool>("--demo")
+        {
+            Description = "Build example page tables in memory for every mode and show how their addresses translate (no file needed).",
+        };
+        Option<ulong?> cr3 = Numbers.HexOption("--cr3", "CR3: the physical address of the root table (PAE: of the PDPT). Required with --image.");
+        Option<ulong?> cr0 = Numbers.HexOption("--cr0", "CR0 (PG 0x80000000, WP 0x10000, PE 0x1).", TranslateDefaults.Cr0);
+        Option<ulong?> cr4 = Numbers.HexOption("--cr4", "CR4 (PSE 0x10, PAE 0x20, LA57 0x1000, SMEP 0x100000, SMAP 0x200000, PKE 0x400000).", TranslateDefaults.Cr4);
+        Option<ulong?> efer = Numbers.HexOption("--efer", "IA32_EFER (LME 0x100, LMA 0x400, NXE 0x800).", TranslateDefaults.Efer);
+        Option<ulong?> pkru = Numbers.HexOption("--pkru", "PKRU: access- and write-disable bits, 2 per protection key.", TranslateDefaults.Pkru, uint.MaxValue);
+        var ac = new Option<bool>("--ac") { Description = "EFLAGS.AC is set (supervisor accesses to user pages pass SMAP)." };
+        var cpl = new Option<int>("--cpl")
+        {
+            Description = "Current privilege level: 0 (supervisor) or 3 (user).",
+            HelpName = "0|3",
+            DefaultValueFactory = _ => (int)TranslateDefaults.Cpl,
+        };
+        cpl.CustomParser = result => ParseCpl(result);
+        var access = new Option<string>("--access")
+        {
+            Description = "The kind of access.",
+            HelpName = "read|write|fetch",
+            DefaultValueFactory = _ => TranslateDefaults.Name(TranslateDefaults.Access),
+        };
+        access.AcceptOnlyFromAmong("read", "write", "fetch");
+        var maxPhysAddr = new Option<int>("--maxphyaddr")
+        {
+            Description = "MAXPHYADDR, 32 to 52: physical-address bits at or above it are reserved in entries.",
+            HelpName = "N",
+            DefaultValueFactory = _ => (int)TranslateDefaults.MaxPhysAddr,
+        };
+        var vas = new Argument<ulong[]>("VA")
+        {
+            Description = "Linear addresses to translate (hex with 0x, or decimal).",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        vas.CustomParser = result => ParseVas(result);
+
+        var command = new Command("translate", "Translate linear addresses through the page tables in a raw physical-memory image. The paging mode follows from CR0, CR4 and EFER as on hardware. Each address starts from the image as it is on disk. Exit code 0 when every address was walked (a #PF or #GP is a result), 2 for bad input.")
+        {
+            image, cr3, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, batch, demo, vas,
+        };
+
+        command.Validators.Add(result =>
+        {
+            // A bad VA (or a misspelt option taken for one) is the error to report, not what it makes look missing.
+            if (result.GetResult(vas) is { } vaResult)
+            {
+                foreach (Token token in vaResult.Tokens)
+                {
+                    if (VaError(token.Value) is { } bad)
+                    {
+                        result.AddError(bad);
+                        return;
+                    }
+                }
+            }
+
+            bool hasImage = result.GetResult(image) != null;
+            bool hasBatch = result.GetResult(batch) != null;
+            bool hasDemo = result.GetValue(demo);
+            bool hasVas = result.GetResult(vas) is { Tokens.Count: > 0 };
+            bool hasRegisters = result.GetResult(cr3) != null || Given(result, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr);
+            if ((hasImage ? 1 : 0) + (hasBatch ? 1 : 0) + (hasDemo ? 1 : 0) > 1)
+            {
+                result.AddError("use one of --image, --batch and --demo");
+            }
+            else if (hasBatch && (hasRegisters || hasVas))
+            {
+                result.AddError("--batch takes registers and addresses from each case; give no other options or VAs with it");
+            }
+            else if (hasDemo && (hasRegisters || hasVas))
+            {
+                result.AddError("--demo takes no other options or VAs");
+            }
+            else if (!hasImage && !hasBatch && !hasDemo)
+            {
+                result.AddError(hasVas || hasRegisters ? "--image is required" : "give --image FILE --cr3 X VA..., --batch FILE.jsonl or --demo");
+            }
+            else if (hasImage && result.GetResult(cr3) == null)
+            {
+                result.AddError("--cr3 is required with --image");
+            }
+            else if (hasImage && !hasVas)
+            {
+                result.AddError("give at least one VA to translate");
+            }
+        });
+
+        command.SetAction(parsed =>
+        {
+            if (parsed.GetValue(demo))
+            {
+                return Demo(context.Out);
+            }
+
+            string? batchFile = parsed.GetValue(batch);
+            if (batchFile != null)
+            {
+                return Batch(batchFile, context);
+            }
+
+            TranslateDefaults.TryParseAccess(parsed.GetValue(access), out AccessKind kind);
+            var cpu = new CpuState(
+                parsed.GetValue(cr0) ?? TranslateDefaults.Cr0,
+                parsed.GetValue(cr3)!.Value,
+                parsed.GetValue(cr4) ?? TranslateDefaults.Cr4,
+                parsed.GetValue(efer) ?? TranslateDefaults.Efer,
+                (uint)(parsed.GetValue(pkru) ?? TranslateDefaults.Pkru),
+                parsed.GetValue(maxPhysAddr),
+                TranslateDefaults.Features);
+            return Single(parsed.GetValue(image)!, cpu, kind, parsed.GetValue(cpl), parsed.GetValue(ac), parsed.GetValue(vas) ?? Array.Empty<ulong>(), context.Out);
+        });
+
+        return command;
+    }
+
+    /// <summary>Translates each VA in the image and prints one result per VA (and its details, indented).</summary>
+    private static int Single(string imagePath, CpuState cpu, AccessKind access, int cpl, bool ac, ulong[] vas, TextWriter output)
+    {
+        // Registers first: they say whether there is anything to walk, whatever the image holds.
+        PagingModeInfo mode = WalkSession.TrySelectMode(cpu, out string? error) ?? throw new CliUsageException(error!);
+        ModeFacts facts = ModeFacts.Of(mode);
+        foreach (ulong va in vas)
+        {
+            if (!facts.Fits(va))
+            {
+                throw new CliUsageException($"VA {Numbers.Hex(va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}");
+            }
+        }
+
+        using var session = new WalkSession();
+        GuestMemory memory = session.TryOpenImage(imagePath, out error) ?? throw new CliUsageException(error!);
+        var translation = default(Translation);
+        foreach (ulong va in vas)
+        {
+            if (!session.TryTranslate(memory, new TranslateRequest(cpu, va, access, cpl, ac), ref translation, out error))
+            {
+                throw new CliUsageException(error!);
+            }
+
+            TranslationFormat.WriteText(output, translation);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Answers a JSON Lines batch; image paths are relative to the batch file's folder (stdin: the current one).</summary>
+    private static int Batch(string batchFile, CliContext context)
+    {
+        if (batchFile == "-")
+        {
+            using var fromStdin = new BatchTranslator(Directory.GetCurrentDirectory(), context.Out);
+            fromStdin.Run(context.In);
+            return 0;
+        }
+
+        StreamReader reader;
+        string full;
+        try
+        {
+            full = Path.GetFullPath(batchFile);
+            if (Directory.Exists(full))
+            {
+                throw new CliUsageException($"cannot read batch file '{batchFile}': it is a directory");
+            }
+
+            reader = new StreamReader(full, Encoding.UTF8, true, new FileStreamOptions { Access = FileAccess.Read, Share = FileShare.ReadWrite, BufferSize = 1 << 16 });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CliUsageException($"cannot read batch file '{batchFile}': {e.Message}");
+        }
+
+        using (reader)
+        using (var translator = new BatchTranslator(Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), context.Out))
+        {
+            translator.Run(reader);
+        }
+
+        return 0;
+    }
+
+    /// <summary>For every mode: example page tables built in memory, and how their addresses translate.</summary>
+    private static int Demo(TextWriter output)
+    {
+        foreach (string name in ExampleImage.ModeNames)
+        {
+            using GuestMemory memory = GuestMemory.Allocate(ExampleImage.Size);
+            ExampleLayout layout = ExampleImage.Build(memory, name);
+            output.WriteLine($"== {layout.Mode.Name}: {layout.Mode.Title} ({ExampleImage.RegisterOptions(layout.Cpu)})");
+            output.WriteLine($"Page tables at {Numbers.Hex(layout.Cpu.Cr3)} map, in {TranslationFormat.SizeText(ExampleImage.Size)} of memory:");
+            ExampleImage.WritePages(output, layout);
+            output.WriteLine($"With IMAGE written by 'shadowmmu example-image IMAGE --mode {layout.Mode.Name}', these commands print:");
+            output.WriteLine();
+            ExampleImage.WriteWalkthrough(output, memory, layout, "IMAGE");
+        }
+
+        return 0;
+    }
+
+    private static bool Given(CommandResult result, params Option[] options)
+    {
+        foreach (Option option in options)
+        {
+            if (result.GetResult(option) is { Implicit: false })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static int ParseCpl(ArgumentResult result)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            return (int)TranslateDefaults.Cpl;
+        }
+
+        string text = result.Tokens[0].Value;
+        if (text is "0" or "1" or "2" or "3")
+        {
+            return text[0] - '0';
+        }
+
+        result.AddError($"--cpl: '{text}' is not a privilege level (0 to 3; 3 is user mode)");
+        return 0;
+    }
+
+    private static string? VaError(string text)
+    {
+        if (text.StartsWith('-'))
+        {
+            return $"Unrecognized option '{text}'.";
+        }
+
+        return Numbers.TryParse(text, out _) ? null : $"VA '{text}' is not an address ({Numbers.Expected})";
+    }
+
+    private static ulong[] ParseVas(ArgumentResult result)
+    {
+        var values = new ulong[result.Tokens.Count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            string text = result.Tokens[i].Value;
+            if (VaError(text) is { } error)
+            {
+                result.AddError(error);
+                return Array.Empty<ulong>();
+            }
+
+            Numbers.TryParse(text, out values[i]);
+        }
+
+        return values;
+    }
+}

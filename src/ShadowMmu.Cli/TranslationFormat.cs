@@ -1,0 +1,215 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace ShadowMmu.Cli;
+
+/// <summary>How a <see cref="Translation"/> is shown: lines for people, and the JSON object of a batch answer.</summary>
+internal static class TranslationFormat
+{
+    /// <summary>JSON as the batch writes it: one compact object per line, non-ASCII text left readable.</summary>
+    public static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false };
+
+    private const ulong AccessedFlag = 1UL << 5;
+    private const ulong DirtyFlag = 1UL << 6;
+
+    /// <summary>
+    /// Writes the result for people: <c>0x7fff0000 -> 0x1234000 (4 KiB page, long4, user rw-)</c>,
+    /// <c>0x7fff0000: #PF error code 0x7 (P W U) at level 1 (long4)</c> or <c>0x...: #GP(0) (why, long4)</c>,
+    /// then, indented, the entry that faulted or the A/D flags the walk set.
+    /// </summary>
+    public static void WriteText(TextWriter output, in Translation t)
+    {
+        ref readonly GuestWalk walk = ref t.Walk;
+        ModeFacts facts = ModeFacts.Of(t.Mode);
+        var line = new StringBuilder(96);
+        line.Append(Numbers.Hex(walk.Va));
+        switch (walk.Fault)
+        {
+            case WalkFault.None:
+                line.Append(" -> ").Append(Numbers.Hex(walk.PhysicalAddress))
+                    .Append(" (").Append(SizeText(walk.PageSize)).Append(" page, ").Append(t.Mode.Name)
+                    .Append(", ").Append(RightsText(walk.PteAccess));
+                if (walk.ProtectionKey != 0)
+                {
+                    line.Append(", key ").Append(walk.ProtectionKey.ToString(CultureInfo.InvariantCulture));
+                }
+
+                line.Append(')');
+                break;
+
+            case WalkFault.PageFault:
+                line.Append(": #PF error code ").Append(Numbers.Hex(walk.ErrorCode))
+                    .Append(" (").Append(ErrorCodeText(walk.ErrorCode)).Append(") at level ")
+                    .Append(walk.Level.ToString(CultureInfo.InvariantCulture)).Append(" (").Append(t.Mode.Name).Append(')');
+                break;
+
+            default:
+                line.Append(": #GP(0) (")
+                    .Append(t.PdpteLoadFaulted ? "loading the PDPTE registers from CR3 faulted: a present PDPTE has a reserved bit set" : "non-canonical address")
+                    .Append(", ").Append(t.Mode.Name).Append(')');
+                break;
+        }
+
+        output.WriteLine(line.ToString());
+
+        if (walk.Fault == WalkFault.PageFault && walk.Level >= 1 && walk.Level <= 5)
+        {
+            string name = facts.LevelName(walk.Level);
+            ulong gpa = walk.PteGpa[walk.Level - 1];
+            output.WriteLine(walk.EntryOutsideMemory
+                ? $"    the {name} at {Numbers.Hex(gpa)} lies outside the image ({Numbers.Hex(t.MemorySize)} bytes)"
+                : $"    the {name} at {Numbers.Hex(gpa)} holds {Numbers.Hex(walk.Ptes[walk.Level - 1])}");
+        }
+
+        for (int i = 0; i < walk.UpdateCount; i++)
+        {
+            PteUpdate update = walk.Updates[i];
+            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old)} in the {EntryName(walk, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
+        }
+    }
+
+    /// <summary>
+    /// Writes the batch answer for one case:
+    /// <c>{"fault", "exception", "error_code", "pa", "page_size", "mode", "pte_updates": [{"pa", "old", "new", "size"}], "level", "va"}</c>.
+    /// </summary>
+    public static void WriteJson(Utf8JsonWriter json, in Translation t)
+    {
+        ref readonly GuestWalk walk = ref t.Walk;
+        bool fault = walk.Fault != WalkFault.None;
+        json.WriteStartObject();
+        json.WriteBoolean("fault", fault);
+        switch (walk.Fault)
+        {
+            case WalkFault.None:
+                json.WriteNull("exception");
+                json.WriteNull("error_code");
+                json.WriteString("pa", Numbers.Hex(walk.PhysicalAddress));
+                json.WriteNumber("page_size", walk.PageSize);
+                break;
+            default:
+                json.WriteString("exception", walk.Fault == WalkFault.PageFault ? "PF" : "GP");
+                json.WriteString("error_code", Numbers.Hex(walk.ErrorCode));
+                json.WriteNull("pa");
+                json.WriteNull("page_size");
+                break;
+        }
+
+        json.WriteString("mode", t.Mode.Name);
+        json.WriteStartArray("pte_updates");
+        for (int i = 0; i < walk.UpdateCount; i++)
+        {
+            PteUpdate update = walk.Updates[i];
+            json.WriteStartObject();
+            json.WriteString("pa", Numbers.Hex(update.Gpa));
+            json.WriteString("old", Numbers.Hex(update.Old));
+            json.WriteString("new", Numbers.Hex(update.New));
+            json.WriteNumber("size", t.Mode.EntryBytes);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        if (walk.Fault == WalkFault.GeneralProtection)
+        {
+            json.WriteNull("level");
+        }
+        else
+        {
+            json.WriteNumber("level", walk.Level);
+        }
+
+        json.WriteString("va", Numbers.Hex(walk.Va));
+        json.WriteEndObject();
+    }
+
+    /// <summary>The answer for a case that could not be run: <c>{"error": "..."}</c>.</summary>
+    public static void WriteError(Utf8JsonWriter json, string message)
+    {
+        json.WriteStartObject();
+        json.WriteString("error", CommandLineHost.OneLine(message));
+        json.WriteEndObject();
+    }
+
+    /// <summary><c>4 KiB</c>, <c>2 MiB</c>, <c>1 GiB</c>.</summary>
+    public static string SizeText(ulong bytes)
+    {
+        string[] units = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+        int unit = 0;
+        while (unit < units.Length - 1 && bytes >= 1024 && bytes % 1024 == 0)
+        {
+            bytes /= 1024;
+            unit++;
+        }
+
+        return bytes.ToString(CultureInfo.InvariantCulture) + " " + units[unit];
+    }
+
+    /// <summary><c>user rwx</c>, <c>supervisor r--</c>: who may use the page and how (KVM's U W X rights).</summary>
+    public static string RightsText(uint access) =>
+        ((access & AccessRights.User) != 0 ? "user r" : "supervisor r")
+        + ((access & AccessRights.Write) != 0 ? "w" : "-")
+        + ((access & AccessRights.Execute) != 0 ? "x" : "-");
+
+    /// <summary>The names of the error code's set bits (<c>P W U</c>), or <c>none</c>.</summary>
+    public static string ErrorCodeText(uint errorCode)
+    {
+        var names = new List<string>();
+        if ((errorCode & PageFaultErrorCode.Present) != 0)
+        {
+            names.Add("P");
+        }
+
+        if ((errorCode & PageFaultErrorCode.Write) != 0)
+        {
+            names.Add("W");
+        }
+
+        if ((errorCode & PageFaultErrorCode.User) != 0)
+        {
+            names.Add("U");
+        }
+
+        if ((errorCode & PageFaultErrorCode.Reserved) != 0)
+        {
+            names.Add("RSVD");
+        }
+
+        if ((errorCode & PageFaultErrorCode.Fetch) != 0)
+        {
+            names.Add("I");
+        }
+
+        if ((errorCode & PageFaultErrorCode.ProtectionKey) != 0)
+        {
+            names.Add("PK");
+        }
+
+        return names.Count == 0 ? "none" : string.Join(' ', names);
+    }
+
+    private static string FlagsText(ulong set) =>
+        (set & (AccessedFlag | DirtyFlag)) switch
+        {
+            AccessedFlag => "A",
+            DirtyFlag => "D",
+            AccessedFlag | DirtyFlag => "A D",
+            _ => Numbers.Hex(set),
+        };
+
+    private static string EntryName(in GuestWalk walk, ModeFacts facts, ulong gpa)
+    {
+        // Only the levels this walk read (from the leaf up) hold its entries; the ones below may be stale.
+        for (int level = System.Math.Max(walk.Level, 1); level <= facts.Mode.RootLevel && level <= 5; level++)
+        {
+            if (walk.PteGpa[level - 1] == gpa)
+            {
+                return facts.LevelName(level);
+            }
+        }
+
+        return "entry";
+    }
+}

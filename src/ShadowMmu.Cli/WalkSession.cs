@@ -1,0 +1,170 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+
+namespace ShadowMmu.Cli;
+
+/// <summary>One access to translate: registers, the linear address and how it is accessed.</summary>
+/// <param name="Cpu">Control registers, EFER, PKRU, MAXPHYADDR, features.</param>
+/// <param name="Va">The linear address.</param>
+/// <param name="Access">Read, write or fetch.</param>
+/// <param name="Cpl">Current privilege level (3 = user).</param>
+/// <param name="Ac">EFLAGS.AC.</param>
+internal readonly record struct TranslateRequest(CpuState Cpu, ulong Va, AccessKind Access, int Cpl, bool Ac);
+
+/// <summary>The outcome of one translation: the walk record and what is needed to describe it.</summary>
+internal struct Translation
+{
+    /// <summary>The walk as the generated walker left it (its A/D updates already undone in memory).</summary>
+    public GuestWalk Walk;
+
+    /// <summary>The mode the registers selected.</summary>
+    public PagingModeInfo Mode;
+
+    /// <summary>PAE only: loading the PDPTE registers failed, so every access is a #GP(0).</summary>
+    public bool PdpteLoadFaulted;
+
+    /// <summary>Bytes of physical memory walked.</summary>
+    public ulong MemorySize;
+}
+
+/// <summary>
+/// Translates addresses in physical-memory images for one run of the tool. Each image is mapped once
+/// (copy-on-write, cached by full path) and each register state gets one generated walker; after every walk the
+/// entries whose A/D flags it set get their old values back, so every access starts from the image as it is on
+/// disk, and the file itself is never written.
+/// </summary>
+internal sealed class WalkSession : IDisposable
+{
+    private const int MaxCachedWalkers = 4096;
+
+    private readonly Dictionary<string, (GuestMemory? Memory, string? Error)> _images = new(StringComparer.Ordinal);
+    private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), IGuestPageWalker> _walkers = new();
+
+    /// <summary>Maps the image at <paramref name="path"/> (once per full path); null and a reason when it cannot be read.</summary>
+    public GuestMemory? TryOpenImage(string path, out string? error)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException or IOException)
+        {
+            error = $"cannot read image '{path}': {e.Message}";
+            return null;
+        }
+
+        if (!_images.TryGetValue(full, out (GuestMemory? Memory, string? Error) entry))
+        {
+            entry = Map(path, full);
+            _images[full] = entry;
+        }
+
+        error = entry.Error;
+        return entry.Memory;
+    }
+
+    /// <summary>
+    /// The mode <paramref name="cpu"/> selects, or null and why it cannot translate: CR0.PG clear, or a combination a
+    /// processor would have refused.
+    /// </summary>
+    public static PagingModeInfo? TrySelectMode(in CpuState cpu, out string? error)
+    {
+        string? invalid = cpu.Validate();
+        if (invalid != null)
+        {
+            error = "impossible register combination: " + invalid;
+            return null;
+        }
+
+        PagingModeInfo? mode = PagingModes.Select(cpu);
+        error = mode == null ? "CR0.PG is clear: paging is off, so linear addresses are physical and there is nothing to walk" : null;
+        return mode;
+    }
+
+    /// <summary>
+    /// Walks <paramref name="request"/> in <paramref name="memory"/>. False with <paramref name="error"/> when it cannot
+    /// be run (registers as in <see cref="TrySelectMode"/>, or a VA wider than the mode's linear addresses); a #PF or
+    /// #GP is a result, not an error.
+    /// </summary>
+    public bool TryTranslate(GuestMemory memory, in TranslateRequest request, ref Translation result, out string? error)
+    {
+        PagingModeInfo? mode = TrySelectMode(request.Cpu, out error);
+        if (mode == null)
+        {
+            return false;
+        }
+
+        if (!ModeFacts.Of(mode).Fits(request.Va))
+        {
+            error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
+            return false;
+        }
+
+        IGuestPageWalker walker = Walker(memory, request.Cpu);
+        result.Mode = walker.Mode;
+        result.MemorySize = memory.Size;
+        result.PdpteLoadFaulted = walker is PaeWalker pae && pae.RegisterLoadFaulted;
+        walker.WalkAddr(ref result.Walk, request.Va, request.Access, request.Cpl, request.Ac);
+        Undo(memory, ref result.Walk, walker.Mode.EntryBytes);
+        return true;
+    }
+
+    /// <summary>Puts back the entries a walk changed, last change first.</summary>
+    public static void Undo(GuestMemory memory, ref GuestWalk walk, int entryBytes)
+    {
+        for (int i = walk.UpdateCount - 1; i >= 0; i--)
+        {
+            PteUpdate update = walk.Updates[i];
+            memory.WriteEntry(update.Gpa, update.Old, entryBytes);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _walkers.Clear();
+        foreach ((GuestMemory? memory, string? _) in _images.Values)
+        {
+            memory?.Dispose();
+        }
+
+        _images.Clear();
+    }
+
+    private IGuestPageWalker Walker(GuestMemory memory, in CpuState cpu)
+    {
+        // A walker holds state loaded from memory when it is built (PAE's PDPTE registers); memory is back to the
+        // image's bytes after every walk, so a cached walker is the one a fresh MOV to CR3 would give.
+        if (!_walkers.TryGetValue((memory, cpu), out IGuestPageWalker? walker))
+        {
+            if (_walkers.Count >= MaxCachedWalkers)
+            {
+                _walkers.Clear();
+            }
+
+            walker = PagingModes.CreateWalker(memory, cpu);
+            _walkers[(memory, cpu)] = walker;
+        }
+
+        return walker;
+    }
+
+    private static (GuestMemory? Memory, string? Error) Map(string path, string full)
+    {
+        try
+        {
+            if (Directory.Exists(full))
+            {
+                return (null, $"cannot read image '{path}': it is a directory");
+            }
+
+            return (GuestMemory.MapImage(full), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return (null, $"cannot read image '{path}': {CommandLineHost.OneLine(e.Message)}");
+        }
+    }
+}

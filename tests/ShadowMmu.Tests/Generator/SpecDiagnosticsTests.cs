@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace ShadowMmu.Tests.Generator;
+
+/// <summary>A malformed spec is a compiler error at the spec's own line and column, never a generator exception.</summary>
+public class SpecDiagnosticsTests
+{
+    public static IEnumerable<object[]> Malformed()
+    {
+        string long4 = GeneratorHarness.BuiltInSpec("long4");
+
+        // Each case: a change to long4.paging, the id it must raise, the 1-based line and column of the word it points at.
+        yield return Case("unknown statement", long4.Replace("entry-bytes 8", "entry-size 8"), "MMUG001", "entry-size 8", 1);
+        yield return Case("unknown flag", long4.Replace("bit accessed 5", "bit visited 5"), "MMUG001", "bit visited 5", 5);
+        yield return Case("bad range", long4.Replace("  index 20:12", "  index 12:20"), "MMUG001", "  index 12:20", 9);
+        yield return Case("overlapping index bits", long4.Replace("  index 29:21", "  index 29:20"), "MMUG003", "level 2 PDE", 1);
+        yield return Case("index bits leave a gap", long4.Replace("  index 29:21", "  index 29:22"), "MMUG003", "level 2 PDE", 1);
+        yield return Case("page too big for its level", long4.Replace("page 2M frame 51:21", "page 4M frame 51:21"), "MMUG004", "  page 4M frame 51:21", 3);
+        yield return Case("frame at the wrong bit", long4.Replace("page 2M frame 51:21", "page 2M frame 51:20"), "MMUG004", "  page 2M frame 51:20", 3);
+        yield return Case("missing level", RemoveLevel(long4, "level 3 PDPTE", "level 2 PDE"), "MMUG005", "level 2 PDE", 1);
+        yield return Case("unknown condition", long4.Replace("when EFER.NXE", "when EFER.NX"), "MMUG006", "bit execute-disable 63 when EFER.NX", 29);
+        yield return Case("bit outside the entry", long4.Replace("  reserved 7\n", "  reserved 64\n"), "MMUG007", "  reserved 64", 12);
+        yield return Case("statement given twice", long4.Replace("entry-bytes 8", "entry-bytes 8\nentry-bytes 8"), "MMUG008", "entry-bytes 8\nentry-bytes 8", 1, occurrence: 2);
+        yield return Case("missing mode", long4.Replace("mode long4\n", ""), "MMUG002", null, 1);
+    }
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void Malformed_spec_is_reported_at_its_line(string what, string text, string id, int line, int column)
+    {
+        var (result, _, _) = GeneratorHarness.Run(("/specs/broken.paging", text));
+
+        Assert.Null(result.Results.Single().Exception);
+        Diagnostic diagnostic = Assert.Single(result.Diagnostics, d => d.Id == id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        FileLinePositionSpan span = diagnostic.Location.GetLineSpan();
+        Assert.Equal("/specs/broken.paging", span.Path);
+        if (line > 0)
+        {
+            Assert.True((line, column) == (span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1),
+                $"{what}: expected {line},{column}, got {span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}: {diagnostic}");
+        }
+
+        Assert.Empty(result.GeneratedTrees.Where(t => t.FilePath.EndsWith("Long4Walker.g.cs", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Two_specs_for_one_mode_are_reported_at_the_second_mode_line()
+    {
+        string long4 = GeneratorHarness.BuiltInSpec("long4");
+        var (result, _, _) = GeneratorHarness.Run(("/a/long4.paging", long4), ("/b/copy.paging", long4));
+
+        Diagnostic diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("MMUG009", diagnostic.Id);
+        Assert.Equal("/b/copy.paging", diagnostic.Location.GetLineSpan().Path);
+        Assert.Equal(LineOf(long4, "mode long4"), diagnostic.Location.GetLineSpan().StartLinePosition.Line + 1);
+    }
+
+    [Fact]
+    public void Thousands_of_broken_specs_never_crash_the_generator_and_valid_mutants_compile()
+    {
+        // Seeded mutations of every built-in spec: lines deleted, duplicated or swapped, words deleted, numbers changed.
+        var random = new Random(20101);
+        string[] modes = { "legacy32", "pae", "long4", "long5" };
+        int valid = 0, compiled = 0;
+        for (int i = 0; i < 2000; i++)
+        {
+            string original = GeneratorHarness.BuiltInSpec(modes[i % modes.Length]);
+            string mutant = Mutate(original, random);
+            var (result, output, generatorDiagnostics) = GeneratorHarness.Run(("/specs/mutant.paging", mutant));
+
+            Assert.Null(result.Results.Single().Exception);
+            Assert.DoesNotContain(generatorDiagnostics, d => d.Id is "CS8784" or "CS8785");
+            Assert.All(result.Diagnostics, d => Assert.StartsWith("MMUG", d.Id));
+            Assert.All(result.Diagnostics, d => Assert.Equal("/specs/mutant.paging", d.Location.GetLineSpan().Path));
+            if (result.Diagnostics.IsEmpty)
+            {
+                valid++;
+                // A mutant the parser accepts must give code that compiles; compiling all of them would be slow.
+                if (compiled < 60)
+                {
+                    var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+                    Assert.True(errors.Count == 0, "valid mutant does not compile:\n" + mutant + "\n" + string.Join("\n", errors));
+                    compiled++;
+                }
+            }
+        }
+
+        Assert.InRange(valid, 1, 1999);
+    }
+
+    private static string Mutate(string text, Random random)
+    {
+        var lines = text.Split('\n').ToList();
+        int edits = random.Next(1, 4);
+        for (int e = 0; e < edits; e++)
+        {
+            int at = random.Next(lines.Count);
+            switch (random.Next(6))
+            {
+                case 0:
+                    lines.RemoveAt(at);
+                    break;
+                case 1:
+                    lines.Insert(at, lines[random.Next(lines.Count)]);
+                    break;
+                case 2:
+                    int other = random.Next(lines.Count);
+                    (lines[at], lines[other]) = (lines[other], lines[at]);
+                    break;
+                case 3:
+                    string[] words = lines[at].Split(' ');
+                    if (words.Length > 1)
+                    {
+                        lines[at] = string.Join(' ', words.Where((_, i) => i != random.Next(words.Length)));
+                    }
+
+                    break;
+                case 4:
+                    lines[at] = new string(lines[at].Select(c => char.IsDigit(c) && random.Next(3) == 0 ? (char)('0' + random.Next(10)) : c).ToArray());
+                    break;
+                default:
+                    lines[at] = lines[at].Length > 0 ? lines[at].Substring(0, random.Next(lines[at].Length)) : "~";
+                    break;
+            }
+
+            if (lines.Count == 0)
+            {
+                lines.Add("");
+            }
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    private static object[] Case(string what, string text, string id, string? anchor, int column, int occurrence = 1)
+    {
+        int line = 0;
+        if (anchor != null)
+        {
+            int index = -1;
+            for (int i = 0; i < occurrence; i++)
+            {
+                index = text.IndexOf(anchor.Split('\n')[^1], index + 1, StringComparison.Ordinal);
+            }
+
+            Assert.True(index >= 0, $"{what}: '{anchor}' not found");
+            line = text.Substring(0, index).Count(c => c == '\n') + 1;
+        }
+
+        return new object[] { what, text, id, line, column };
+    }
+
+    private static int LineOf(string text, string anchor) => text.Substring(0, text.IndexOf(anchor, StringComparison.Ordinal)).Count(c => c == '\n') + 1;
+
+    private static string RemoveLevel(string text, string start, string next)
+    {
+        int from = text.IndexOf(start, StringComparison.Ordinal);
+        int to = text.IndexOf(next, StringComparison.Ordinal);
+        return text.Remove(from, to - from);
+    }
+}
