@@ -70,11 +70,14 @@ internal sealed class QemuGuest
         _ => OracleMode.Long5,
     };
 
-    /// <summary>Linear pages the oracle can run: not inside the image, not in the harness region.</summary>
+    /// <summary>
+    /// Addresses the oracle can run: the page not inside the image nor in the harness region, and the harness's
+    /// 4-byte load or store not crossing into the next page (which Unicorn would need mapped too).
+    /// </summary>
     public static bool VaAllowed(ulong va)
     {
         ulong page = va & ~0xFFFUL;
-        return page >= ImageSize && !Overlaps(page, 0x1000, QemuMmu.HarnessBase, QemuMmu.HarnessSize);
+        return page >= ImageSize && !Overlaps(page, 0x1000, QemuMmu.HarnessBase, QemuMmu.HarnessSize) && (va & 0xFFF) <= 0xFFC;
     }
 
     private static bool Overlaps(ulong start, ulong size, ulong otherStart, ulong otherSize) =>

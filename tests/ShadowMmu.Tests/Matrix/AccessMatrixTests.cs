@@ -32,7 +32,8 @@ public sealed class AccessMatrixUpperLevelTests
     public AccessMatrixUpperLevelTests(ITestOutputHelper output) => _output = output;
 
     [Theory]
-    [MemberData(nameof(MatrixData.Upper), MemberType = typeof(MatrixData))]
+    [MemberData(nameof(MatrixData.UpperDirectory), MemberType = typeof(MatrixData))]
+    [MemberData(nameof(MatrixData.UpperHigher), MemberType = typeof(MatrixData))]
     public void UpperLevel(string mode, int level, long cases)
     {
         MatrixResult r = MatrixHarness.Check(_output, MatrixArea.Upper, mode, level, cases, reference: false);

@@ -127,10 +127,9 @@ internal static class MatrixCatalog
                 // Bit 21 is reserved in a 4 MiB PDE at MAXPHYADDR 40 with PSE-36; bit 12 is PAT.
                 run.FixedState = StateBits.Pse;
                 return run.VaryFlags(2, Flags.P, Flags.W, Flags.U, Flags.A, Flags.D, Flags.Bit21, Flags.IgnLarge);
-            case (PagingKind.Pae, 2):
-                // CR4.PSE stays clear: PAE honours PS without it. Bit 20 (of 20:13) is reserved in a 2 MiB page.
-                return run.VaryFlags(2, Flags.P, Flags.W, Flags.U, Flags.Xd, Flags.A, Flags.D, Flags.Rsvd(20), Flags.Key);
-            case (_, 2) when SdmModel.IsLong(kind):
+            case (_, 2):
+                // CR4.PSE stays clear: PAE and IA-32e paging honour PS without it. Bit 20 (of 20:13) is reserved in a
+                // 2 MiB page; the key bits are reserved in PAE.
                 return run.VaryFlags(2, Flags.P, Flags.W, Flags.U, Flags.Xd, Flags.A, Flags.D, Flags.Rsvd(20), Flags.Key);
             case (_, 3) when SdmModel.IsLong(kind):
                 // Bit 13 (of 29:13) is reserved in a 1 GiB page.
@@ -166,23 +165,25 @@ internal static class MatrixCatalog
     }
 
     /// <summary>
-    /// Every bit of every entry kind, set alone in an otherwise permissive path, at MAXPHYADDR 36, 40 and 52 (and
-    /// without PSE-36 for 4 MiB pages), EFER.NXE 0/1, CR0.WP = 1, all 12 accesses. Bits that are the address of the
-    /// next table, P, and the PS bit that makes the entry what it is, are not swept.
+    /// Every bit of every entry kind, set alone in an otherwise permissive path, at MAXPHYADDR 36, 40 and 52 (32-bit
+    /// paging also 32; 4 MiB pages also without PSE-36), EFER.NXE 0/1, CR0.WP = 1, all 12 accesses. Bits that are the
+    /// address of the next table, P, and the PS bit that makes the entry what it is, are not swept.
     /// </summary>
     public static List<MatrixRun> Sweep(PagingKind kind)
     {
         var runs = new List<MatrixRun>();
         MatrixLayout layout = MatrixLayout.For(kind);
         int width = kind == PagingKind.Legacy32 ? 32 : 64;
-        foreach (int m in new[] { 36, 40, 52 })
+        // MAXPHYADDR 32 only for 32-bit paging: the other layouts put frames above 4 GiB.
+        int[] widths = kind == PagingKind.Legacy32 ? new[] { 32, 36, 40, 52 } : new[] { 36, 40, 52 };
+        foreach (int m in widths)
         {
             foreach ((int level, int leafLevel, StateBits fixedState) in SweepTargets(kind))
             {
                 PathEntry[] path = layout.Path(leafLevel);
-                if ((fixedState & StateBits.NoPse36) != 0)
+                if (kind == PagingKind.Legacy32 && ((fixedState & StateBits.NoPse36) != 0 || m == 32))
                 {
-                    // Without PSE-36 a 4 MiB page lies below 4 GiB: drop the frame's bits 39:32 (PDE bits 20:13).
+                    // Without PSE-36 (or at MAXPHYADDR 32) a 4 MiB page lies below 4 GiB: drop the frame's bits 39:32 (PDE bits 20:13).
                     path[^1].Value &= ~SdmModel.Bits(13, 20);
                 }
 
