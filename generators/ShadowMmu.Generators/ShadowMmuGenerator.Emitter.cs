@@ -12,7 +12,7 @@ namespace ShadowMmu.Generators
         /// per step of the walk, run once per spec. The walk it writes is straight-line: a block per level, every shift
         /// and mask a constant, rights decided by the precomputed permission bitmap.
         /// </summary>
-        internal sealed class Emitter
+        internal sealed partial class Emitter
         {
             private const string Ns = "global::ShadowMmu.";
             private readonly PagingSpec _spec;
@@ -46,13 +46,18 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Open("namespace " + _namespace);
                 EmitTypeHeader();
-                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + "IGuestPageWalker");
+                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + "IGuestPageWalker" + (SupportsShadow ? ", " + Ns + "IShadowFetcher" : ""));
                 EmitSpecSource();
                 EmitStaticTables();
                 EmitFields();
                 EmitConstructor();
                 EmitMembers();
                 EmitWalkAddr();
+                if (SupportsShadow)
+                {
+                    EmitShadow();
+                }
+
                 EmitHelpers();
                 _w.Close();
                 _w.Close();
@@ -430,13 +435,7 @@ namespace ShadowMmu.Generators
                 _w.Line("// " + (level.Level == 1 ? "The" : "A") + " " + page.SizeName + " page" + (page.High != null ? "; entry bits " + page.High + " are physical-address bits " + new BitRange(page.HighAt + page.High.Value.Width - 1, page.HighAt) : "") + ".");
                 _w.Line("level = " + level.Level + ";");
                 _w.Line("pageSize = " + Hex(page.Size) + ";");
-                string frame = "pte & " + Hex(page.Frame.Mask);
-                if (page.High != null)
-                {
-                    frame = "(" + frame + ") | ((pte & " + Hex(page.High.Value.Mask) + ") << " + (page.HighAt - page.High.Value.Lo) + ")";
-                }
-
-                _w.Line("frame = " + frame + ";");
+                _w.Line("frame = " + FrameOf(page) + ";");
                 if (gotoLeaf)
                 {
                     _w.Line("goto Leaf;");

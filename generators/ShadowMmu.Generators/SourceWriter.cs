@@ -39,6 +39,10 @@ namespace ShadowMmu.Generators
             _indent++;
         }
 
+        public void Indent() => _indent++;
+
+        public void Unindent() => _indent--;
+
         public override string ToString() => _text.ToString();
     }
 }

@@ -197,6 +197,34 @@ public sealed unsafe class GuestMemory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads <paramref name="entries"/>.Length entries of <paramref name="entryBytes"/> (4 or 8) bytes from
+    /// <paramref name="gpa"/> in one copy, zero-extended: KVM's one read of a PTE group. False when not all in memory.
+    /// </summary>
+    public bool TryReadEntries(ulong gpa, Span<ulong> entries, int entryBytes)
+    {
+        ulong length = (ulong)(entries.Length * entryBytes);
+        if (!Contains(gpa, length))
+        {
+            return false;
+        }
+
+        if (entryBytes == 8)
+        {
+            new ReadOnlySpan<byte>(_base + gpa, (int)length).CopyTo(MemoryMarshal.AsBytes(entries));
+            return true;
+        }
+
+        Span<uint> narrow = stackalloc uint[entries.Length];
+        new ReadOnlySpan<byte>(_base + gpa, (int)length).CopyTo(MemoryMarshal.AsBytes(narrow));
+        for (int i = 0; i < entries.Length; i++)
+        {
+            entries[i] = narrow[i];
+        }
+
+        return true;
+    }
+
     /// <summary>Copies bytes out of guest memory.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
     public void Read(ulong gpa, Span<byte> destination)

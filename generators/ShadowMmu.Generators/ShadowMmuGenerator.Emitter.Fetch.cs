@@ -1,0 +1,351 @@
+using System.Linq;
+using ShadowMmu.Specs;
+
+namespace ShadowMmu.Generators
+{
+    public sealed partial class ShadowMmuGenerator
+    {
+        internal sealed partial class Emitter
+        {
+            /// <summary>
+            /// Shadow paging needs the host's 9 index bits a level: 8-byte guests with 9-bit indexes (the register level
+            /// aside), or 2-level 4-byte guests with 10-bit indexes, shadowed in quadrants as KVM shadows 32-bit paging.
+            /// </summary>
+            private bool SupportsShadow =>
+                _spec.Accessed != null && _spec.Dirty != null
+                && ((EntryBytes == 8 && _spec.Levels.All(l => l.Register ? l.Index.Width <= 2 : l.Index.Width == 9))
+                    || (EntryBytes == 4 && _spec.RootLevel == 2 && _spec.LinearBits == 32 && _spec.Levels.All(l => l.Index.Width == 10)));
+
+            /// <summary>Four shadow roots under a 4-entry root, one per GiB of a 32-bit linear space (PAE and 32-bit guests).</summary>
+            private bool FourRoots => _spec.LinearBits == 32;
+
+            private int ShadowRootLevel => FourRoots ? 2 : _spec.RootLevel;
+
+            private bool Quadrants => EntryBytes == 4;
+
+            private void EmitShadow()
+            {
+                _w.Line("// ---- Shadow paging: the roots, Fetch and Prefetch (KVM's FNAME(fetch) and FNAME(pte_prefetch)) ----");
+                _w.Line();
+                _w.Line("/// <inheritdoc/>");
+                _w.Line("public int ShadowRootLevel => " + ShadowRootLevel + ";");
+                _w.Line();
+                EmitRootTables();
+                EmitDecodeGpte();
+                EmitFetchDispatch();
+                EmitFetch();
+                EmitGpteChanged();
+                EmitPrefetch();
+            }
+
+            private void EmitRootTables()
+            {
+                _w.Line("/// <inheritdoc/>");
+                _w.Open("public int GetRootTables(global::System.Span<" + Ns + "RootTable> roots)");
+                LevelSpec? register = Registers.FirstOrDefault();
+                if (register != null)
+                {
+                    _w.Line("// One root per " + register.EntryName + " register: the page directory it points to.");
+                    _w.Open("for (int i = 0; i < 4; i++)");
+                    _w.Line("ulong entry = " + RegistersField(register) + "[i];");
+                    _w.Line("roots[i] = new " + Ns + "RootTable((entry & " + Hex(register.Table!.Value.Mask) + ") >> 12, 0, !_registerLoadFaulted && (entry & " + Hex(1UL << _spec.Present.Bit) + ") != 0);");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("return 4;");
+                }
+                else if (FourRoots)
+                {
+                    _w.Line("// The guest page directory is shadowed in four quadrants, one root for each GiB of linear space.");
+                    _w.Open("for (int i = 0; i < 4; i++)");
+                    _w.Line("roots[i] = new " + Ns + "RootTable(_root >> 12, i, true);");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("return 4;");
+                }
+                else
+                {
+                    _w.Line("roots[0] = new " + Ns + "RootTable(_root >> 12, 0, true);");
+                    _w.Line("return 1;");
+                }
+
+                _w.Close();
+                _w.Line();
+            }
+
+            private void EmitDecodeGpte()
+            {
+                _w.Line("/// <inheritdoc/>");
+                _w.Open("public bool TryDecodeGpte(ulong pte, int level, out " + Ns + "GpteInfo info)");
+                _w.Line("info = default;");
+                _w.Open("if ((pte & " + Hex(1UL << _spec.Present.Bit) + ") == 0)");
+                _w.Line("return false;");
+                _w.Close();
+                _w.Line();
+                _w.Line("uint access = " + AccessOf() + ";");
+                _w.Line("bool dirty = (pte & " + Hex(1UL << _spec.Dirty!.Value.Bit) + ") != 0;");
+                _w.Open("switch (level)");
+                foreach (LevelSpec level in _spec.Levels.Where(l => !l.Register))
+                {
+                    _w.Line("case " + level.Level + ":");
+                    _w.Indent();
+                    ReservedSlot? tableSlot = level.Table != null ? _reserved.Slots.First(s => s.Level.Level == level.Level && s.Case == EntryCase.Table) : (ReservedSlot?)null;
+                    ReservedSlot? pageSlot = level.Page != null ? _reserved.Slots.First(s => s.Level.Level == level.Level && s.Case == EntryCase.Page) : (ReservedSlot?)null;
+                    if (level.Level == 1)
+                    {
+                        _w.Line("info = new " + Ns + "GpteInfo(true, (" + FrameOf(level.Page!) + ") >> 12, access, dirty);");
+                        _w.Line("return (pte & " + pageSlot!.Value.FieldName + ") == 0;");
+                        _w.Unindent();
+                        continue;
+                    }
+
+                    if (level.Page != null)
+                    {
+                        string test = "(pte & " + Hex(1UL << _spec.PageSize!.Value.Bit) + ") != 0" + (level.Page.When != null && !level.Page.ElseReserved ? " && " + MapsPagesField(level) : "");
+                        _w.Open("if (" + test + ")");
+                        _w.Line("info = new " + Ns + "GpteInfo(true, (" + FrameOf(level.Page) + ") >> 12, access, dirty);");
+                        _w.Line("return (pte & " + pageSlot!.Value.FieldName + ") == 0;");
+                        _w.Close();
+                        _w.Line();
+                    }
+
+                    if (tableSlot != null)
+                    {
+                        _w.Line("info = new " + Ns + "GpteInfo(false, (pte & " + Hex(level.Table!.Value.Mask) + ") >> 12, access, dirty);");
+                        _w.Line("return (pte & " + tableSlot.Value.FieldName + ") == 0;");
+                    }
+                    else
+                    {
+                        _w.Line("return false;");
+                    }
+
+                    _w.Unindent();
+                }
+
+                _w.Line("default:");
+                _w.Line("    return false;");
+                _w.Close();
+                _w.Close();
+                _w.Line();
+            }
+
+            private static string FrameOf(PageRule page)
+            {
+                string frame = "pte & " + Hex(page.Frame.Mask);
+                return page.High == null
+                    ? frame
+                    : "(" + frame + ") | ((pte & " + Hex(page.High.Value.Mask) + ") << " + (page.HighAt - page.High.Value.Lo) + ")";
+            }
+
+            private void EmitFetchDispatch()
+            {
+                _w.Line("/// <inheritdoc/>");
+                _w.Open("public " + Ns + "FetchOutcome Fetch(" + Ns + "Vcpu vcpu, ref " + Ns + "GuestWalk walk, uint leafAccess, " + Ns + "RecheckOrder order, " + Ns + "IFetchHooks? hooks)");
+                _w.Line("// One compiled Fetch per re-check order and hook kind: the default path pays for neither.");
+                _w.Open("if (hooks == null)");
+                _w.Line("var none = default(" + Ns + "NoFetchHooks);");
+                _w.Open("return order switch");
+                _w.Line(Ns + "RecheckOrder.PreFix => Fetch<" + Ns + "PreFixRecheck, " + Ns + "NoFetchHooks>(vcpu, ref walk, leafAccess, none),");
+                _w.Line(Ns + "RecheckOrder.NoLeaf => Fetch<" + Ns + "NoLeafRecheck, " + Ns + "NoFetchHooks>(vcpu, ref walk, leafAccess, none),");
+                _w.Line("_ => Fetch<" + Ns + "FixedRecheck, " + Ns + "NoFetchHooks>(vcpu, ref walk, leafAccess, none),");
+                _w.Close(";");
+                _w.Close();
+                _w.Line();
+                _w.Open("return order switch");
+                _w.Line(Ns + "RecheckOrder.PreFix => Fetch<" + Ns + "PreFixRecheck, " + Ns + "IFetchHooks>(vcpu, ref walk, leafAccess, hooks),");
+                _w.Line(Ns + "RecheckOrder.NoLeaf => Fetch<" + Ns + "NoLeafRecheck, " + Ns + "IFetchHooks>(vcpu, ref walk, leafAccess, hooks),");
+                _w.Line("_ => Fetch<" + Ns + "FixedRecheck, " + Ns + "IFetchHooks>(vcpu, ref walk, leafAccess, hooks),");
+                _w.Close(";");
+                _w.Close();
+                _w.Line();
+            }
+
+            private void EmitFetch()
+            {
+                int top = ShadowRootLevel;
+                _w.Line("/// <summary>");
+                _w.Line("/// Builds the shadow pages along the walk, top down. At each level the child shadow page is obtained first (which");
+                _w.Line("/// write-protects its guest table) and only then is the guest entry the walk read in that table re-checked: after");
+                _w.Line("/// that point every guest write to the table traps and waits for the mmu_lock we hold.");
+                _w.Line("/// </summary>");
+                _w.Line("private " + Ns + "FetchOutcome Fetch<TOrder, THooks>(" + Ns + "Vcpu vcpu, ref " + Ns + "GuestWalk walk, uint leafAccess, THooks hooks)");
+                _w.Line("    where TOrder : struct, " + Ns + "IRecheckOrder");
+                _w.Open("    where THooks : " + Ns + "IFetchHooks");
+                _w.Line(Ns + "Vm vm = vcpu.Vm;");
+                _w.Line(Ns + "ShadowCpuRole cpuRole = vcpu.CpuRole;");
+                _w.Line("ulong va = walk.Va;");
+                _w.Line(Ns + "ShadowPage? sp = vcpu.RootFor(va);");
+                _w.Line(Ns + "ShadowPage child;");
+                _w.Line("bool linked;");
+                _w.Line("int index;");
+                _w.Line("global::System.Span<ulong> group = stackalloc ulong[8];");
+                _w.Line("bool groupRead = false;");
+                _w.Open("if (sp == null || !sp.Valid)");
+                _w.Line("return " + Ns + "FetchOutcome.Retry;");
+                _w.Close();
+                _w.Line();
+                LevelSpec topLevel = _spec.GetLevel(top);
+                _w.Line("// The root's guest table has been write-protected since the root was made: the " + topLevel.EntryName + " the walk read there");
+                _w.Line("// must still be there.");
+                _w.Open("if (TOrder.CheckRoot && (TOrder.CheckLeaf || walk.Level != " + top + ") && GpteChanged(ref walk, " + top + "))");
+                _w.Line("return " + Ns + "FetchOutcome.Retry;");
+                _w.Close();
+                for (int level = top; level >= 2; level--)
+                {
+                    _w.Line();
+                    EmitFetchLevel(level);
+                }
+
+                _w.Line();
+                _w.Line("// The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected page).");
+                _w.Line("index = (int)(va >> 12) & 511;");
+                _w.Line("vm.SetLeaf(sp, index, walk.Gfn, leafAccess, walk.ProtectionKey, prefetched: false);");
+                _w.Line("Prefetch(vm, sp, index, ref walk, group, groupRead);");
+                _w.Line("return " + Ns + "FetchOutcome.Mapped;");
+                for (int level = top; level >= 2; level--)
+                {
+                    if (_spec.GetLevel(level).Page != null)
+                    {
+                        _w.Line();
+                        EmitLargePage(level);
+                    }
+                }
+
+                _w.Close();
+                _w.Line();
+            }
+
+            private void EmitFetchLevel(int level)
+            {
+                LevelSpec child = _spec.GetLevel(level - 1);
+                LevelSpec entry = _spec.GetLevel(level - 1);
+                bool childIsLeafTable = level - 1 == 1;
+                if (_spec.GetLevel(level).Page != null)
+                {
+                    _w.Open("if (walk.Level == " + level + ")");
+                    _w.Line("goto LargePage" + level + ";");
+                    _w.Close();
+                    _w.Line();
+                }
+
+                string quadrant = Quadrants && childIsLeafTable ? "(int)(va >> 21) & 1" : "0";
+                _w.Line("// Shadow level " + level + ": the entry for va[" + (12 + (9 * level) - 1) + ":" + (12 + (9 * (level - 1))) + "] links the shadow page of the guest table that holds the "
+                    + child.EntryName + (Quadrants && childIsLeafTable ? " (the half that va[21] selects)" : "") + ".");
+                _w.Line("index = (int)(va >> " + (12 + (9 * (level - 1))) + ") & 511;");
+                _w.Open("if (TOrder.PassPresentEntries && " + Ns + "Spte.IsPresent(sp[index]))");
+                _w.Line("sp = vm.Page(" + Ns + "Spte.ChildId(sp[index]));");
+                _w.Close();
+                _w.Open("else");
+                _w.Line("child = vm.GetChildPage(vcpu, sp, index, walk.TableGfn[" + (level - 2) + "], " + Ns + "ShadowRole.Create(" + (level - 1) + ", " + quadrant + ", false, walk.PtAccess[" + (level - 2) + "], cpuRole), out linked);");
+                _w.Line("hooks.AfterChildPage(" + (level - 1) + ", child);");
+                if (childIsLeafTable)
+                {
+                    _w.Line("// The guest table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks it");
+                    _w.Line("// and feeds the prefetch.");
+                    _w.Open("if (TOrder.CheckLeaf)");
+                    _w.Line("groupRead = ReadGroup(walk.PteGpa[0], group);");
+                    _w.Open("if (!groupRead || group[(int)(walk.PteGpa[0] / " + EntryBytes + ") & 7] != walk.Ptes[0])");
+                    _w.Line("return " + Ns + "FetchOutcome.Retry;");
+                    _w.Close();
+                    _w.Close();
+                }
+                else
+                {
+                    _w.Line("// The guest table that holds the " + entry.EntryName + " is write-protected now: the " + entry.EntryName + " can be re-checked.");
+                    _w.Open("if ((TOrder.CheckLeaf || walk.Level != " + (level - 1) + ") && GpteChanged(ref walk, " + (level - 1) + "))");
+                    _w.Line("return " + Ns + "FetchOutcome.Retry;");
+                    _w.Close();
+                }
+
+                _w.Line();
+                _w.Open("if (!linked)");
+                _w.Line("vm.Link(sp, index, child);");
+                _w.Close();
+                _w.Line();
+                _w.Line("sp = child;");
+                _w.Close();
+            }
+
+            private void EmitLargePage(int level)
+            {
+                PageRule page = _spec.GetLevel(level).Page!;
+                _w.Label("LargePage" + level);
+                _w.Line("// A " + page.SizeName + " guest page: the shadow maps it with 4 KiB entries in direct shadow pages, one per level below.");
+                for (int l = level; l >= 2; l--)
+                {
+                    int shift = 12 + (9 * (l - 1));
+                    ulong frames = 1UL << (9 * (l - 1));
+                    _w.Line("index = (int)(va >> " + shift + ") & 511;");
+                    _w.Open("if (!TOrder.PassPresentEntries || !" + Ns + "Spte.IsPresent(sp[index]))");
+                    _w.Line("child = vm.GetChildPage(vcpu, sp, index, walk.Gfn & ~(ulong)" + Hex(frames - 1) + ", " + Ns + "ShadowRole.Create(" + (l - 1) + ", 0, true, walk.PteAccess, cpuRole), out linked);");
+                    _w.Open("if (!linked)");
+                    _w.Line("vm.Link(sp, index, child);");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("sp = child;");
+                    _w.Close();
+                    _w.Open("else");
+                    _w.Line("sp = vm.Page(" + Ns + "Spte.ChildId(sp[index]));");
+                    _w.Close();
+                    _w.Line();
+                }
+
+                _w.Line("vm.SetLeaf(sp, (int)(va >> 12) & 511, walk.Gfn, leafAccess, walk.ProtectionKey, prefetched: false);");
+                _w.Line("return " + Ns + "FetchOutcome.Mapped;");
+            }
+
+            private void EmitGpteChanged()
+            {
+                _w.Line("/// <summary>KVM's FNAME(gpte_changed): re-reads the entry the walk read at <paramref name=\"level\"/>.</summary>");
+                _w.Open("private bool GpteChanged(ref " + Ns + "GuestWalk walk, int level)");
+                _w.Line("return !TryReadEntry(walk.PteGpa[level - 1], out ulong now) || now != walk.Ptes[level - 1];");
+                _w.Close();
+                _w.Line();
+                _w.Line("/// <summary>The aligned group of 8 entries around the PTE at <paramref name=\"pteGpa\"/>, in one read.</summary>");
+                _w.Open("private bool ReadGroup(ulong pteGpa, global::System.Span<ulong> group)");
+                _w.Line("return _memory.TryReadEntries(pteGpa & ~(ulong)" + Hex((ulong)(8 * EntryBytes) - 1) + ", group, " + EntryBytes + ");");
+                _w.Close();
+                _w.Line();
+            }
+
+            private void EmitPrefetch()
+            {
+                ulong present = 1UL << _spec.Present.Bit;
+                ulong accessed = 1UL << _spec.Accessed!.Value.Bit;
+                ulong dirty = 1UL << _spec.Dirty!.Value.Bit;
+                PageRule page = _spec.GetLevel(1).Page!;
+                _w.Line("/// <summary>");
+                _w.Line("/// KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read");
+                _w.Line("/// that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE.");
+                _w.Line("/// </summary>");
+                _w.Open("private void Prefetch(" + Ns + "Vm vm, " + Ns + "ShadowPage sp, int faultIndex, ref " + Ns + "GuestWalk walk, global::System.Span<ulong> group, bool groupRead)");
+                _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], group)) || !vm.CanAddLeaves(8))");
+                _w.Line("return;");
+                _w.Close();
+                _w.Line();
+                _w.Line("int first = faultIndex & ~7;");
+                _w.Open("for (int i = 0; i < 8; i++)");
+                _w.Line("int index = first + i;");
+                _w.Open("if (index == faultIndex || " + Ns + "Spte.IsPresent(sp[index]))");
+                _w.Line("continue;");
+                _w.Close();
+                _w.Line();
+                _w.Line("// A neighbour that is not present, never accessed, or has a reserved bit set ends the prefetch.");
+                _w.Line("ulong pte = group[i];");
+                _w.Open("if ((pte & " + Hex(present) + ") == 0 || (pte & " + Hex(accessed) + ") == 0 || (pte & " + _reserved.Slots.First(s => s.Level.Level == 1).FieldName + ") != 0)");
+                _w.Line("break;");
+                _w.Close();
+                _w.Line();
+                _w.Line("uint access = sp.Role.Access & " + AccessOf() + ";");
+                _w.Open("if ((pte & " + Hex(dirty) + ") == 0)");
+                _w.Line("access &= ~" + Ns + "AccessRights.Write;");
+                _w.Close();
+                _w.Line();
+                string key = _spec.ProtectionKey is BitRange k ? "_pkruMask != 0 ? (int)((pte >> " + k.Lo + ") & " + Hex((1UL << k.Width) - 1) + ") : 0" : "0";
+                _w.Line("vm.SetLeaf(sp, index, (pte & " + Hex(page.Frame.Mask) + ") >> 12, access, " + key + ", prefetched: true);");
+                _w.Close();
+                _w.Close();
+                _w.Line();
+            }
+        }
+    }
+}

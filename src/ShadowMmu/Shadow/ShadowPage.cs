@@ -1,0 +1,56 @@
+using System.Threading;
+
+namespace ShadowMmu;
+
+/// <summary>
+/// One shadow page table: 512 host-format entries shadowing one guest table (or, when direct, one range of guest
+/// frames), KVM's <c>struct kvm_mmu_page</c>. Pages are created once and recycled; their id is stable and is what a
+/// non-leaf shadow entry holds.
+/// </summary>
+public sealed class ShadowPage
+{
+    internal const int EntryCount = 512;
+
+    private readonly ulong[] _sptes = new ulong[EntryCount];
+
+    internal ShadowPage(int id) => Id = id;
+
+    /// <summary>The page's id: the value in the frame field of the entries that link it.</summary>
+    public int Id { get; }
+
+    /// <summary>The guest frame shadowed (direct pages: the first frame of the range).</summary>
+    public ulong Gfn { get; internal set; }
+
+    /// <summary>What it shadows besides the frame.</summary>
+    public ShadowRole Role { get; internal set; }
+
+    /// <summary>False once zapped: a zapped page is no longer found, and a vCPU using it as a root reloads.</summary>
+    public bool Valid { get; internal set; }
+
+    /// <summary>How many vCPU root slots hold this page; such pages are not reclaimed while in use.</summary>
+    public int RootCount { get; internal set; }
+
+    /// <summary>Trapped writes since a fault last walked through this page (KVM's write_flooding_count).</summary>
+    internal int WriteFloodCount;
+
+    /// <summary>Head of the list of (parent page, index) entries that link this page.</summary>
+    internal int ParentHead = LinkPool.None;
+
+    /// <summary>Epoch at which the page was zapped; it is reused only when no vCPU walk can still see it.</summary>
+    internal long ZappedAt;
+
+    /// <summary>Neighbours in the VM's list of active pages, oldest first.</summary>
+    internal ShadowPage? Older;
+
+    internal ShadowPage? Newer;
+
+    /// <summary>Reads entry <paramref name="index"/> atomically, as the vCPU's page walker does.</summary>
+    public ulong this[int index] => Volatile.Read(ref _sptes[index]);
+
+    internal ref ulong Entry(int index) => ref _sptes[index];
+
+    internal void Set(int index, ulong value) => Volatile.Write(ref _sptes[index], value);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"sp#{Id}(gfn 0x{Gfn:x}, {Role})";
+}

@@ -1,0 +1,60 @@
+namespace ShadowMmu;
+
+/// <summary>
+/// The shadow page-table entry format: the host's 64-bit format. A leaf maps a guest frame (host frame = guest frame
+/// in this model) with the rights the guest allows or fewer; a non-leaf names the child shadow page by its id in the
+/// frame field and grants every right (all restrictions live in the leaf, as in KVM's <c>link_shadow_page</c>).
+/// </summary>
+public static class Spte
+{
+    /// <summary>Present.</summary>
+    public const ulong Present = 1UL << 0;
+
+    /// <summary>Writable.</summary>
+    public const ulong Writable = 1UL << 1;
+
+    /// <summary>User-accessible.</summary>
+    public const ulong User = 1UL << 2;
+
+    /// <summary>Accessed: set by the vCPU's hardware walk when it uses a leaf.</summary>
+    public const ulong Accessed = 1UL << 5;
+
+    /// <summary>Software bit: installed by prefetch, not by a fault on this address.</summary>
+    public const ulong Prefetched = 1UL << 9;
+
+    /// <summary>Frame (leaf) or child shadow-page id (non-leaf).</summary>
+    public const ulong FrameMask = 0x000F_FFFF_FFFF_F000UL;
+
+    /// <summary>Protection key of a leaf.</summary>
+    public const ulong KeyMask = 0xFUL << 59;
+
+    /// <summary>Execute-disable.</summary>
+    public const ulong NoExecute = 1UL << 63;
+
+    /// <summary>A non-leaf entry linking shadow page <paramref name="childId"/>.</summary>
+    public static ulong Link(int childId) => ((ulong)childId << 12) | Present | Writable | User;
+
+    /// <summary>A leaf entry for <paramref name="gfn"/> with rights <paramref name="access"/> (U W X) and a protection key.</summary>
+    public static ulong Leaf(ulong gfn, uint access, int protectionKey, bool prefetched) =>
+        (gfn << 12) | Present
+        | ((access & AccessRights.Write) != 0 ? Writable : 0)
+        | ((access & AccessRights.User) != 0 ? User : 0)
+        | ((access & AccessRights.Execute) == 0 ? NoExecute : 0)
+        | ((ulong)protectionKey << 59)
+        | (prefetched ? Prefetched : Accessed);
+
+    /// <summary>The rights (U W X) a leaf grants.</summary>
+    public static uint AccessOf(ulong spte) =>
+        ((spte & Writable) != 0 ? AccessRights.Write : 0)
+        | ((spte & User) != 0 ? AccessRights.User : 0)
+        | ((spte & NoExecute) == 0 ? AccessRights.Execute : 0);
+
+    /// <summary>The guest frame a leaf maps.</summary>
+    public static ulong Gfn(ulong spte) => (spte & FrameMask) >> 12;
+
+    /// <summary>The child shadow page a non-leaf links.</summary>
+    public static int ChildId(ulong spte) => (int)((spte & FrameMask) >> 12);
+
+    /// <summary>Whether the entry is present.</summary>
+    public static bool IsPresent(ulong spte) => (spte & Present) != 0;
+}

@@ -1,0 +1,452 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace ShadowMmu;
+
+/// <summary>
+/// A virtual CPU under shadow paging. Its accesses go through the shadow tables as the hardware would walk them; a
+/// miss or a denied right exits to the fault handler, which walks the guest tables without the mmu_lock, then under
+/// the lock runs the generated <c>Fetch</c> and <c>Prefetch</c>, then retries (KVM's <c>FNAME(page_fault)</c>).
+/// </summary>
+public sealed class Vcpu
+{
+    private const int MaxAttempts = 1000;
+
+    private readonly Stack<ShadowPage> _cache = new(Vm.PagesPerFault);
+    private readonly ShadowPage?[] _roots = new ShadowPage?[4];
+    private readonly RootTable[] _rootTables = new RootTable[4];
+    private readonly List<CachedRoots> _previousRoots = new();
+    private IGuestPageWalker _walker = null!;
+    private IShadowFetcher _fetcher = null!;
+    private ShadowCpuRole _role;
+    private int _rootSlots;
+    private bool _pke;
+    internal long WalkEpoch;
+
+    internal Vcpu(Vm vm, int id, in CpuState cpu)
+    {
+        Vm = vm;
+        Id = id;
+        Switch(cpu);
+    }
+
+    /// <summary>The VM.</summary>
+    public Vm Vm { get; }
+
+    /// <summary>The vCPU's index in the VM.</summary>
+    public int Id { get; }
+
+    /// <summary>Control registers and the rest of the paging state.</summary>
+    public CpuState State { get; private set; }
+
+    /// <summary>The generated guest walker for the current mode and state.</summary>
+    public IGuestPageWalker Walker => _walker;
+
+    /// <summary>The shadow root for <paramref name="va"/> (null for a PDPTE slot that is not present).</summary>
+    public ShadowPage? RootFor(ulong va) => _roots[_rootSlots == 1 ? 0 : (int)(va >> 30) & 3];
+
+    /// <summary>The shadow root in slot <paramref name="slot"/>.</summary>
+    public ShadowPage? Root(int slot) => _roots[slot];
+
+    /// <summary>Root slots in use: 1, or 4 for PAE and 32-bit guests.</summary>
+    public int RootSlots => _rootSlots;
+
+    /// <summary>The guest tables the current roots shadow.</summary>
+    public ReadOnlySpan<RootTable> RootTables => _rootTables.AsSpan(0, _rootSlots);
+
+    /// <summary>The role bits of the vCPU's current mode, shared by every shadow page it creates.</summary>
+    public ShadowCpuRole CpuRole => _role;
+
+    /// <summary>The shadow-page cache that <c>Fetch</c> takes new pages from; topped up before the mmu_lock is taken.</summary>
+    internal Stack<ShadowPage> PageCache => _cache;
+
+    /// <summary>
+    /// A write to CR0, CR3, CR4, EFER or PKRU: the walker is rebuilt for the new state and the shadow roots follow
+    /// CR3, reusing a root cached for the same CR3 and role (KVM's fast CR3 switch).
+    /// </summary>
+    /// <exception cref="ArgumentException">The state is impossible or paging is off.</exception>
+    public void SetState(in CpuState cpu)
+    {
+        lock (Vm.MmuLock)
+        {
+            CacheRoots();
+        }
+
+        Switch(cpu);
+        LoadRoots();
+    }
+
+    /// <summary>
+    /// An access by the guest: translated through the shadow tables, with faults handled until it translates, the
+    /// guest's tables deny it, or it is a write to a shadowed guest table (emulated).
+    /// </summary>
+    public AccessResult Access(ulong va, AccessKind kind, int cpl, bool ac = false)
+    {
+        ShadowStats.Add(ref Vm.Stats.AccessesField);
+        var walk = default(GuestWalk);
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            if (NeedsRootReload())
+            {
+                LoadRoots();
+            }
+
+            if (TryTranslate(va, kind, cpl, ac, out ulong gpa))
+            {
+                if (attempt == 0)
+                {
+                    ShadowStats.Add(ref Vm.Stats.HitsField);
+                }
+
+                return new AccessResult(AccessOutcome.Translated, gpa, WalkFault.None, 0);
+            }
+
+            if (attempt > 0)
+            {
+                ShadowStats.Add(ref Vm.Stats.RetriesField);
+            }
+
+            switch (HandleFault(ref walk, va, kind, cpl, ac))
+            {
+                case FaultOutcome.GuestFault:
+                    return new AccessResult(AccessOutcome.GuestFault, 0, walk.Fault, walk.ErrorCode);
+                case FaultOutcome.Emulate:
+                    return new AccessResult(AccessOutcome.Emulated, walk.PhysicalAddress, WalkFault.None, 0);
+            }
+        }
+
+        throw new InvalidOperationException($"vCPU {Id}: the access to 0x{va:x} faulted {MaxAttempts} times without progress.");
+    }
+
+    /// <summary>A guest store of <paramref name="size"/> bytes at <paramref name="va"/>: translated, then written (trapping if the frame is a shadowed table).</summary>
+    public AccessResult Write(ulong va, ulong value, int size, int cpl, bool ac = false)
+    {
+        AccessResult result = Access(va, AccessKind.Write, cpl, ac);
+        if (result.Outcome == AccessOutcome.Emulated)
+        {
+            ShadowStats.Add(ref Vm.Stats.EmulatedWritesField);
+        }
+
+        if (result.Outcome != AccessOutcome.GuestFault)
+        {
+            Vm.GuestWrite(result.Gpa, value, size);
+        }
+
+        return result;
+    }
+
+    /// <summary>INVLPG: drops the shadow leaf for <paramref name="va"/>, so the next access faults and re-reads the guest tables.</summary>
+    public void Invlpg(ulong va)
+    {
+        ShadowStats.Add(ref Vm.Stats.InvlpgsField);
+        lock (Vm.MmuLock)
+        {
+            ShadowPage? page = RootFor(va);
+            for (int level = page?.Role.Level ?? 0; page != null && level >= 1; level--)
+            {
+                int index = ShadowIndex(va, level);
+                ulong spte = page[index];
+                if (!Spte.IsPresent(spte))
+                {
+                    return;
+                }
+
+                if (level == 1)
+                {
+                    Vm.DropSpte(page, index);
+                    ShadowStats.Add(ref Vm.Stats.ZappedEntriesField);
+                    return;
+                }
+
+                page = Vm.Page(Spte.ChildId(spte));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The hardware's walk of the shadow tables: true with the guest-physical address when every entry is present and
+    /// the leaf allows the access. Lock-free; zapped pages are not reused while it runs (see <see cref="WalkEpoch"/>).
+    /// </summary>
+    public bool TryTranslate(ulong va, AccessKind kind, int cpl, bool ac, out ulong gpa)
+    {
+        gpa = 0;
+        Interlocked.Exchange(ref WalkEpoch, Vm.Epoch);
+        try
+        {
+            ShadowPage? page = RootFor(va);
+            if (page == null || !page.Valid)
+            {
+                return false;
+            }
+
+            for (int level = page.Role.Level; level > 1; level--)
+            {
+                ulong link = page[ShadowIndex(va, level)];
+                if (!Spte.IsPresent(link))
+                {
+                    return false;
+                }
+
+                page = Vm.Page(Spte.ChildId(link));
+            }
+
+            int index = ShadowIndex(va, 1);
+            ulong spte = page[index];
+            if (!Spte.IsPresent(spte) || !Allows(spte, kind, cpl, ac))
+            {
+                return false;
+            }
+
+            if ((spte & Spte.Accessed) == 0)
+            {
+                // The first use of a prefetched entry: the hardware sets its accessed bit.
+                ulong before = Interlocked.Or(ref page.Entry(index), Spte.Accessed);
+                if ((before & (Spte.Accessed | Spte.Prefetched)) == Spte.Prefetched)
+                {
+                    ShadowStats.Add(ref Vm.Stats.PrefetchUsedField);
+                }
+            }
+
+            gpa = (Spte.Gfn(spte) << 12) | (va & 0xFFF);
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref WalkEpoch, 0);
+        }
+    }
+
+    /// <summary>The shadow index of <paramref name="va"/> at <paramref name="level"/>: 9 bits a level in the host format.</summary>
+    public static int ShadowIndex(ulong va, int level) => (int)(va >> (12 + (9 * (level - 1)))) & 511;
+
+    private FaultOutcome HandleFault(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac)
+    {
+        ShadowStats.Add(ref Vm.Stats.FaultsField);
+        ShadowStats.Add(ref Vm.Stats.WalksField);
+
+        // 1. The guest walk, without the mmu_lock: it reads guest tables that other vCPUs may be rewriting.
+        if (!_walker.WalkAddr(ref walk, va, kind, cpl, ac))
+        {
+            ShadowStats.Add(ref Vm.Stats.GuestFaultsField);
+            return FaultOutcome.GuestFault;
+        }
+
+        // 2. A write to a frame that a shadow page shadows cannot be mapped writable: emulate it.
+        bool write = kind == AccessKind.Write;
+        if (write && Vm.IsWriteProtected(walk.Gfn))
+        {
+            return FaultOutcome.Emulate;
+        }
+
+        uint leafAccess = LeafAccess(in walk, write, cpl);
+
+        // 3. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
+        Vm.TopUp(_cache);
+        lock (Vm.MmuLock)
+        {
+            if (NeedsRootReload())
+            {
+                return FaultOutcome.Retry;
+            }
+
+            Vm.MakePagesAvailable();
+            FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, Vm.RecheckOrder, Vm.FetchHooks);
+            if (outcome == FetchOutcome.Retry)
+            {
+                ShadowStats.Add(ref Vm.Stats.RecheckFailuresField);
+            }
+        }
+
+        return FaultOutcome.Retry;
+    }
+
+    /// <summary>The rights of the shadow leaf, from the guest's (KVM's FNAME(page_fault) and protect_clean_gpte).</summary>
+    private uint LeafAccess(in GuestWalk walk, bool write, int cpl)
+    {
+        uint access = walk.PteAccess;
+        bool wp = (State.Cr0 & Cr0.WP) != 0;
+        if (write && cpl != 3 && !wp && (access & AccessRights.Write) == 0)
+        {
+            // CR0.WP = 0: the guest lets the supervisor write a read-only page, but the shadow runs with WP = 1.
+            // Give the shadow leaf W and take away U, so user accesses still fault (KVM's cr0.wp quirk).
+            access = (access | AccessRights.Write) & ~AccessRights.User;
+            if ((State.Cr4 & Cr4.SMEP) != 0)
+            {
+                access &= ~AccessRights.Execute;
+            }
+        }
+        else if (!write && (walk.Ptes[walk.Level - 1] & 0x40) == 0)
+        {
+            // A clean guest page is mapped read-only, so that the first write faults and the walk sets D.
+            access &= ~AccessRights.Write;
+        }
+
+        return access;
+    }
+
+    /// <summary>The shadow's permission check: the guest's rules, with CR0.WP always 1 for the W bit.</summary>
+    private bool Allows(ulong spte, AccessKind kind, int cpl, bool ac)
+    {
+        bool user = cpl == 3;
+        bool userPage = (spte & Spte.User) != 0;
+        switch (kind)
+        {
+            case AccessKind.Write when (spte & Spte.Writable) == 0:
+            case AccessKind.Fetch when (spte & Spte.NoExecute) != 0:
+                return false;
+        }
+
+        if (user)
+        {
+            if (!userPage)
+            {
+                return false;
+            }
+        }
+        else if (userPage)
+        {
+            if (kind == AccessKind.Fetch ? (State.Cr4 & Cr4.SMEP) != 0 : (State.Cr4 & Cr4.SMAP) != 0 && !ac)
+            {
+                return false;
+            }
+        }
+
+        if (_pke && userPage && kind != AccessKind.Fetch)
+        {
+            uint bits = (State.Pkru >> ((int)((spte & Spte.KeyMask) >> 59) * 2)) & 3;
+            bool wp = (State.Cr0 & Cr0.WP) != 0;
+            if ((bits & 1) != 0 || ((bits & 2) != 0 && kind == AccessKind.Write && (user || wp)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool NeedsRootReload()
+    {
+        for (int slot = 0; slot < _rootSlots; slot++)
+        {
+            if (_rootTables[slot].Present && (_roots[slot] == null || !_roots[slot]!.Valid))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void Switch(in CpuState cpu)
+    {
+        IGuestPageWalker walker = PagingModes.CreateWalker(Vm.Memory, cpu);
+        State = cpu;
+        _walker = walker;
+        _fetcher = (IShadowFetcher)walker;
+        _role = ShadowCpuRole.For(cpu, walker.Mode);
+        Vm.RegisterDecoder(_role, _fetcher);
+        _pke = cpu.Test(PagingCondition.Cr4Pke);
+        _rootSlots = _fetcher.GetRootTables(_rootTables);
+    }
+
+    /// <summary>Makes the shadow roots for the current CR3 and role: from the cache of previous roots, or new.</summary>
+    internal void LoadRoots()
+    {
+        Vm.TopUp(_cache);
+        lock (Vm.MmuLock)
+        {
+            ReleaseRoots();
+            for (int i = 0; i < _previousRoots.Count; i++)
+            {
+                CachedRoots cached = _previousRoots[i];
+                if (cached.Cr3 == State.Cr3 && cached.Role == _role && cached.Matches(_rootTables, _rootSlots))
+                {
+                    Array.Copy(cached.Roots, _roots, 4);
+                    _previousRoots.RemoveAt(i);
+                    return;
+                }
+            }
+
+            ShadowStats.Add(ref Vm.Stats.RootLoadsField);
+            for (int slot = 0; slot < _rootSlots; slot++)
+            {
+                RootTable table = _rootTables[slot];
+                if (!table.Present)
+                {
+                    continue;
+                }
+
+                ShadowRole role = ShadowRole.Create(_fetcher.ShadowRootLevel, table.Quadrant, false, AccessRights.All, _role);
+                ShadowPage root = Vm.FindOrCreate(table.Gfn, role, _cache, out _);
+                root.RootCount++;
+                _roots[slot] = root;
+            }
+        }
+    }
+
+    private void ReleaseRoots()
+    {
+        for (int slot = 0; slot < 4; slot++)
+        {
+            if (_roots[slot] is ShadowPage root)
+            {
+                Vm.ReleaseRoot(root);
+                _roots[slot] = null;
+            }
+        }
+    }
+
+    /// <summary>Keeps the current roots for a later switch back to this CR3 (three at most, as KVM keeps).</summary>
+    private void CacheRoots()
+    {
+        if (_previousRoots.Count == 3)
+        {
+            _previousRoots[0].Release(Vm);
+            _previousRoots.RemoveAt(0);
+        }
+
+        var cached = new CachedRoots(State.Cr3, _role, (ShadowPage?[])_roots.Clone());
+        Array.Clear(_roots);
+        _previousRoots.Add(cached);
+    }
+
+    private enum FaultOutcome
+    {
+        Retry,
+        GuestFault,
+        Emulate,
+    }
+
+    private sealed record CachedRoots(ulong Cr3, ShadowCpuRole Role, ShadowPage?[] Roots)
+    {
+        /// <summary>True when every slot holds a valid root for the table it must shadow now (PDPTEs reload with CR3).</summary>
+        public bool Matches(RootTable[] tables, int slots)
+        {
+            for (int i = 0; i < slots; i++)
+            {
+                ShadowPage? root = Roots[i];
+                bool ok = tables[i].Present
+                    ? root is { Valid: true } && root.Gfn == tables[i].Gfn
+                    : root == null;
+                if (!ok)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public void Release(Vm vm)
+        {
+            foreach (ShadowPage? root in Roots)
+            {
+                if (root != null)
+                {
+                    vm.ReleaseRoot(root);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using System.Collections.Generic;
+using System.Text;
+
+namespace ShadowMmu;
+
+public sealed partial class Vm
+{
+    private readonly Dictionary<uint, IShadowFetcher> _decoders = new();
+
+    /// <summary>Remembers how to read guest entries for pages made with <paramref name="role"/> (the audit needs it).</summary>
+    internal void RegisterDecoder(ShadowCpuRole role, IShadowFetcher fetcher)
+    {
+        lock (MmuLock)
+        {
+            _decoders.TryAdd(role.Word, fetcher);
+        }
+    }
+
+    /// <summary>
+    /// Checks every present entry of every valid shadow page against the guest's tables as they are now (KVM's old
+    /// mmu_audit): a leaf must map the frame the guest entry maps with no more rights than the guest allows (and no W
+    /// on a clean page or on a shadowed guest table); a non-leaf must link the shadow page of the table the guest
+    /// entry references (or, for a guest large page, the direct page of its frames), with no more rights.
+    /// </summary>
+    public AuditResult Audit()
+    {
+        lock (MmuLock)
+        {
+            var stale = new List<StaleEntry>();
+            int pages = 0;
+            long entries = 0;
+            for (ShadowPage? page = _oldest; page != null; page = page.Newer)
+            {
+                pages++;
+                for (int i = 0; i < ShadowPage.EntryCount; i++)
+                {
+                    ulong spte = page[i];
+                    if (!Spte.IsPresent(spte))
+                    {
+                        continue;
+                    }
+
+                    entries++;
+                    string? problem = page.Role.Direct ? AuditDirect(page, i, spte) : AuditIndirect(page, i, spte, out string guest);
+                    if (problem != null)
+                    {
+                        string guestPath = page.Role.Direct ? $"frames from 0x{page.Gfn:x} (a guest large page)" : GuestEntryText(page, i);
+                        stale.Add(new StaleEntry(ShadowPath(page, i, spte), guestPath, problem));
+                    }
+                }
+            }
+
+            return new AuditResult(pages, entries, stale);
+        }
+    }
+
+    private string? AuditIndirect(ShadowPage page, int index, ulong spte, out string guest)
+    {
+        guest = "";
+        int level = page.Role.Level;
+        if (!_decoders.TryGetValue(page.Role.Cpu.Word, out IShadowFetcher? decoder))
+        {
+            return "no vCPU mode decodes this page's guest entries";
+        }
+
+        ulong gpa = GuestEntryGpa(page, index);
+        int entryBytes = page.Role.Cpu.HasFourByteGpte ? 4 : 8;
+        if (!Memory.Contains(gpa, (ulong)entryBytes))
+        {
+            return "the guest table is outside memory";
+        }
+
+        ulong gpte = Memory.ReadEntry(gpa, entryBytes);
+        if (!decoder.TryDecodeGpte(gpte, level, out GpteInfo info))
+        {
+            return "the guest entry is not present or has a reserved bit set";
+        }
+
+        uint allowed = page.Role.Access & info.Access;
+        if (level == 1)
+        {
+            return AuditLeaf(page, spte, info.Gfn, allowed, info.Dirty);
+        }
+
+        ShadowPage child = _pages[Spte.ChildId(spte)]!;
+        if (!child.Valid)
+        {
+            return $"links {child}, which was zapped";
+        }
+
+        if (info.MapsPage)
+        {
+            // A guest large page: the child must be the direct page of its frames (a 4 MiB 32-bit page is two halves).
+            ulong expected = info.Gfn + (page.Role.Cpu.HasFourByteGpte ? (ulong)(index & 1) * 512 : 0);
+            if (!child.Role.Direct || child.Gfn != expected || child.Role.Level != level - 1)
+            {
+                return $"links {child} but the guest entry maps a large page at frame 0x{expected:x}";
+            }
+        }
+        else
+        {
+            int quadrant = page.Role.Cpu.HasFourByteGpte && level == 2 ? index & 1 : 0;
+            if (child.Role.Direct || child.Gfn != info.Gfn || child.Role.Level != level - 1 || child.Role.Quadrant != quadrant)
+            {
+                return $"links {child} but the guest entry references the table at frame 0x{info.Gfn:x}";
+            }
+        }
+
+        return (child.Role.Access & ~allowed) != 0 ? $"links {child} with rights {child.Role.Access}, more than the guest's {allowed}" : null;
+    }
+
+    private string? AuditDirect(ShadowPage page, int index, ulong spte)
+    {
+        if (page.Role.Level == 1)
+        {
+            return AuditLeaf(page, spte, page.Gfn + (ulong)index, page.Role.Access, dirty: true);
+        }
+
+        ShadowPage child = _pages[Spte.ChildId(spte)]!;
+        ulong expected = page.Gfn + ((ulong)index << (9 * (page.Role.Level - 1)));
+        return child.Valid && child.Role.Direct && child.Gfn == expected && (child.Role.Access & ~page.Role.Access) == 0
+            ? null
+            : $"links {child} in a direct page whose entry {index} covers frames from 0x{expected:x}";
+    }
+
+    private string? AuditLeaf(ShadowPage page, ulong spte, ulong gfn, uint allowed, bool dirty)
+    {
+        if (Spte.Gfn(spte) != gfn)
+        {
+            return $"maps frame 0x{Spte.Gfn(spte):x} but the guest maps 0x{gfn:x}";
+        }
+
+        uint rights = Spte.AccessOf(spte);
+        if ((spte & Spte.Writable) != 0 && IsWriteProtected(gfn))
+        {
+            return $"maps frame 0x{gfn:x} writable, but a shadow page shadows it: guest writes to it would not trap";
+        }
+
+        if ((spte & Spte.Writable) != 0 && !dirty)
+        {
+            return "is writable but the guest page is clean: the guest's dirty bit would not be set";
+        }
+
+        // CR0.WP = 0: a supervisor write to a read-only guest page gets W in the shadow, without U (see Vcpu).
+        if ((rights & AccessRights.Write) != 0 && (allowed & AccessRights.Write) == 0 && !page.Role.Cpu.Cr0Wp && (rights & AccessRights.User) == 0)
+        {
+            allowed |= AccessRights.Write;
+        }
+
+        return (rights & ~allowed) != 0 ? $"grants rights {rights}, more than the guest's {allowed}" : null;
+    }
+
+    /// <summary>The guest entry a shadow entry was derived from, with quadrants for 4-byte guests (see WrittenEntries).</summary>
+    private static ulong GuestEntryGpa(ShadowPage page, int index)
+    {
+        ulong table = page.Gfn << 12;
+        if (!page.Role.Cpu.HasFourByteGpte)
+        {
+            return table + ((ulong)index * 8);
+        }
+
+        int guestIndex = page.Role.Level == 2 ? (page.Role.Quadrant * 256) + (index / 2) : (page.Role.Quadrant * 512) + index;
+        return table + ((ulong)guestIndex * 4);
+    }
+
+    private string GuestEntryText(ShadowPage page, int index)
+    {
+        ulong gpa = GuestEntryGpa(page, index);
+        int entryBytes = page.Role.Cpu.HasFourByteGpte ? 4 : 8;
+        string value = Memory.Contains(gpa, (ulong)entryBytes) ? $"0x{Memory.ReadEntry(gpa, entryBytes):x}" : "outside memory";
+        return $"level-{page.Role.Level} entry at 0x{gpa:x} = {value}";
+    }
+
+    /// <summary>The entry and its parents up to a root: the linear address bits each index stands for.</summary>
+    private string ShadowPath(ShadowPage page, int index, ulong spte)
+    {
+        var path = new StringBuilder($"{page}[{index}] = 0x{spte:x}");
+        ShadowPage current = page;
+        for (int depth = 0; depth < 6 && current.ParentHead != LinkPool.None; depth++)
+        {
+            int node = current.ParentHead;
+            ShadowPage parent = _pages[_links.PageOf(node)]!;
+            path.Insert(0, $"{parent}[{_links.IndexOf(node)}] -> ");
+            current = parent;
+        }
+
+        return path.ToString();
+    }
+}

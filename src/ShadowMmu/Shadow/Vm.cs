@@ -1,0 +1,455 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace ShadowMmu;
+
+/// <summary>
+/// A virtual machine's shadow MMU state, KVM's <c>struct kvm</c> side of it: guest memory, the mmu_lock, every shadow
+/// page (found by guest frame and role), the reverse maps, and which guest frames are write-protected because a
+/// shadow page shadows them. vCPUs (<see cref="Vcpu"/>) fault into it; guest writes to shadowed tables trap into it.
+/// </summary>
+public sealed partial class Vm
+{
+    /// <summary>Shadow pages a fault may need: one per level down from the root, and direct pages for a large page.</summary>
+    internal const int PagesPerFault = 10;
+
+    /// <summary>vCPUs a VM can have.</summary>
+    public const int MaxVcpus = 64;
+
+    private readonly ShadowPage?[] _pages;
+    private readonly Dictionary<(ulong Gfn, uint Role), ShadowPage> _hash;
+    private readonly LinkPool _links;
+    private readonly int[] _rmapHead;          // per guest frame: leaf shadow entries that map it
+    private readonly int[] _gfnPagesHead;      // per guest frame: indirect shadow pages that shadow it
+    private readonly int[] _writeProtected;    // per guest frame: how many shadow pages shadow it
+    private readonly Stack<ShadowPage> _free;
+    private readonly Queue<ShadowPage> _zapped;
+    private readonly object _freeLock = new();
+    private readonly List<Vcpu> _vcpus = new();
+    private ShadowPage? _oldest, _newest;
+    private int _pageCount, _activeCount;
+    private long _epoch = 1;
+
+    /// <summary>Creates the VM's MMU over <paramref name="memory"/> with room for <paramref name="maxShadowPages"/> shadow pages.</summary>
+    public Vm(GuestMemory memory, int maxShadowPages = 4096)
+    {
+        if (maxShadowPages < PagesPerFault * 4)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxShadowPages), maxShadowPages, $"A VM needs at least {PagesPerFault * 4} shadow pages.");
+        }
+
+        Memory = memory;
+        MaxShadowPages = maxShadowPages;
+        // Beyond the active limit, room for every vCPU's cache of pages topped up for its next fault.
+        _pages = new ShadowPage?[maxShadowPages + (MaxVcpus * PagesPerFault)];
+        _hash = new Dictionary<(ulong, uint), ShadowPage>(maxShadowPages);
+        _free = new Stack<ShadowPage>(_pages.Length);
+        _zapped = new Queue<ShadowPage>(_pages.Length);
+        ulong frames = memory.Size >> 12;
+        _rmapHead = new int[frames];
+        _gfnPagesHead = new int[frames];
+        _writeProtected = new int[frames];
+        Array.Fill(_rmapHead, LinkPool.None);
+        Array.Fill(_gfnPagesHead, LinkPool.None);
+        // Every shadow entry is in at most one list (a leaf in its frame's reverse map, a link in its child's parent
+        // list), and every indirect page in its frame's page list.
+        _links = new LinkPool(_pages.Length * (ShadowPage.EntryCount + 1));
+    }
+
+    /// <summary>Guest physical memory.</summary>
+    public GuestMemory Memory { get; }
+
+    /// <summary>The mmu_lock: every change to shadow pages happens under it.</summary>
+    public object MmuLock { get; } = new();
+
+    /// <summary>How many shadow pages may exist at once; past that, the oldest are zapped to make room.</summary>
+    public int MaxShadowPages { get; }
+
+    /// <summary>Counters.</summary>
+    public ShadowStats Stats { get; } = new();
+
+    /// <summary>Shadow pages in use (valid, or zapped but still a vCPU's root).</summary>
+    public int ActiveShadowPages => Volatile.Read(ref _activeCount);
+
+    /// <summary>The VM's vCPUs.</summary>
+    public IReadOnlyList<Vcpu> Vcpus => _vcpus;
+
+    /// <summary>How the fault path re-checks guest entries (default <see cref="RecheckOrder.Fixed"/>).</summary>
+    public RecheckOrder RecheckOrder { get; set; } = RecheckOrder.Fixed;
+
+    /// <summary>Hooks inside Fetch for deterministic scenarios; null normally.</summary>
+    public IFetchHooks? FetchHooks { get; set; }
+
+    /// <summary>Adds a vCPU in <paramref name="cpu"/>'s state.</summary>
+    public Vcpu AddVcpu(in CpuState cpu)
+    {
+        var vcpu = new Vcpu(this, _vcpus.Count, cpu);
+        lock (MmuLock)
+        {
+            _vcpus.Add(vcpu);
+        }
+
+        vcpu.LoadRoots();
+        return vcpu;
+    }
+
+    /// <summary>The shadow page with id <paramref name="id"/>.</summary>
+    public ShadowPage Page(int id) => _pages[id]!;
+
+    /// <summary>True while some shadow page shadows guest frame <paramref name="gfn"/> (writes to it trap).</summary>
+    public bool IsWriteProtected(ulong gfn) => gfn < (ulong)_writeProtected.Length && Volatile.Read(ref _writeProtected[gfn]) > 0;
+
+    // ---- Shadow pages: allocation outside the lock, lookup and creation under it ----
+
+    /// <summary>
+    /// Fills <paramref name="cache"/> up to <see cref="PagesPerFault"/> pages, from pages freed earlier or, while
+    /// the VM has fewer than <see cref="MaxShadowPages"/>, new ones. Called without the mmu_lock, as KVM tops up its
+    /// memory caches before taking it: nothing is allocated under the lock.
+    /// </summary>
+    internal void TopUp(Stack<ShadowPage> cache)
+    {
+        while (cache.Count < PagesPerFault)
+        {
+            ShadowPage? page = null;
+            lock (_freeLock)
+            {
+                if (_free.Count > 0)
+                {
+                    page = _free.Pop();
+                }
+                else if (_pageCount < _pages.Length)
+                {
+                    page = new ShadowPage(_pageCount);
+                    _pages[_pageCount++] = page;
+                }
+            }
+
+            if (page == null)
+            {
+                return;   // only with more vCPUs than MaxVcpus faulting at once
+            }
+
+            cache.Push(page);
+        }
+    }
+
+    /// <summary>
+    /// KVM's make_mmu_pages_available, under the mmu_lock: zaps the oldest shadow pages that are no vCPU's root until a
+    /// fault's worth of room is left under <see cref="MaxShadowPages"/>, and returns zapped pages that no vCPU walk
+    /// can still see to the free list.
+    /// </summary>
+    internal void MakePagesAvailable()
+    {
+        for (ShadowPage? page = _oldest; page != null && _activeCount > MaxShadowPages - PagesPerFault;)
+        {
+            ShadowPage? newer = page.Newer;
+            if (page.RootCount == 0)
+            {
+                Zap(page);
+            }
+
+            page = newer;
+        }
+
+        ReclaimZapped();
+    }
+
+    /// <summary>The page for (<paramref name="gfn"/>, <paramref name="role"/>), created from <paramref name="cache"/> if needed.</summary>
+    internal ShadowPage FindOrCreate(ulong gfn, ShadowRole role, Stack<ShadowPage> cache, out bool created)
+    {
+        if (_hash.TryGetValue((gfn, role.Word), out ShadowPage? page))
+        {
+            created = false;
+            return page;
+        }
+
+        if (cache.Count == 0)
+        {
+            throw new InvalidOperationException("The vCPU's shadow-page cache is empty under the mmu_lock: TopUp was not called before the fault.");
+        }
+
+        page = cache.Pop();
+        created = true;
+        page.Gfn = gfn;
+        page.Role = role;
+        page.Valid = true;
+        page.RootCount = 0;
+        page.WriteFloodCount = 0;
+        page.ParentHead = LinkPool.None;
+        for (int i = 0; i < ShadowPage.EntryCount; i++)
+        {
+            page.Set(i, 0);
+        }
+
+        _hash.Add((gfn, role.Word), page);
+        AddNewest(page);
+        Interlocked.Increment(ref _activeCount);
+        ShadowStats.Add(ref Stats.PagesCreatedField);
+        if (!role.Direct)
+        {
+            WriteProtect(page);
+        }
+
+        return page;
+    }
+
+    /// <summary>
+    /// KVM's kvm_mmu_get_child_sp: the child page that entry <paramref name="index"/> of <paramref name="parent"/>
+    /// should link for (<paramref name="gfn"/>, <paramref name="role"/>). <paramref name="linked"/> is true when the
+    /// entry links it already; an entry linking another page is dropped first.
+    /// </summary>
+    /// <remarks>For generated <c>Fetch</c>: the caller holds the mmu_lock.</remarks>
+    public ShadowPage GetChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role, out bool linked)
+    {
+        System.Diagnostics.Debug.Assert(Monitor.IsEntered(MmuLock), "the mmu_lock is held");
+        parent.WriteFloodCount = 0;
+        ulong spte = parent[index];
+        if (Spte.IsPresent(spte))
+        {
+            ShadowPage current = _pages[Spte.ChildId(spte)]!;
+            if (current.Gfn == gfn && current.Role == role)
+            {
+                linked = true;
+                return current;
+            }
+
+            DropSpte(parent, index);
+        }
+
+        linked = false;
+        return FindOrCreate(gfn, role, vcpu.PageCache, out _);
+    }
+
+    /// <summary>Points entry <paramref name="index"/> of <paramref name="parent"/> at <paramref name="child"/>.</summary>
+    /// <remarks>For generated <c>Fetch</c>: the caller holds the mmu_lock.</remarks>
+    public void Link(ShadowPage parent, int index, ShadowPage child)
+    {
+        _links.Add(ref child.ParentHead, parent.Id, index);
+        parent.Set(index, Spte.Link(child.Id));
+    }
+
+    /// <summary>
+    /// Installs a leaf in <paramref name="page"/> at <paramref name="index"/> for <paramref name="gfn"/>. A frame that
+    /// a shadow page shadows is never mapped writable: writes to it must trap.
+    /// </summary>
+    /// <remarks>For generated <c>Fetch</c> and <c>Prefetch</c>: the caller holds the mmu_lock.</remarks>
+    public void SetLeaf(ShadowPage page, int index, ulong gfn, uint access, int protectionKey, bool prefetched)
+    {
+        if (IsWriteProtected(gfn))
+        {
+            access &= ~AccessRights.Write;
+        }
+
+        if (Spte.IsPresent(page[index]))
+        {
+            DropSpte(page, index);
+        }
+
+        page.Set(index, Spte.Leaf(gfn, access, protectionKey, prefetched));
+        if (gfn < (ulong)_rmapHead.Length)
+        {
+            _links.Add(ref _rmapHead[gfn], page.Id, index);
+        }
+
+        if (prefetched)
+        {
+            ShadowStats.Add(ref Stats.PrefetchedField);
+        }
+    }
+
+    /// <summary>True while reverse-map links remain for <paramref name="count"/> more prefetched leaves (KVM's rmap_can_add).</summary>
+    public bool CanAddLeaves(int count) => _links.CanAdd(count);
+
+    /// <summary>Clears one shadow entry: a leaf leaves its frame's reverse map, a link leaves its child's parent list.</summary>
+    internal void DropSpte(ShadowPage page, int index)
+    {
+        ulong spte = page[index];
+        if (!Spte.IsPresent(spte))
+        {
+            return;
+        }
+
+        if (page.Role.Level == 1)
+        {
+            ulong gfn = Spte.Gfn(spte);
+            if (gfn < (ulong)_rmapHead.Length)
+            {
+                _links.Remove(ref _rmapHead[gfn], page.Id, index);
+            }
+        }
+        else
+        {
+            ShadowPage child = _pages[Spte.ChildId(spte)]!;
+            _links.Remove(ref child.ParentHead, page.Id, index);
+        }
+
+        page.Set(index, 0);
+    }
+
+    /// <summary>
+    /// KVM's kvm_mmu_prepare_zap_page and commit: clears every entry of <paramref name="page"/>, unlinks it from every
+    /// parent, ends its write protection and forgets it. A page that is still a vCPU's root stays allocated (and
+    /// invalid, so the vCPU reloads) until the vCPU lets go of it.
+    /// </summary>
+    internal void Zap(ShadowPage page)
+    {
+        if (!page.Valid)
+        {
+            return;
+        }
+
+        for (int i = 0; i < ShadowPage.EntryCount; i++)
+        {
+            DropSpte(page, i);
+        }
+
+        while (page.ParentHead != LinkPool.None)
+        {
+            int node = page.ParentHead;
+            DropSpte(_pages[_links.PageOf(node)]!, _links.IndexOf(node));
+        }
+
+        if (!page.Role.Direct && page.Gfn < (ulong)_writeProtected.Length)
+        {
+            _links.Remove(ref _gfnPagesHead[page.Gfn], page.Id, 0);
+            Interlocked.Decrement(ref _writeProtected[page.Gfn]);
+        }
+
+        _hash.Remove((page.Gfn, page.Role.Word));
+        RemoveFromAge(page);
+        page.Valid = false;
+        ShadowStats.Add(ref Stats.PagesZappedField);
+        if (page.RootCount == 0)
+        {
+            Retire(page);
+        }
+    }
+
+    /// <summary>Zaps every shadow page (KVM's kvm_mmu_zap_all); vCPUs reload their roots on their next access.</summary>
+    public void ZapAll()
+    {
+        lock (MmuLock)
+        {
+            while (_oldest != null)
+            {
+                Zap(_oldest);
+            }
+        }
+    }
+
+    /// <summary>A root that a vCPU no longer uses: freed if it was zapped meanwhile.</summary>
+    internal void ReleaseRoot(ShadowPage page)
+    {
+        page.RootCount--;
+        if (page.RootCount == 0 && !page.Valid)
+        {
+            Retire(page);
+        }
+    }
+
+    private void Retire(ShadowPage page)
+    {
+        Interlocked.Decrement(ref _activeCount);
+        page.ZappedAt = Interlocked.Increment(ref _epoch);
+        _zapped.Enqueue(page);
+    }
+
+    /// <summary>
+    /// Zapped pages go back to the free list only when every vCPU that was walking the shadow tables when they
+    /// were zapped has finished that walk: a simple RCU grace period, standing in for KVM's remote TLB flush.
+    /// </summary>
+    private void ReclaimZapped()
+    {
+        long oldestWalk = long.MaxValue;
+        foreach (Vcpu vcpu in _vcpus)
+        {
+            long active = vcpu.WalkEpoch;
+            if (active != 0 && active < oldestWalk)
+            {
+                oldestWalk = active;
+            }
+        }
+
+        lock (_freeLock)
+        {
+            while (_zapped.Count > 0 && _zapped.Peek().ZappedAt < oldestWalk)
+            {
+                _free.Push(_zapped.Dequeue());
+            }
+        }
+    }
+
+    internal long Epoch => Volatile.Read(ref _epoch);
+
+    private void WriteProtect(ShadowPage page)
+    {
+        ulong gfn = page.Gfn;
+        if (gfn >= (ulong)_writeProtected.Length)
+        {
+            return;
+        }
+
+        // Count first, then strip W from existing mappings of the frame: a guest write racing with this either sees
+        // the count and traps, or landed before and is seen by Fetch's re-check (see GuestWrite).
+        Interlocked.Increment(ref _writeProtected[gfn]);
+        _links.Add(ref _gfnPagesHead[gfn], page.Id, 0);
+        for (int node = _rmapHead[gfn]; node != LinkPool.None; node = _links.Next(node))
+        {
+            ShadowPage leafPage = _pages[_links.PageOf(node)]!;
+            int index = _links.IndexOf(node);
+            leafPage.Set(index, leafPage[index] & ~Spte.Writable);
+        }
+    }
+
+    private void AddNewest(ShadowPage page)
+    {
+        page.Older = _newest;
+        page.Newer = null;
+        if (_newest != null)
+        {
+            _newest.Newer = page;
+        }
+
+        _newest = page;
+        _oldest ??= page;
+    }
+
+    private void RemoveFromAge(ShadowPage page)
+    {
+        if (page.Older != null)
+        {
+            page.Older.Newer = page.Newer;
+        }
+        else
+        {
+            _oldest = page.Newer;
+        }
+
+        if (page.Newer != null)
+        {
+            page.Newer.Older = page.Older;
+        }
+        else
+        {
+            _newest = page.Older;
+        }
+
+        page.Older = page.Newer = null;
+    }
+
+    /// <summary>Every valid shadow page, oldest first (for the audit and for people).</summary>
+    public List<ShadowPage> SnapshotPages()
+    {
+        lock (MmuLock)
+        {
+            var list = new List<ShadowPage>(_activeCount);
+            for (ShadowPage? page = _oldest; page != null; page = page.Newer)
+            {
+                list.Add(page);
+            }
+
+            return list;
+        }
+    }
+}
