@@ -1,0 +1,59 @@
+using System;
+using System.Linq;
+using ShadowMmu.Tests.Paging;
+using Xunit;
+
+namespace ShadowMmu.Tests.Shadow;
+
+/// <summary>The fault path (walk, fetch, prefetch) and the trapped-write path allocate nothing in steady state.</summary>
+public class FaultAllocationTests
+{
+    [Theory]
+    [InlineData("legacy32")]
+    [InlineData("pae")]
+    [InlineData("long4")]
+    [InlineData("long5")]
+    public void Faults_and_trapped_writes_allocate_zero_bytes_in_steady_state(string modeName)
+    {
+        PagingModeInfo mode = PagingModes.All.Single(m => m.Name == modeName);
+        using GuestMemory memory = GuestMemory.Allocate(0x80_0000);
+        var builder = new PageTableBuilder(memory, mode, 0x1000, 0x20_0000);
+        for (ulong page = 0; page < 16; page++)
+        {
+            builder.Map(0x40_0000 + (page << 12), 0x30_0000 + (page << 12), 0x1000, 0x7 | 0x60);
+        }
+
+        ulong large = mode.Name == "legacy32" ? 0x40_0000UL : 0x20_0000UL;
+        builder.Map(0x100_0000, 0x40_0000, large, 0x7 | 0x60);
+        ulong leaf = builder.EntryAddress(0x40_1000, 1)!.Value;
+        ulong leafValue = memory.ReadEntry(leaf, mode.EntryBytes);
+        var vm = new Vm(memory);
+        Vcpu vcpu = vm.AddVcpu(WalkAllocationTests.StateFor(modeName, builder.Root));
+
+        void Round()
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                // A fault with prefetch of the neighbours, then invlpg so that the next access faults again.
+                vcpu.Access(0x40_0123, AccessKind.Write, 0);
+                vcpu.Invlpg(0x40_0000);
+                // A fault through direct pages for the large page.
+                vcpu.Access(0x100_5000, AccessKind.Read, 3);
+                vcpu.Invlpg(0x100_5000);
+                // A trapped write to a shadowed table (same value: the guest rewrites its PTE), and the refault.
+                vm.GuestWrite(leaf, leafValue, mode.EntryBytes);
+                vcpu.Access(0x40_1000, AccessKind.Read, 0);
+            }
+        }
+
+        Round();
+        long faultsBefore = vm.Stats.Faults;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Round();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(vm.Stats.Faults - faultsBefore >= 400, $"the round must fault: {vm.Stats.Faults - faultsBefore} faults, {vm.Stats.TrappedWrites} trapped, {vm.Stats.ZappedEntries} zapped, {vm.Stats.Invlpgs} invlpg, {vm.Stats.Prefetched} prefetched");
+        Assert.Equal(0, allocated);
+        Assert.True(vm.Audit().Clean);
+    }
+}
