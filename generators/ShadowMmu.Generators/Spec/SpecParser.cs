@@ -222,6 +222,7 @@ namespace ShadowMmu.Specs
             switch (key.Text)
             {
                 case "index":
+                    level.IndexLine = line.Number;
                     SetOnce(ref level.Index, ParseRange(line.Word(1)), key);
                     line.End(2);
                     break;
@@ -606,12 +607,12 @@ namespace ShadowMmu.Specs
                 BitRange index = level.Index.Value;
                 if (index.Lo < expectedLo)
                 {
-                    ReportAtLine(SpecDiagnosticIds.OverlappingBits, level.Line,
+                    ReportAtLine(SpecDiagnosticIds.OverlappingBits, level.IndexLine,
                         "Index bits " + index + " of level " + level.Level + " overlap the bits below them (up to bit " + (expectedLo - 1) + ")");
                 }
                 else if (index.Lo > expectedLo)
                 {
-                    ReportAtLine(SpecDiagnosticIds.OverlappingBits, level.Line,
+                    ReportAtLine(SpecDiagnosticIds.OverlappingBits, level.IndexLine,
                         "Index bits " + index + " of level " + level.Level + " leave bits " + new BitRange(index.Lo - 1, expectedLo) + " unused");
                 }
 
@@ -714,6 +715,7 @@ namespace ShadowMmu.Specs
             public int Line { get; }
 
             public BitRange? Index;
+            public int IndexLine;
             public BitRange? Table;
             public PageRule? Page;
             public bool Register;

@@ -17,8 +17,8 @@ public class SpecDiagnosticsTests
         yield return Case("unknown statement", long4.Replace("entry-bytes 8", "entry-size 8"), "MMUG001", "entry-size 8", 1);
         yield return Case("unknown flag", long4.Replace("bit accessed 5", "bit visited 5"), "MMUG001", "bit visited 5", 5);
         yield return Case("bad range", long4.Replace("  index 20:12", "  index 12:20"), "MMUG001", "  index 12:20", 9);
-        yield return Case("overlapping index bits", long4.Replace("  index 29:21", "  index 29:20"), "MMUG003", "level 2 PDE", 1);
-        yield return Case("index bits leave a gap", long4.Replace("  index 29:21", "  index 29:22"), "MMUG003", "level 2 PDE", 1);
+        yield return Case("overlapping index bits", long4.Replace("  index 29:21", "  index 29:20"), "MMUG003", "  index 29:20", 3);
+        yield return Case("index bits leave a gap", long4.Replace("  index 29:21", "  index 29:22"), "MMUG003", "  index 29:22", 3);
         yield return Case("page too big for its level", long4.Replace("page 2M frame 51:21", "page 4M frame 51:21"), "MMUG004", "  page 4M frame 51:21", 3);
         yield return Case("frame at the wrong bit", long4.Replace("page 2M frame 51:21", "page 2M frame 51:20"), "MMUG004", "  page 2M frame 51:20", 3);
         yield return Case("missing level", RemoveLevel(long4, "level 3 PDPTE", "level 2 PDE"), "MMUG005", "level 2 PDE", 1);
