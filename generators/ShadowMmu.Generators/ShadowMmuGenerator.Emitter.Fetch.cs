@@ -276,7 +276,7 @@ namespace ShadowMmu.Generators
                     ulong frames = 1UL << (9 * (l - 1));
                     _w.Line("index = (int)(va >> " + shift + ") & 511;");
                     _w.Open("if (!TOrder.PassPresentEntries || !" + Ns + "Spte.IsPresent(sp[index]))");
-                    _w.Line("child = vm.GetChildPage(vcpu, sp, index, walk.Gfn & ~(ulong)" + Hex(frames - 1) + ", " + Ns + "ShadowRole.Create(" + (l - 1) + ", 0, true, walk.PteAccess, cpuRole), out linked);");
+                    _w.Line("child = vm.GetChildPage(vcpu, sp, index, walk.Gfn & ~(ulong)" + Hex(frames - 1) + ", " + Ns + "ShadowRole.Create(" + (l - 1) + ", 0, true, leafAccess, cpuRole), out linked);");
                     _w.Open("if (!linked)");
                     _w.Line("vm.Link(sp, index, child);");
                     _w.Close();

@@ -41,5 +41,6 @@ public static class Program
         new VersionOption { Action = new VersionAction() },
         TranslateCommand.Create(context),
         ExampleImageCommand.Create(context),
+        SimulateCommand.Create(context),
     };
 }

@@ -87,6 +87,29 @@ public interface IFetchHooks
     /// and before that entry is re-checked.
     /// </summary>
     void AfterChildPage(int level, ShadowPage child);
+
+    /// <summary>
+    /// Called by the fault path without the mmu_lock, after the guest walk succeeded and before the lock is taken for
+    /// <c>Fetch</c>: the window in which the entries the walk read may change under it. Not called by <c>Fetch</c>.
+    /// </summary>
+    void AfterWalk(Vcpu vcpu, in GuestWalk walk)
+    {
+    }
+
+    /// <summary>Called by the fault path with the mmu_lock held, right before <c>Fetch</c> (and its root re-check).</summary>
+    void BeforeFetch(Vcpu vcpu, in GuestWalk walk)
+    {
+    }
+
+    /// <summary>Called by the fault path with the mmu_lock still held, right after <c>Fetch</c> returned <paramref name="outcome"/>.</summary>
+    void AfterFetch(Vcpu vcpu, FetchOutcome outcome)
+    {
+    }
+
+    /// <summary>Called by the fault path without the mmu_lock, right after it released the lock that <c>Fetch</c> ran under, before the access is retried.</summary>
+    void AfterUnlock(Vcpu vcpu)
+    {
+    }
 }
 
 /// <summary>No hooks.</summary>

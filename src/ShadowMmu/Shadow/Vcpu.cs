@@ -240,6 +240,8 @@ public sealed class Vcpu
         }
 
         uint leafAccess = LeafAccess(in walk, write, cpl);
+        IFetchHooks? hooks = Vm.FetchHooks;
+        hooks?.AfterWalk(this, in walk);
 
         // 3. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
         Vm.TopUp(_cache);
@@ -251,13 +253,17 @@ public sealed class Vcpu
             }
 
             Vm.MakePagesAvailable();
-            FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, Vm.RecheckOrder, Vm.FetchHooks);
+            hooks?.BeforeFetch(this, in walk);
+            FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, Vm.RecheckOrder, hooks);
             if (outcome == FetchOutcome.Retry)
             {
                 ShadowStats.Add(ref Vm.Stats.RecheckFailuresField);
             }
+
+            hooks?.AfterFetch(this, outcome);
         }
 
+        hooks?.AfterUnlock(this);
         return FaultOutcome.Retry;
     }
 

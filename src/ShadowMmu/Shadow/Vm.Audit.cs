@@ -90,12 +90,20 @@ public sealed partial class Vm
 
         if (info.MapsPage)
         {
-            // A guest large page: the child must be the direct page of its frames (a 4 MiB 32-bit page is two halves).
+            // A guest large page: the child must be the direct page of its frames (a 4 MiB 32-bit page is two halves),
+            // and while the guest page is clean its mappings may not be writable (the first write must set D).
             ulong expected = info.Gfn + (page.Role.Cpu.HasFourByteGpte ? (ulong)(index & 1) * 512 : 0);
             if (!child.Role.Direct || child.Gfn != expected || child.Role.Level != level - 1)
             {
                 return $"links {child} but the guest entry maps a large page at frame 0x{expected:x}";
             }
+
+            if (!info.Dirty && (child.Role.Access & AccessRights.Write) != 0 && !IsWpQuirk(page, child.Role.Access))
+            {
+                return $"links {child}, writable, but the guest's large page is clean: the guest's dirty bit would not be set";
+            }
+
+            allowed = WithWpQuirk(page, allowed, child.Role.Access);
         }
         else
         {
@@ -141,14 +149,19 @@ public sealed partial class Vm
             return "is writable but the guest page is clean: the guest's dirty bit would not be set";
         }
 
-        // CR0.WP = 0: a supervisor write to a read-only guest page gets W in the shadow, without U (see Vcpu).
-        if ((rights & AccessRights.Write) != 0 && (allowed & AccessRights.Write) == 0 && !page.Role.Cpu.Cr0Wp && (rights & AccessRights.User) == 0)
-        {
-            allowed |= AccessRights.Write;
-        }
-
+        allowed = WithWpQuirk(page, allowed, rights);
         return (rights & ~allowed) != 0 ? $"grants rights {rights}, more than the guest's {allowed}" : null;
     }
+
+    /// <summary>
+    /// CR0.WP = 0: a supervisor write to a read-only guest page gets W in the shadow, without U (see Vcpu): such
+    /// <paramref name="rights"/> are allowed beyond the guest's.
+    /// </summary>
+    private static bool IsWpQuirk(ShadowPage page, uint rights) =>
+        !page.Role.Cpu.Cr0Wp && (rights & AccessRights.Write) != 0 && (rights & AccessRights.User) == 0;
+
+    private static uint WithWpQuirk(ShadowPage page, uint allowed, uint rights) =>
+        IsWpQuirk(page, rights) ? allowed | AccessRights.Write : allowed;
 
     /// <summary>The guest entry a shadow entry was derived from, with quadrants for 4-byte guests (see WrittenEntries).</summary>
     private static ulong GuestEntryGpa(ShadowPage page, int index)

@@ -105,10 +105,15 @@ public sealed partial class Vm
     /// <summary>
     /// Fills <paramref name="cache"/> up to <see cref="PagesPerFault"/> pages, from pages freed earlier or, while
     /// the VM has fewer than <see cref="MaxShadowPages"/>, new ones. Called without the mmu_lock, as KVM tops up its
-    /// memory caches before taking it: nothing is allocated under the lock.
+    /// memory caches before taking it: nothing is allocated under the lock. When every page is in use or zapped but
+    /// not yet reclaimable (a vCPU walk that began before the zap may still see it), it makes room and waits for those
+    /// walks to end, as KVM's commit_zap waits for the remote TLB flush.
     /// </summary>
+    /// <exception cref="InvalidOperationException">No page became free for 10 seconds (every page is a root or cached by a vCPU).</exception>
     internal void TopUp(Stack<ShadowPage> cache)
     {
+        var wait = default(SpinWait);
+        long deadline = 0;
         while (cache.Count < PagesPerFault)
         {
             ShadowPage? page = null;
@@ -127,11 +132,45 @@ public sealed partial class Vm
 
             if (page == null)
             {
-                return;   // only with more vCPUs than MaxVcpus faulting at once
+                WaitForFreePage(ref wait, ref deadline);
+                continue;
             }
 
             cache.Push(page);
         }
+    }
+
+    /// <summary>
+    /// The pool is used up. Pages zapped meanwhile wait in <c>_zapped</c> for the vCPU walks that began before the zap
+    /// (a preempted walker can hold hundreds of them): zap the oldest pages if over the limit and reclaim what is past
+    /// its grace period, then, if still nothing is free, let the walkers run.
+    /// </summary>
+    private void WaitForFreePage(ref SpinWait wait, ref long deadline)
+    {
+        lock (MmuLock)
+        {
+            MakePagesAvailable();
+        }
+
+        lock (_freeLock)
+        {
+            if (_free.Count > 0)
+            {
+                return;
+            }
+        }
+
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (deadline == 0)
+        {
+            deadline = now + (10 * System.Diagnostics.Stopwatch.Frequency);
+        }
+        else if (now > deadline)
+        {
+            throw new InvalidOperationException($"No shadow page became free in 10 s: all {_pages.Length} are in use as roots or cached by vCPUs; make the VM with more than {MaxShadowPages} shadow pages.");
+        }
+
+        wait.SpinOnce();
     }
 
     /// <summary>

@@ -1,0 +1,345 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace ShadowMmu.Cli;
+
+/// <summary>What <c>shadowmmu simulate</c> prints: a table per mode and the audit, or the same as JSON; a scenario's steps and audit.</summary>
+internal static class SimulateOutput
+{
+    /// <summary>Stale entries printed per mode in the text output (JSON lists them all).</summary>
+    public const int MaxStalePrinted = 20;
+
+    private static readonly string[] LevelNames = { "", "PTE", "PDE", "PDPTE", "PML4E", "PML5E" };
+
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    // ---- A run ----
+
+    public static void WriteRunText(TextWriter output, SimulationReport report)
+    {
+        SimulationOptions options = report.Options;
+        string length = options.Operations is long ops
+            ? $"{N(ops)} operations per mode"
+            : $"{F(options.Seconds!.Value / Math.Max(1, report.Modes.Count), "0.##")} s per mode";
+        output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages");
+        foreach (SimulationModeReport mode in report.Modes)
+        {
+            output.WriteLine();
+            WriteModeText(output, mode);
+        }
+
+        output.WriteLine();
+        if (report.Clean)
+        {
+            output.WriteLine($"audit: clean in every mode ({string.Join(", ", ModeNames(report))})");
+        }
+        else
+        {
+            var dirty = new List<string>();
+            foreach (SimulationModeReport mode in report.Modes)
+            {
+                if (!mode.Clean)
+                {
+                    dirty.Add($"{mode.Mode} ({StaleSummary(mode)})");
+                }
+            }
+
+            output.WriteLine($"audit: STALE shadow entries in {string.Join(", ", dirty)}");
+        }
+    }
+
+    private static void WriteModeText(TextWriter output, SimulationModeReport mode)
+    {
+        ShadowStatsSnapshot s = mode.Stats;
+        WorkloadCounts w = mode.Workload;
+        output.WriteLine($"== {mode.Mode} ({Title(mode.Mode)}): {F(mode.Elapsed.TotalSeconds, "0.00")} s, {N(w.Operations)} operations ({N(w.VcpuOperations)} by vCPU threads, {N(w.WriterOperations)} by writers)");
+        Row(output, "accesses", s.Accesses, $"{N(w.Reads)} reads, {N(w.Writes)} writes, {N(w.Fetches)} fetches");
+        Row(output, "shadow hits", s.ShadowHits, $"{Percent(s.ShadowHits, s.Accesses)} of accesses");
+        Row(output, "faults", s.Faults, $"{N((long)mode.FaultsPerSecond)} per second");
+        Row(output, "guest walks", s.Walks, null);
+        Row(output, "guest faults", s.GuestFaults, "injected: the guest's tables deny the access");
+        Row(output, "re-check failures", s.RecheckFailures, "fetch found a guest entry changed since the walk");
+        Row(output, "retries", s.Retries, null);
+        Row(output, "shadow pages now", mode.ShadowPages, $"created {N(s.ShadowPagesCreated)}, zapped {N(s.ShadowPagesZapped)}");
+        Row(output, "prefetched entries", s.Prefetched, $"used later {N(s.PrefetchedUsed)} ({Percent(s.PrefetchedUsed, s.Prefetched)})");
+        Row(output, "trapped writes", s.TrappedWrites, "guest writes to shadowed tables");
+        Row(output, "emulated writes", s.EmulatedWrites, null);
+        Row(output, "zapped entries", s.ZappedEntries, null);
+        Row(output, "invlpgs", s.Invlpgs, null);
+        Row(output, "root loads", s.RootLoads, null);
+        var levels = new StringBuilder();
+        for (int level = 1; level < w.TableWritesByLevel.Count; level++)
+        {
+            if (w.TableWritesByLevel[level] > 0 || level <= 2)
+            {
+                levels.Append(levels.Length == 0 ? "" : ", ").Append(LevelNames[level]).Append(' ').Append(N(w.TableWritesByLevel[level]));
+            }
+        }
+
+        Row(output, "table writes", w.TableWrites, $"{levels}; {N(w.LargePageSwitches)} table<->large page, {N(w.MisalignedWrites)} narrower than an entry, {N(w.TableWritesViaDirectMap)} through the guest's mapping");
+        Row(output, "CR3 switches", w.Cr3Switches, $"zap-alls {N(w.ZapAlls)}");
+        string during = mode.MidRunAudits > 0 ? $"{N(mode.MidRunAudits)} audits while running and one at the end" : "audited at the end";
+        if (mode.Clean)
+        {
+            output.WriteLine($"  audit: clean ({during}; {N(mode.Audit.PagesChecked)} shadow pages, {N(mode.Audit.EntriesChecked)} entries checked at the end)");
+            return;
+        }
+
+        output.WriteLine($"  audit: STALE ({StaleSummary(mode)}; {during})");
+        int printed = 0;
+        foreach (StaleEntry stale in AllStale(mode))
+        {
+            if (printed++ == MaxStalePrinted)
+            {
+                output.WriteLine($"    ... and more (--json lists them all)");
+                break;
+            }
+
+            WriteStale(output, stale);
+        }
+    }
+
+    private static string StaleSummary(SimulationModeReport mode)
+    {
+        string atEnd = $"{N(mode.Audit.Stale.Count)} stale at the end";
+        return mode.MidRunStaleCount > 0 ? $"{atEnd}, {N(mode.MidRunStaleCount)} found while running" : atEnd;
+    }
+
+    /// <summary>The final audit's stale entries, then those only mid-run audits saw.</summary>
+    private static IEnumerable<StaleEntry> AllStale(SimulationModeReport mode)
+    {
+        var seen = new HashSet<string>();
+        foreach (StaleEntry stale in mode.Audit.Stale)
+        {
+            seen.Add(stale.ToString());
+            yield return stale;
+        }
+
+        foreach (StaleEntry stale in mode.MidRunStale)
+        {
+            if (seen.Add(stale.ToString()))
+            {
+                yield return stale;
+            }
+        }
+    }
+
+    private static void WriteStale(TextWriter output, StaleEntry stale)
+    {
+        output.WriteLine($"    stale: {stale.Problem}");
+        output.WriteLine($"      shadow: {stale.ShadowPath}");
+        output.WriteLine($"      guest:  {stale.GuestPath}");
+    }
+
+    public static void WriteRunJson(TextWriter output, SimulationReport report)
+    {
+        WriteJson(output, json =>
+        {
+            SimulationOptions options = report.Options;
+            json.WriteStartObject();
+            json.WriteString("command", "simulate");
+            json.WriteNumber("seed", options.Seed);
+            json.WriteNumber("vcpus", options.Vcpus);
+            json.WriteNumber("writers", options.Writers);
+            json.WriteString("recheck", SimulateCommand.Name(options.Recheck));
+            if (options.Operations is long ops)
+            {
+                json.WriteNumber("operationsPerMode", ops);
+            }
+            else
+            {
+                json.WriteNumber("secondsPerMode", options.Seconds!.Value / Math.Max(1, report.Modes.Count));
+            }
+
+            json.WriteNumber("maxShadowPages", options.MaxShadowPages);
+            if (options.AuditIntervalSeconds is double every)
+            {
+                json.WriteNumber("auditEverySeconds", every);
+            }
+            else
+            {
+                json.WriteNull("auditEverySeconds");
+            }
+
+            json.WriteBoolean("clean", report.Clean);
+            json.WriteStartArray("modes");
+            foreach (SimulationModeReport mode in report.Modes)
+            {
+                WriteModeJson(json, mode);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        });
+    }
+
+    private static void WriteModeJson(Utf8JsonWriter json, SimulationModeReport mode)
+    {
+        WorkloadCounts w = mode.Workload;
+        json.WriteStartObject();
+        json.WriteString("mode", mode.Mode);
+        json.WriteString("title", Title(mode.Mode));
+        json.WriteNumber("seconds", Math.Round(mode.Elapsed.TotalSeconds, 3));
+        json.WriteNumber("operations", w.Operations);
+        json.WriteNumber("vcpuOperations", w.VcpuOperations);
+        json.WriteNumber("writerOperations", w.WriterOperations);
+        json.WriteNumber("faultsPerSecond", Math.Round(mode.FaultsPerSecond));
+        json.WriteNumber("shadowPages", mode.ShadowPages);
+        json.WriteNumber("prefetched", mode.Prefetched);
+        json.WriteNumber("prefetchedUsed", mode.PrefetchedUsed);
+        json.WriteStartObject("stats");
+        foreach (KeyValuePair<string, long> counter in mode.Stats.Counters())
+        {
+            json.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(counter.Key), counter.Value);
+        }
+
+        json.WriteEndObject();
+        json.WriteStartObject("workload");
+        json.WriteNumber("reads", w.Reads);
+        json.WriteNumber("writes", w.Writes);
+        json.WriteNumber("fetches", w.Fetches);
+        json.WriteStartObject("tableWrites");
+        for (int level = 1; level < w.TableWritesByLevel.Count; level++)
+        {
+            if (w.TableWritesByLevel[level] > 0 || level <= 2)
+            {
+                json.WriteNumber(LevelNames[level].ToLowerInvariant(), w.TableWritesByLevel[level]);
+            }
+        }
+
+        json.WriteEndObject();
+        json.WriteNumber("tableWritesViaGuestMapping", w.TableWritesViaDirectMap);
+        json.WriteNumber("largePageSwitches", w.LargePageSwitches);
+        json.WriteNumber("narrowWrites", w.MisalignedWrites);
+        json.WriteNumber("cr3Switches", w.Cr3Switches);
+        json.WriteNumber("zapAlls", w.ZapAlls);
+        json.WriteEndObject();
+        json.WriteStartObject("audit");
+        json.WriteBoolean("clean", mode.Clean);
+        json.WriteNumber("midRunAudits", mode.MidRunAudits);
+        json.WriteNumber("midRunStaleCount", mode.MidRunStaleCount);
+        json.WriteNumber("pagesChecked", mode.Audit.PagesChecked);
+        json.WriteNumber("entriesChecked", mode.Audit.EntriesChecked);
+        WriteStaleArray(json, "stale", mode.Audit.Stale);
+        WriteStaleArray(json, "midRunStale", mode.MidRunStale);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    // ---- A scenario ----
+
+    public static void WriteScenarioText(TextWriter output, RaceScenarioResult result)
+    {
+        output.WriteLine($"== scenario {SimulateCommand.ScenarioCases[(int)result.Case]} in {result.Mode} ({Title(result.Mode)}): order {SimulateCommand.Orders[(int)result.Order]}, re-check {SimulateCommand.Name(result.Recheck)}");
+        for (int i = 0; i < result.Steps.Count; i++)
+        {
+            output.WriteLine($"{i + 1,3}. {result.Steps[i]}");
+        }
+
+        if (result.Audit.Clean)
+        {
+            output.WriteLine($"audit: clean ({N(result.Audit.PagesChecked)} shadow pages, {N(result.Audit.EntriesChecked)} entries checked)");
+            return;
+        }
+
+        output.WriteLine($"audit: STALE ({N(result.Audit.Stale.Count)} stale of {N(result.Audit.EntriesChecked)} entries checked)");
+        foreach (StaleEntry stale in result.Audit.Stale)
+        {
+            WriteStale(output, stale);
+        }
+    }
+
+    public static void WriteScenarioJson(TextWriter output, RaceScenarioResult result)
+    {
+        WriteJson(output, json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("command", "simulate");
+            json.WriteString("scenario", SimulateCommand.ScenarioCases[(int)result.Case]);
+            json.WriteString("mode", result.Mode);
+            json.WriteString("order", SimulateCommand.Orders[(int)result.Order]);
+            json.WriteString("recheck", SimulateCommand.Name(result.Recheck));
+            json.WriteStartArray("steps");
+            foreach (string step in result.Steps)
+            {
+                json.WriteStringValue(step);
+            }
+
+            json.WriteEndArray();
+            json.WriteBoolean("clean", result.Audit.Clean);
+            json.WriteStartObject("audit");
+            json.WriteBoolean("clean", result.Audit.Clean);
+            json.WriteNumber("pagesChecked", result.Audit.PagesChecked);
+            json.WriteNumber("entriesChecked", result.Audit.EntriesChecked);
+            WriteStaleArray(json, "stale", result.Audit.Stale);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        });
+    }
+
+    // ---- Helpers ----
+
+    private static void WriteStaleArray(Utf8JsonWriter json, string name, IReadOnlyList<StaleEntry> entries)
+    {
+        json.WriteStartArray(name);
+        foreach (StaleEntry stale in entries)
+        {
+            json.WriteStartObject();
+            json.WriteString("problem", stale.Problem);
+            json.WriteString("shadow", stale.ShadowPath);
+            json.WriteString("guest", stale.GuestPath);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteJson(TextWriter output, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            write(json);
+        }
+
+        output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+    }
+
+    private static void Row(TextWriter output, string name, long value, string? note)
+    {
+        string line = $"  {name,-20}{N(value),14}";
+        output.WriteLine(note == null ? line : line + "   " + note);
+    }
+
+    private static string Title(string mode)
+    {
+        foreach (PagingModeInfo info in PagingModes.All)
+        {
+            if (info.Name == mode)
+            {
+                return info.Title;
+            }
+        }
+
+        return mode;
+    }
+
+    private static IEnumerable<string> ModeNames(SimulationReport report)
+    {
+        foreach (SimulationModeReport mode in report.Modes)
+        {
+            yield return mode.Mode;
+        }
+    }
+
+    private static string N(long value) => value.ToString("N0", Invariant);
+
+    private static string F(double value, string format) => value.ToString(format, Invariant);
+
+    private static string Percent(long part, long whole) => whole == 0 ? "-" : ((double)part / whole).ToString("0.0%", Invariant);
+}

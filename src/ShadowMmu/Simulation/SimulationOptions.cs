@@ -1,0 +1,191 @@
+using System;
+using System.Collections.Generic;
+
+namespace ShadowMmu;
+
+/// <summary>What <see cref="Simulation.Run"/> runs: which modes, how many threads of each kind, for how long, from which seed.</summary>
+public sealed record SimulationOptions
+{
+    /// <summary>Default number of vCPU threads per mode (more than the 2 cores of a CI machine: preemption makes interleavings).</summary>
+    public const int DefaultVcpus = 4;
+
+    /// <summary>Default number of guest writer threads per mode.</summary>
+    public const int DefaultWriters = 2;
+
+    /// <summary>Default total running time when neither <see cref="Operations"/> nor <see cref="Seconds"/> is set.</summary>
+    public const double DefaultSeconds = 4;
+
+    /// <summary>Default seed.</summary>
+    public const int DefaultSeed = 1;
+
+    /// <summary>Default shadow-page limit of each mode's VM: small enough that the oldest pages get zapped to make room.</summary>
+    public const int DefaultMaxShadowPages = 256;
+
+    /// <summary>Default for <see cref="RaceWindowOneIn"/>.</summary>
+    public const int DefaultRaceWindowOneIn = 1024;
+
+    /// <summary>Default share, in percent, of a writer thread's operations that rewrite a guest page-table entry.</summary>
+    public const int DefaultTableWritePercent = 25;
+
+    /// <summary>Names of the paging modes to run, in order; null or empty for every built-in mode.</summary>
+    public IReadOnlyList<string>? Modes { get; init; }
+
+    /// <summary>vCPU threads per mode: each a <see cref="Vcpu"/> making reads, writes and fetches at CPL 0 and 3.</summary>
+    public int Vcpus { get; init; } = DefaultVcpus;
+
+    /// <summary>
+    /// Guest writer threads per mode: each a <see cref="Vcpu"/> too (a guest kernel CPU) that rewrites page-table
+    /// entries at every level, issues INVLPG, switches CR3, and rarely zaps every shadow page; between table writes it
+    /// accesses memory like the others.
+    /// </summary>
+    public int Writers { get; init; } = DefaultWriters;
+
+    /// <summary>Operations per mode, shared out among the threads; null to run for <see cref="Seconds"/> instead.</summary>
+    public long? Operations { get; init; }
+
+    /// <summary>Total running time, split evenly among the modes; used when <see cref="Operations"/> is null (default <see cref="DefaultSeconds"/>).</summary>
+    public double? Seconds { get; init; }
+
+    /// <summary>Seed of every thread's stream of operations (each thread gets its own, derived from it, the mode and the thread's number).</summary>
+    public int Seed { get; init; } = DefaultSeed;
+
+    /// <summary>How <c>Fetch</c> re-checks guest entries (the VM's <see cref="Vm.RecheckOrder"/>).</summary>
+    public RecheckOrder Recheck { get; init; } = RecheckOrder.Fixed;
+
+    /// <summary>Shadow pages each mode's VM may hold (<see cref="Vm.MaxShadowPages"/>).</summary>
+    public int MaxShadowPages { get; init; } = DefaultMaxShadowPages;
+
+    /// <summary>Share, in percent (0 to 100), of a writer's operations that rewrite a page-table entry.</summary>
+    public int TableWritePercent { get; init; } = DefaultTableWritePercent;
+
+    /// <summary>
+    /// On one fault in this many (per vCPU), the faulting thread sleeps a millisecond between its lock-free guest walk
+    /// and taking the mmu_lock (through <see cref="Vm.FetchHooks"/>), as a KVM host thread may sleep there, and one
+    /// writer thread may rewrite one of the entries that walk read (at the level its own stream had chosen): walk/fetch
+    /// races then happen on any number of cores, however busy the machine. 0 (or no writer threads): never; races
+    /// then happen only as the scheduler makes them, which on a busy machine is rarely.
+    /// </summary>
+    public int RaceWindowOneIn { get; init; } = DefaultRaceWindowOneIn;
+
+    /// <summary>
+    /// When set, every so many seconds of a mode's run every thread is paused between two operations and the VM is
+    /// audited, besides the audit at the end (a stale entry a later guest write would have repaired is caught this way).
+    /// Null: only the audit at the end.
+    /// </summary>
+    public double? AuditIntervalSeconds { get; init; }
+
+    /// <summary>The modes to run, resolved: every built-in mode when <see cref="Modes"/> is null or empty.</summary>
+    /// <exception cref="ArgumentException">A name is not a built-in mode.</exception>
+    public IReadOnlyList<PagingModeInfo> ResolveModes()
+    {
+        var result = new List<PagingModeInfo>();
+        if (Modes == null || Modes.Count == 0)
+        {
+            result.AddRange(PagingModes.All);
+            return result;
+        }
+
+        foreach (string name in Modes)
+        {
+            result.Add(Find(name) ?? throw new ArgumentException(UnknownMode(name), nameof(Modes)));
+        }
+
+        return result;
+    }
+
+    /// <summary>Why these options cannot run, or null when they can.</summary>
+    public string? Validate()
+    {
+        if (Vcpus < 1)
+        {
+            return $"vCPU threads must be at least 1 (got {Vcpus})";
+        }
+
+        if (Writers < 0)
+        {
+            return $"writer threads cannot be negative (got {Writers})";
+        }
+
+        if (Vcpus + Writers > Vm.MaxVcpus)
+        {
+            return $"a VM has at most {Vm.MaxVcpus} vCPUs: {Vcpus} vCPU threads and {Writers} writer threads are too many";
+        }
+
+        if (Operations != null && Seconds != null)
+        {
+            return "give an operation count or a running time, not both";
+        }
+
+        if (Operations is < 1)
+        {
+            return $"the operation count must be at least 1 (got {Operations})";
+        }
+
+        if (Seconds is double seconds && (!(seconds > 0) || double.IsInfinity(seconds) || seconds > 86_400))
+        {
+            return $"the running time must be more than 0 and at most a day of seconds (got {seconds})";
+        }
+
+        if (MaxShadowPages < 40)
+        {
+            return $"a VM needs at least 40 shadow pages (got {MaxShadowPages})";
+        }
+
+        if (TableWritePercent is < 0 or > 100)
+        {
+            return $"the table-write share is a percentage (got {TableWritePercent})";
+        }
+
+        if (RaceWindowOneIn < 0)
+        {
+            return $"the race-window rate cannot be negative (got {RaceWindowOneIn})";
+        }
+
+        if (AuditIntervalSeconds is double interval && (!(interval > 0) || double.IsInfinity(interval)))
+        {
+            return $"the audit interval must be more than 0 seconds (got {interval})";
+        }
+
+        if (!Enum.IsDefined(Recheck))
+        {
+            return $"unknown re-check order {Recheck}";
+        }
+
+        if (Modes != null)
+        {
+            foreach (string name in Modes)
+            {
+                if (Find(name) == null)
+                {
+                    return UnknownMode(name);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static PagingModeInfo? Find(string name)
+    {
+        foreach (PagingModeInfo mode in PagingModes.All)
+        {
+            if (mode.Name == name)
+            {
+                return mode;
+            }
+        }
+
+        return null;
+    }
+
+    private static string UnknownMode(string name)
+    {
+        var names = new List<string>();
+        foreach (PagingModeInfo mode in PagingModes.All)
+        {
+            names.Add(mode.Name);
+        }
+
+        return $"no paging mode is named '{name}' (modes: {string.Join(", ", names)})";
+    }
+}

@@ -1,0 +1,178 @@
+using System;
+using System.Linq;
+using System.Text.Json;
+using ShadowMmu.Tests.Shadow.Stress;
+using Xunit;
+
+namespace ShadowMmu.Tests.Cli;
+
+/// <summary><c>shadowmmu simulate</c>: a table per mode and the audit; JSON; the race scenarios; bad options.</summary>
+[Collection(StressCollection.Name)]
+public sealed class SimulateTests
+{
+    private static readonly string[] AllModes = { "legacy32", "long4", "long5", "pae" };
+
+    [Fact]
+    public void A_run_prints_a_table_per_mode_and_a_clean_audit()
+    {
+        CliResult result = CliHarness.Run("simulate", "--ops", "40000");
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        Assert.Equal(string.Empty, result.Stderr);   // no progress display when stderr is not a terminal
+        string[] lines = result.Lines;
+        Assert.StartsWith("shadowmmu simulate: 4 vCPU threads + 2 writer threads per mode, 40,000 operations per mode, seed 1, re-check fixed", lines[0], StringComparison.Ordinal);
+        foreach (string mode in AllModes)
+        {
+            int header = Array.FindIndex(lines, l => l.StartsWith($"== {mode} (", StringComparison.Ordinal));
+            Assert.True(header > 0, $"no table for {mode}:\n{result.Stdout}");
+            Assert.Contains("40,000 operations", lines[header], StringComparison.Ordinal);
+            string[] rows = lines.Skip(header + 1).TakeWhile(l => l.Length > 0).ToArray();
+            foreach (string row in new[] { "accesses", "shadow hits", "faults", "guest walks", "re-check failures", "retries", "shadow pages now", "prefetched entries", "trapped writes", "zapped entries", "table writes", "CR3 switches" })
+            {
+                Assert.Contains(rows, r => r.StartsWith("  " + row + " ", StringComparison.Ordinal));
+            }
+
+            Assert.Contains(rows, r => r.Contains("per second", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r.Contains("used later", StringComparison.Ordinal));
+            Assert.StartsWith("  audit: clean", rows[^1], StringComparison.Ordinal);
+        }
+
+        Assert.Equal("audit: clean in every mode (legacy32, long4, long5, pae)", lines[^1]);
+    }
+
+    [Fact]
+    public void Json_has_the_counters_and_the_audit_of_each_mode()
+    {
+        CliResult result = CliHarness.Run("simulate", "--json", "--ops", "30000", "--mode", "long5,legacy32", "--vcpus", "3", "--writers", "1", "--seed", "9");
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        Assert.Equal(string.Empty, result.Stderr);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement root = document.RootElement;
+        Assert.Equal("simulate", root.GetProperty("command").GetString());
+        Assert.Equal(9, root.GetProperty("seed").GetInt32());
+        Assert.Equal(3, root.GetProperty("vcpus").GetInt32());
+        Assert.Equal(1, root.GetProperty("writers").GetInt32());
+        Assert.Equal("fixed", root.GetProperty("recheck").GetString());
+        Assert.Equal(30000, root.GetProperty("operationsPerMode").GetInt64());
+        Assert.True(root.GetProperty("clean").GetBoolean());
+        JsonElement[] modes = root.GetProperty("modes").EnumerateArray().ToArray();
+        Assert.Equal(new[] { "long5", "legacy32" }, modes.Select(m => m.GetProperty("mode").GetString()));
+        foreach (JsonElement mode in modes)
+        {
+            Assert.Equal(30000, mode.GetProperty("operations").GetInt64());
+            Assert.True(mode.GetProperty("faultsPerSecond").GetDouble() > 0);
+            Assert.True(mode.GetProperty("shadowPages").GetInt32() > 0);
+            JsonElement stats = mode.GetProperty("stats");
+            foreach (string counter in new[] { "accesses", "shadowHits", "faults", "walks", "guestFaults", "retries", "recheckFailures", "shadowPagesCreated", "shadowPagesZapped", "prefetched", "prefetchedUsed", "trappedWrites", "emulatedWrites", "zappedEntries", "invlpgs", "rootLoads" })
+            {
+                Assert.True(stats.TryGetProperty(counter, out JsonElement value) && value.GetInt64() >= 0, $"stats.{counter}");
+            }
+
+            Assert.True(stats.GetProperty("faults").GetInt64() > 0);
+            Assert.Equal(stats.GetProperty("prefetched").GetInt64(), mode.GetProperty("prefetched").GetInt64());
+            Assert.Equal(stats.GetProperty("prefetchedUsed").GetInt64(), mode.GetProperty("prefetchedUsed").GetInt64());
+            Assert.True(mode.GetProperty("workload").GetProperty("tableWrites").GetProperty("pte").GetInt64() > 0);
+            JsonElement audit = mode.GetProperty("audit");
+            Assert.True(audit.GetProperty("clean").GetBoolean());
+            Assert.Equal(0, audit.GetProperty("stale").GetArrayLength());
+            Assert.True(audit.GetProperty("entriesChecked").GetInt64() > 0);
+        }
+    }
+
+    [Fact]
+    public void A_short_timed_run_in_one_mode()
+    {
+        CliResult result = CliHarness.Run("simulate", "--mode", "pae", "--seconds", "0.3", "--vcpus", "2", "--writers", "1", "--recheck", "no-leaf", "--audit-every", "0");
+        Assert.True(result.ExitCode is 0 or 1, result.Stdout + result.Stderr);
+        Assert.Contains("0.3 s per mode", result.Lines[0], StringComparison.Ordinal);
+        Assert.Contains("re-check no-leaf", result.Lines[0], StringComparison.Ordinal);
+        Assert.Single(result.Lines, l => l.StartsWith("== ", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.Contains("audited at the end", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Scenario_seed_1a_pre_fix_is_stale()
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "seed-1a", "--order", "write-first", "--recheck", "pre-fix");
+
+        Assert.True(result.ExitCode == 1, result.Stdout + result.Stderr);
+        Assert.Equal(string.Empty, result.Stderr);
+        Assert.StartsWith("== scenario seed-1a in long4", result.Lines[0], StringComparison.Ordinal);
+        Assert.Contains("order write-first, re-check pre-fix", result.Lines[0], StringComparison.Ordinal);
+        Assert.Contains(result.Lines, l => l.StartsWith("  1. ", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("audit: STALE", StringComparison.Ordinal));
+        string stale = Assert.Single(result.Lines, l => l.StartsWith("    stale: ", StringComparison.Ordinal));
+        Assert.Contains("links sp#", stale, StringComparison.Ordinal);
+        Assert.Contains(result.Lines, l => l.StartsWith("      shadow: sp#", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("      guest:  level-2 entry at 0x", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Scenario_seed_1a_fixed_is_clean()
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "seed-1a");
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        Assert.Contains("order write-first, re-check fixed", result.Lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("audit: clean", result.Lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Scenario_json_lists_steps_and_the_stale_entry()
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "seed-2", "--mode", "pae", "--recheck", "pre-fix", "--json");
+
+        Assert.True(result.ExitCode is 0 or 1, result.Stdout + result.Stderr);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement root = document.RootElement;
+        Assert.Equal("seed-2", root.GetProperty("scenario").GetString());
+        Assert.Equal("pae", root.GetProperty("mode").GetString());
+        Assert.Equal("write-first", root.GetProperty("order").GetString());
+        Assert.Equal("pre-fix", root.GetProperty("recheck").GetString());
+        Assert.True(root.GetProperty("steps").GetArrayLength() > 3);
+        bool clean = root.GetProperty("clean").GetBoolean();
+        Assert.Equal(clean ? 0 : 1, result.ExitCode);
+        Assert.Equal(clean, root.GetProperty("audit").GetProperty("stale").GetArrayLength() == 0);
+    }
+
+    [Theory]
+    [InlineData("'bogus'", "--mode", "bogus")]
+    [InlineData("'long6'", "--mode", "long4,long6")]
+    [InlineData("--ops", "--ops", "0")]
+    [InlineData("--ops", "--ops", "many")]
+    [InlineData("--ops", "--ops", "-5")]
+    [InlineData("--seconds", "--seconds", "0")]
+    [InlineData("--seconds", "--seconds", "soon")]
+    [InlineData("not both", "--ops", "100", "--seconds", "1")]
+    [InlineData("--vcpus", "--vcpus", "0")]
+    [InlineData("--vcpus", "--vcpus", "64")]
+    [InlineData("--writers", "--writers", "x")]
+    [InlineData("--seed", "--seed", "1.5")]
+    [InlineData("seed-9", "--scenario", "seed-9")]
+    [InlineData("--order applies to --scenario only", "--order", "fetch-first")]
+    [InlineData("fetch-last", "--scenario", "seed-1a", "--order", "fetch-last")]
+    [InlineData("nope", "--recheck", "nope")]
+    [InlineData("--ops does not apply", "--scenario", "seed-1a", "--ops", "100")]
+    [InlineData("one name", "--scenario", "seed-1a", "--mode", "pae,long4")]
+    [InlineData("'--bogus'", "--bogus")]
+    [InlineData("--audit-every", "--audit-every", "-1")]
+    [InlineData("--shadow-pages", "--shadow-pages", "10")]
+    public void Bad_options_exit_2_with_one_line(string expected, params string[] args) =>
+        CliHarness.Run(new[] { "simulate" }.Concat(args).ToArray()).AssertUsageError(expected);
+
+    [Fact]
+    public void Help_lists_every_option()
+    {
+        CliResult result = CliHarness.Run("simulate", "--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (string option in new[] { "--mode", "--vcpus", "--seconds", "--ops", "--seed", "--scenario", "--order", "--recheck", "--json" })
+        {
+            Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("seed-1a|seed-1b|seed-2", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("write-first|fetch-first", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("fixed|pre-fix|no-leaf", result.Stdout, StringComparison.Ordinal);
+    }
+}
