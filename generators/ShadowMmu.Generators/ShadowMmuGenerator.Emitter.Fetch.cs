@@ -136,24 +136,62 @@ namespace ShadowMmu.Generators
                     : "(" + frame + ") | ((pte & " + Hex(page.High.Value.Mask) + ") << " + (page.HighAt - page.High.Value.Lo) + ")";
             }
 
+            /// <summary>A re-check order, as the emitter needs it: all three are emitted, each as straight-line code.</summary>
+            private readonly struct Order
+            {
+                public Order(string name, bool checkRoot, bool passPresent, bool checkLeaf, string what)
+                {
+                    Name = name;
+                    CheckRoot = checkRoot;
+                    PassPresent = passPresent;
+                    CheckLeaf = checkLeaf;
+                    What = what;
+                }
+
+                public string Name { get; }
+
+                public bool CheckRoot { get; }
+
+                public bool PassPresent { get; }
+
+                public bool CheckLeaf { get; }
+
+                public string What { get; }
+
+                public bool Deliberate => Name != "Fixed";
+            }
+
+            private static readonly Order[] Orders =
+            {
+                new Order("Fixed", checkRoot: true, passPresent: false, checkLeaf: true,
+                    "KVM's order since 2010: the root entry first; then at every level, once the child shadow page is obtained (which\n"
+                    + "write-protects its guest table), the entry the walk read in that table; the leaf through the one read of its group."),
+                new Order("PreFix", checkRoot: false, passPresent: true, checkLeaf: true,
+                    "The 2010 code, kept to reproduce its race: a level whose shadow entry is present is passed without a look;\n"
+                    + "only where a shadow page is obtained is the entry inside it compared, and the root entry never is."),
+                new Order("NoLeaf", checkRoot: true, passPresent: false, checkLeaf: false,
+                    "As the fixed order, but the guest leaf entry is never re-checked: kept to show why it must be."),
+            };
+
             private void EmitFetchDispatch()
             {
                 _w.Line("/// <inheritdoc/>");
+                _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
                 _w.Open("public " + Ns + "FetchOutcome Fetch(" + Ns + "Vcpu vcpu, ref " + Ns + "GuestWalk walk, uint leafAccess, " + Ns + "RecheckOrder order, " + Ns + "IFetchHooks? hooks)");
                 _w.Line("// One compiled Fetch per re-check order and hook kind: the default path pays for neither.");
                 _w.Open("if (hooks == null)");
                 _w.Line("var none = default(" + Ns + "NoFetchHooks);");
                 _w.Open("return order switch");
-                _w.Line(Ns + "RecheckOrder.PreFix => Fetch<" + Ns + "PreFixRecheck, " + Ns + "NoFetchHooks>(vcpu, ref walk, leafAccess, none),");
-                _w.Line(Ns + "RecheckOrder.NoLeaf => Fetch<" + Ns + "NoLeafRecheck, " + Ns + "NoFetchHooks>(vcpu, ref walk, leafAccess, none),");
-                _w.Line("_ => Fetch<" + Ns + "FixedRecheck, " + Ns + "NoFetchHooks>(vcpu, ref walk, leafAccess, none),");
+                _w.Line(Ns + "RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, none),");
+                _w.Line(Ns + "RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, none),");
+                _w.Line("_ => FetchFixed(vcpu, ref walk, leafAccess, none),");
                 _w.Close(";");
                 _w.Close();
                 _w.Line();
                 _w.Open("return order switch");
-                _w.Line(Ns + "RecheckOrder.PreFix => Fetch<" + Ns + "PreFixRecheck, " + Ns + "IFetchHooks>(vcpu, ref walk, leafAccess, hooks),");
-                _w.Line(Ns + "RecheckOrder.NoLeaf => Fetch<" + Ns + "NoLeafRecheck, " + Ns + "IFetchHooks>(vcpu, ref walk, leafAccess, hooks),");
-                _w.Line("_ => Fetch<" + Ns + "FixedRecheck, " + Ns + "IFetchHooks>(vcpu, ref walk, leafAccess, hooks),");
+                _w.Line(Ns + "RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, hooks),");
+                _w.Line(Ns + "RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, hooks),");
+                _w.Line("_ => FetchFixed(vcpu, ref walk, leafAccess, hooks),");
                 _w.Close(";");
                 _w.Close();
                 _w.Line();
@@ -161,14 +199,34 @@ namespace ShadowMmu.Generators
 
             private void EmitFetch()
             {
+                foreach (Order order in Orders)
+                {
+                    EmitFetch(order);
+                }
+            }
+
+            private void EmitFetch(Order order)
+            {
                 int top = ShadowRootLevel;
                 _w.Line("/// <summary>");
-                _w.Line("/// Builds the shadow pages along the walk, top down. At each level the child shadow page is obtained first (which");
-                _w.Line("/// write-protects its guest table) and only then is the guest entry the walk read in that table re-checked: after");
-                _w.Line("/// that point every guest write to the table traps and waits for the mmu_lock we hold.");
+                foreach (string line in order.What.Split('\n'))
+                {
+                    _w.Line("/// " + line);
+                }
+
                 _w.Line("/// </summary>");
-                _w.Line("private " + Ns + "FetchOutcome Fetch<TOrder, THooks>(" + Ns + "Vcpu vcpu, ref " + Ns + "GuestWalk walk, uint leafAccess, THooks hooks)");
-                _w.Line("    where TOrder : struct, " + Ns + "IRecheckOrder");
+                _w.Line("/// <remarks>");
+                _w.Line("/// Builds the shadow pages along the walk, top down. The guest entries it uses come from the lock-free walk; each may");
+                _w.Line("/// be trusted only once re-read after its table was write-protected, with the mmu_lock held: after that point every");
+                _w.Line("/// guest write to the table traps and waits for the lock.");
+                _w.Line("/// </remarks>");
+                _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
+                if (order.Deliberate && _suppressRaceOrders)
+                {
+                    _w.Line("[global::System.Diagnostics.CodeAnalysis.SuppressMessage(\"ShadowMmu.Lock\", \"MMU0001\", Justification = \"Deliberately unsafe: reproduces the race it is named after (build with ShadowMmuCheckRaceOrders=true to see it).\")]");
+                }
+
+                _w.Line("private " + Ns + "FetchOutcome Fetch" + order.Name + "<THooks>(" + Ns + "Vcpu vcpu, ref " + Ns + "GuestWalk walk, uint leafAccess, THooks hooks)");
                 _w.Open("    where THooks : " + Ns + "IFetchHooks");
                 _w.Line(Ns + "Vm vm = vcpu.Vm;");
                 _w.Line(Ns + "ShadowCpuRole cpuRole = vcpu.CpuRole;");
@@ -177,28 +235,35 @@ namespace ShadowMmu.Generators
                 _w.Line(Ns + "ShadowPage child;");
                 _w.Line("bool linked;");
                 _w.Line("int index;");
+                if (_spec.Levels.Any(l => l.Level > 1 && l.Level <= top && l.Page != null))
+                {
+                    _w.Line("ulong gfn;");
+                }
+
                 _w.Line("global::System.Span<ulong> group = stackalloc ulong[8];");
                 _w.Line("bool groupRead = false;");
                 _w.Open("if (sp == null || !sp.Valid)");
                 _w.Line("return " + Ns + "FetchOutcome.Retry;");
                 _w.Close();
                 _w.Line();
-                LevelSpec topLevel = _spec.GetLevel(top);
-                _w.Line("// The root's guest table has been write-protected since the root was made: the " + topLevel.EntryName + " the walk read there");
-                _w.Line("// must still be there.");
-                _w.Open("if (TOrder.CheckRoot && (TOrder.CheckLeaf || walk.Level != " + top + ") && GpteChanged(ref walk, " + top + "))");
-                _w.Line("return " + Ns + "FetchOutcome.Retry;");
-                _w.Close();
+                if (order.CheckRoot)
+                {
+                    LevelSpec topLevel = _spec.GetLevel(top);
+                    _w.Line("// The root's guest table has been write-protected since the root was made: the " + topLevel.EntryName + " the walk read there");
+                    _w.Line("// must still be there.");
+                    EmitRecheck(top, order, leafPossible: topLevel.Page != null);
+                }
+
                 for (int level = top; level >= 2; level--)
                 {
                     _w.Line();
-                    EmitFetchLevel(level);
+                    EmitFetchLevel(level, order);
                 }
 
                 _w.Line();
                 _w.Line("// The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected page).");
                 _w.Line("index = (int)(va >> 12) & 511;");
-                _w.Line("vm.SetLeaf(sp, index, walk.Gfn, leafAccess, walk.ProtectionKey, prefetched: false);");
+                _w.Line("vm.SetLeaf(sp, index, (" + FrameOf(_spec.GetLevel(1).Page!).Replace("pte", "walk.Ptes[0]") + ") >> 12, leafAccess, walk.ProtectionKey, prefetched: false);");
                 _w.Line("Prefetch(vm, sp, index, ref walk, group, groupRead);");
                 _w.Line("return " + Ns + "FetchOutcome.Mapped;");
                 for (int level = top; level >= 2; level--)
@@ -206,7 +271,7 @@ namespace ShadowMmu.Generators
                     if (_spec.GetLevel(level).Page != null)
                     {
                         _w.Line();
-                        EmitLargePage(level);
+                        EmitLargePage(level, order);
                     }
                 }
 
@@ -214,12 +279,26 @@ namespace ShadowMmu.Generators
                 _w.Line();
             }
 
-            private void EmitFetchLevel(int level)
+            /// <summary>The re-check of the entry the walk read at <paramref name="level"/>: a retry when it changed.</summary>
+            private void EmitRecheck(int level, Order order, bool leafPossible)
             {
+                string condition = "!GpteUnchanged(walk.PteGpa[" + (level - 1) + "], walk.Ptes[" + (level - 1) + "])";
+                if (!order.CheckLeaf && leafPossible)
+                {
+                    condition = "walk.Level != " + level + " && " + condition;
+                }
+
+                _w.Open("if (" + condition + ")");
+                _w.Line("return " + Ns + "FetchOutcome.Retry;");
+                _w.Close();
+            }
+
+            private void EmitFetchLevel(int level, Order order)
+            {
+                LevelSpec parent = _spec.GetLevel(level);
                 LevelSpec child = _spec.GetLevel(level - 1);
-                LevelSpec entry = _spec.GetLevel(level - 1);
                 bool childIsLeafTable = level - 1 == 1;
-                if (_spec.GetLevel(level).Page != null)
+                if (parent.Page != null)
                 {
                     _w.Open("if (walk.Level == " + level + ")");
                     _w.Line("goto LargePage" + level + ";");
@@ -228,32 +307,37 @@ namespace ShadowMmu.Generators
                 }
 
                 string quadrant = Quadrants && childIsLeafTable ? "(int)(va >> 21) & 1" : "0";
-                _w.Line("// Shadow level " + level + ": the entry for va[" + (12 + (9 * level) - 1) + ":" + (12 + (9 * (level - 1))) + "] links the shadow page of the guest table that holds the "
-                    + child.EntryName + (Quadrants && childIsLeafTable ? " (the half that va[21] selects)" : "") + ".");
+                _w.Line("// Shadow level " + level + ": the entry for va[" + (12 + (9 * level) - 1) + ":" + (12 + (9 * (level - 1))) + "] links the shadow page of the table the "
+                    + parent.EntryName + " references" + (Quadrants && childIsLeafTable ? " (the half that va[21] selects)" : "") + ".");
                 _w.Line("index = (int)(va >> " + (12 + (9 * (level - 1))) + ") & 511;");
-                _w.Open("if (TOrder.PassPresentEntries && " + Ns + "Spte.IsPresent(sp[index]))");
-                _w.Line("sp = vm.Page(" + Ns + "Spte.ChildId(sp[index]));");
-                _w.Close();
-                _w.Open("else");
-                _w.Line("child = vm.GetChildPage(vcpu, sp, index, walk.TableGfn[" + (level - 2) + "], " + Ns + "ShadowRole.Create(" + (level - 1) + ", " + quadrant + ", false, walk.PtAccess[" + (level - 2) + "], cpuRole), out linked);");
+                if (order.PassPresent)
+                {
+                    _w.Line("// The 2010 code passes a present shadow entry without looking at the guest entries at all.");
+                    _w.Open("if (" + Ns + "Spte.IsPresent(sp[index]))");
+                    _w.Line("sp = vm.Page(" + Ns + "Spte.ChildId(sp[index]));");
+                    _w.Close();
+                    _w.Open("else");
+                }
+
+                _w.Line("child = vm.GetChildPage(vcpu, sp, index, (walk.Ptes[" + (level - 1) + "] & " + Hex(parent.Table!.Value.Mask) + ") >> 12, "
+                    + Ns + "ShadowRole.Create(" + (level - 1) + ", " + quadrant + ", false, walk.PtAccess[" + (level - 2) + "], cpuRole), out linked);");
                 _w.Line("hooks.AfterChildPage(" + (level - 1) + ", child);");
                 if (childIsLeafTable)
                 {
-                    _w.Line("// The guest table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks it");
-                    _w.Line("// and feeds the prefetch.");
-                    _w.Open("if (TOrder.CheckLeaf)");
-                    _w.Line("groupRead = ReadGroup(walk.PteGpa[0], group);");
-                    _w.Open("if (!groupRead || group[(int)(walk.PteGpa[0] / " + EntryBytes + ") & 7] != walk.Ptes[0])");
-                    _w.Line("return " + Ns + "FetchOutcome.Retry;");
-                    _w.Close();
-                    _w.Close();
+                    if (order.CheckLeaf)
+                    {
+                        _w.Line("// The table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks it and");
+                        _w.Line("// feeds the prefetch.");
+                        _w.Line("groupRead = ReadGroup(walk.PteGpa[0], group);");
+                        _w.Open("if (!groupRead || !LeafUnchanged(group, walk.PteGpa[0], walk.Ptes[0]))");
+                        _w.Line("return " + Ns + "FetchOutcome.Retry;");
+                        _w.Close();
+                    }
                 }
                 else
                 {
-                    _w.Line("// The guest table that holds the " + entry.EntryName + " is write-protected now: the " + entry.EntryName + " can be re-checked.");
-                    _w.Open("if ((TOrder.CheckLeaf || walk.Level != " + (level - 1) + ") && GpteChanged(ref walk, " + (level - 1) + "))");
-                    _w.Line("return " + Ns + "FetchOutcome.Retry;");
-                    _w.Close();
+                    _w.Line("// The table that holds the " + child.EntryName + " is write-protected now: the " + child.EntryName + " can be re-checked.");
+                    EmitRecheck(level - 1, order, leafPossible: child.Page != null);
                 }
 
                 _w.Line();
@@ -262,42 +346,62 @@ namespace ShadowMmu.Generators
                 _w.Close();
                 _w.Line();
                 _w.Line("sp = child;");
-                _w.Close();
+                if (order.PassPresent)
+                {
+                    _w.Close();
+                }
             }
 
-            private void EmitLargePage(int level)
+            private void EmitLargePage(int level, Order order)
             {
                 PageRule page = _spec.GetLevel(level).Page!;
                 _w.Label("LargePage" + level);
-                _w.Line("// A " + page.SizeName + " guest page: the shadow maps it with 4 KiB entries in direct shadow pages, one per level below.");
+                _w.Line("// A " + page.SizeName + " guest page: the shadow maps it with 4 KiB entries in direct shadow pages, one per level below,");
+                _w.Line("// whose rights are the leaf's (a clean page's mappings stay read-only until a write sets D).");
+                _w.Line("gfn = ((" + FrameOf(page).Replace("pte", "walk.Ptes[" + (level - 1) + "]") + ") >> 12) + ((va >> 12) & " + Hex((page.Size >> 12) - 1) + ");");
                 for (int l = level; l >= 2; l--)
                 {
                     int shift = 12 + (9 * (l - 1));
                     ulong frames = 1UL << (9 * (l - 1));
                     _w.Line("index = (int)(va >> " + shift + ") & 511;");
-                    _w.Open("if (!TOrder.PassPresentEntries || !" + Ns + "Spte.IsPresent(sp[index]))");
-                    _w.Line("child = vm.GetChildPage(vcpu, sp, index, walk.Gfn & ~(ulong)" + Hex(frames - 1) + ", " + Ns + "ShadowRole.Create(" + (l - 1) + ", 0, true, leafAccess, cpuRole), out linked);");
+                    if (order.PassPresent)
+                    {
+                        _w.Open("if (" + Ns + "Spte.IsPresent(sp[index]))");
+                        _w.Line("sp = vm.Page(" + Ns + "Spte.ChildId(sp[index]));");
+                        _w.Close();
+                        _w.Open("else");
+                    }
+
+                    _w.Line("child = vm.GetChildPage(vcpu, sp, index, gfn & ~(ulong)" + Hex(frames - 1) + ", " + Ns + "ShadowRole.Create(" + (l - 1) + ", 0, true, leafAccess, cpuRole), out linked);");
                     _w.Open("if (!linked)");
                     _w.Line("vm.Link(sp, index, child);");
                     _w.Close();
                     _w.Line();
                     _w.Line("sp = child;");
-                    _w.Close();
-                    _w.Open("else");
-                    _w.Line("sp = vm.Page(" + Ns + "Spte.ChildId(sp[index]));");
-                    _w.Close();
+                    if (order.PassPresent)
+                    {
+                        _w.Close();
+                    }
+
                     _w.Line();
                 }
 
-                _w.Line("vm.SetLeaf(sp, (int)(va >> 12) & 511, walk.Gfn, leafAccess, walk.ProtectionKey, prefetched: false);");
+                _w.Line("vm.SetLeaf(sp, (int)(va >> 12) & 511, gfn, leafAccess, walk.ProtectionKey, prefetched: false);");
                 _w.Line("return " + Ns + "FetchOutcome.Mapped;");
             }
 
             private void EmitGpteChanged()
             {
-                _w.Line("/// <summary>KVM's FNAME(gpte_changed): re-reads the entry the walk read at <paramref name=\"level\"/>.</summary>");
-                _w.Open("private bool GpteChanged(ref " + Ns + "GuestWalk walk, int level)");
-                _w.Line("return !TryReadEntry(walk.PteGpa[level - 1], out ulong now) || now != walk.Ptes[level - 1];");
+                _w.Line("/// <summary>KVM's FNAME(gpte_changed), inverted: re-reads the entry at <paramref name=\"gpa\"/>; true when it still holds <paramref name=\"expected\"/>.</summary>");
+                _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
+                _w.Open("private bool GpteUnchanged(ulong gpa, [global::ShadowMmu.Annotations.RevalidatesGuestPte] ulong expected)");
+                _w.Line("return TryReadEntry(gpa, out ulong now) && now == expected;");
+                _w.Close();
+                _w.Line();
+                _w.Line("/// <summary>The leaf's re-check from the group read: true when the PTE at <paramref name=\"pteGpa\"/> still holds <paramref name=\"expected\"/>.</summary>");
+                _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
+                _w.Open("private static bool LeafUnchanged(global::System.ReadOnlySpan<ulong> group, ulong pteGpa, [global::ShadowMmu.Annotations.RevalidatesGuestPte] ulong expected)");
+                _w.Line("return group[(int)(pteGpa / " + EntryBytes + ") & 7] == expected;");
                 _w.Close();
                 _w.Line();
                 _w.Line("/// <summary>The aligned group of 8 entries around the PTE at <paramref name=\"pteGpa\"/>, in one read.</summary>");

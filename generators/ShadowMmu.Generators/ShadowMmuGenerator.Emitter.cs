@@ -18,12 +18,14 @@ namespace ShadowMmu.Generators
             private readonly PagingSpec _spec;
             private readonly string _namespace;
             private readonly ReservedBitsTable _reserved;
+            private readonly bool _suppressRaceOrders;
             private readonly SourceWriter _w = new SourceWriter();
 
-            public Emitter(PagingSpec spec, string rootNamespace)
+            public Emitter(PagingSpec spec, EmitOptions options)
             {
                 _spec = spec;
-                _namespace = rootNamespace;
+                _namespace = options.Namespace;
+                _suppressRaceOrders = !options.CheckRaceOrders;
                 _reserved = ReservedBitsTable.Compute(spec);
             }
 

@@ -35,12 +35,14 @@ namespace ShadowMmu.Generators
                 .Select(static (file, token) => SpecParser.Parse(file.Path, file.GetText(token)?.ToString() ?? ""))
                 .WithTrackingName(ParseStep);
 
-            // Only the namespace is taken from the build options, so that other option changes do not re-run anything.
-            IncrementalValueProvider<string> rootNamespace = context.AnalyzerConfigOptionsProvider
-                .Select(static (options, _) =>
+            // Only two build properties are taken from the options, so that other option changes do not re-run anything.
+            IncrementalValueProvider<EmitOptions> rootNamespace = context.AnalyzerConfigOptionsProvider
+                .Select(static (options, _) => new EmitOptions(
                     options.GlobalOptions.TryGetValue("build_property.RootNamespace", out string? ns) && !string.IsNullOrWhiteSpace(ns)
                         ? ns!
-                        : "ShadowMmu.Generated")
+                        : "ShadowMmu.Generated",
+                    options.GlobalOptions.TryGetValue("build_property.ShadowMmuCheckRaceOrders", out string? check)
+                        && string.Equals(check, "true", System.StringComparison.OrdinalIgnoreCase)))
                 .WithTrackingName(NamespaceStep);
 
             // Diagnostics of each file are reported on their own, so a broken spec never hides the others' errors.
@@ -70,10 +72,16 @@ namespace ShadowMmu.Generators
 
                 if (unique.Count > 0)
                 {
-                    output.AddSource("GeneratedPagingModes.g.cs", RegistryEmitter.Emit(unique, input.Right));
+                    output.AddSource("GeneratedPagingModes.g.cs", RegistryEmitter.Emit(unique, input.Right.Namespace));
                 }
             });
         }
+
+        /// <summary>
+        /// What the build says about emitting: the namespace, and whether the deliberately unsafe re-check orders are
+        /// left open to the mmu_lock analyzer (<c>ShadowMmuCheckRaceOrders</c>) instead of carrying a suppression.
+        /// </summary>
+        internal sealed record EmitOptions(string Namespace, bool CheckRaceOrders);
 
         private static List<PagingSpec> ReportDuplicateModes(SourceProductionContext output, ImmutableEquatableArray<PagingSpec> specs)
         {

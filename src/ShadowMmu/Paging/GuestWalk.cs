@@ -39,7 +39,11 @@ public struct GuestWalk
     /// <summary>Guest-physical address of the entry read at each level.</summary>
     public LevelValues PteGpa;
 
-    /// <summary>The entry read at each level (after this walk's own A/D updates).</summary>
+    /// <summary>
+    /// The entry read at each level (after this walk's own A/D updates). Read without the mmu_lock: under the lock a
+    /// value may be trusted only after it was re-read (the mmu_lock analyzer enforces it).
+    /// </summary>
+    [ShadowMmu.Annotations.UnlockedGuestPte]
     public LevelValues Ptes;
 
     /// <summary>Rights inherited by each level from the levels above it (KVM's <c>pt_access</c>).</summary>

@@ -23,56 +23,17 @@ public enum RecheckOrder
     NoLeaf,
 }
 
-/// <summary>A <see cref="RecheckOrder"/> as a type, so that generated <c>Fetch</c> is compiled once per order at no cost to the default.</summary>
-public interface IRecheckOrder
+/// <summary>What each <see cref="RecheckOrder"/> does, for people and for the scenarios that narrate it.</summary>
+public static class RecheckOrderFacts
 {
-    /// <summary>Re-check the entry the walk read in the root table.</summary>
-    static abstract bool CheckRoot { get; }
+    /// <summary>Whether the order re-checks the entry the walk read in the root table.</summary>
+    public static bool ChecksRoot(this RecheckOrder order) => order != RecheckOrder.PreFix;
 
-    /// <summary>Pass levels whose shadow entry is present with no lookup and no check.</summary>
-    static abstract bool PassPresentEntries { get; }
+    /// <summary>Whether the order passes levels whose shadow entry is present with no lookup and no check.</summary>
+    public static bool PassesPresentEntries(this RecheckOrder order) => order == RecheckOrder.PreFix;
 
-    /// <summary>Re-check the guest leaf entry.</summary>
-    static abstract bool CheckLeaf { get; }
-}
-
-/// <summary><see cref="RecheckOrder.Fixed"/>.</summary>
-public readonly struct FixedRecheck : IRecheckOrder
-{
-    /// <inheritdoc/>
-    public static bool CheckRoot => true;
-
-    /// <inheritdoc/>
-    public static bool PassPresentEntries => false;
-
-    /// <inheritdoc/>
-    public static bool CheckLeaf => true;
-}
-
-/// <summary><see cref="RecheckOrder.PreFix"/>.</summary>
-public readonly struct PreFixRecheck : IRecheckOrder
-{
-    /// <inheritdoc/>
-    public static bool CheckRoot => false;
-
-    /// <inheritdoc/>
-    public static bool PassPresentEntries => true;
-
-    /// <inheritdoc/>
-    public static bool CheckLeaf => true;
-}
-
-/// <summary><see cref="RecheckOrder.NoLeaf"/>.</summary>
-public readonly struct NoLeafRecheck : IRecheckOrder
-{
-    /// <inheritdoc/>
-    public static bool CheckRoot => true;
-
-    /// <inheritdoc/>
-    public static bool PassPresentEntries => false;
-
-    /// <inheritdoc/>
-    public static bool CheckLeaf => false;
+    /// <summary>Whether the order re-checks the guest leaf entry.</summary>
+    public static bool ChecksLeaf(this RecheckOrder order) => order != RecheckOrder.NoLeaf;
 }
 
 /// <summary>

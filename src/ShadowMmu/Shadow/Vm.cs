@@ -61,6 +61,7 @@ public sealed partial class Vm
     public GuestMemory Memory { get; }
 
     /// <summary>The mmu_lock: every change to shadow pages happens under it.</summary>
+    [ShadowMmu.Annotations.MmuLock]
     public object MmuLock { get; } = new();
 
     /// <summary>How many shadow pages may exist at once; past that, the oldest are zapped to make room.</summary>
@@ -178,6 +179,7 @@ public sealed partial class Vm
     /// fault's worth of room is left under <see cref="MaxShadowPages"/>, and returns zapped pages that no vCPU walk
     /// can still see to the free list.
     /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     internal void MakePagesAvailable()
     {
         for (ShadowPage? page = _oldest; page != null && _activeCount > MaxShadowPages - PagesPerFault;)
@@ -195,6 +197,7 @@ public sealed partial class Vm
     }
 
     /// <summary>The page for (<paramref name="gfn"/>, <paramref name="role"/>), created from <paramref name="cache"/> if needed.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     internal ShadowPage FindOrCreate(ulong gfn, ShadowRole role, Stack<ShadowPage> cache, out bool created)
     {
         if (_hash.TryGetValue((gfn, role.Word), out ShadowPage? page))
@@ -239,6 +242,7 @@ public sealed partial class Vm
     /// entry links it already; an entry linking another page is dropped first.
     /// </summary>
     /// <remarks>For generated <c>Fetch</c>: the caller holds the mmu_lock.</remarks>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     public ShadowPage GetChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role, out bool linked)
     {
         System.Diagnostics.Debug.Assert(Monitor.IsEntered(MmuLock), "the mmu_lock is held");
@@ -262,6 +266,7 @@ public sealed partial class Vm
 
     /// <summary>Points entry <paramref name="index"/> of <paramref name="parent"/> at <paramref name="child"/>.</summary>
     /// <remarks>For generated <c>Fetch</c>: the caller holds the mmu_lock.</remarks>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     public void Link(ShadowPage parent, int index, ShadowPage child)
     {
         _links.Add(ref child.ParentHead, parent.Id, index);
@@ -273,6 +278,7 @@ public sealed partial class Vm
     /// a shadow page shadows is never mapped writable: writes to it must trap.
     /// </summary>
     /// <remarks>For generated <c>Fetch</c> and <c>Prefetch</c>: the caller holds the mmu_lock.</remarks>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     public void SetLeaf(ShadowPage page, int index, ulong gfn, uint access, int protectionKey, bool prefetched)
     {
         if (IsWriteProtected(gfn))
@@ -298,9 +304,11 @@ public sealed partial class Vm
     }
 
     /// <summary>True while reverse-map links remain for <paramref name="count"/> more prefetched leaves (KVM's rmap_can_add).</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     public bool CanAddLeaves(int count) => _links.CanAdd(count);
 
     /// <summary>Clears one shadow entry: a leaf leaves its frame's reverse map, a link leaves its child's parent list.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     internal void DropSpte(ShadowPage page, int index)
     {
         ulong spte = page[index];
@@ -331,6 +339,7 @@ public sealed partial class Vm
     /// parent, ends its write protection and forgets it. A page that is still a vCPU's root stays allocated (and
     /// invalid, so the vCPU reloads) until the vCPU lets go of it.
     /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     internal void Zap(ShadowPage page)
     {
         if (!page.Valid)

@@ -45,12 +45,7 @@ public static partial class RaceScenario
             _steps = steps;
             _order = order;
             _recheckName = Name(recheck);
-            (_checkRoot, _passPresent, _checkLeaf) = recheck switch
-            {
-                RecheckOrder.PreFix => (PreFixRecheck.CheckRoot, PreFixRecheck.PassPresentEntries, PreFixRecheck.CheckLeaf),
-                RecheckOrder.NoLeaf => (NoLeafRecheck.CheckRoot, NoLeafRecheck.PassPresentEntries, NoLeafRecheck.CheckLeaf),
-                _ => (FixedRecheck.CheckRoot, FixedRecheck.PassPresentEntries, FixedRecheck.CheckLeaf),
-            };
+            (_checkRoot, _passPresent, _checkLeaf) = (recheck.ChecksRoot(), recheck.PassesPresentEntries(), recheck.ChecksLeaf());
             _write = write;
             _tableGfn = write.Gpa >> 12;
         }

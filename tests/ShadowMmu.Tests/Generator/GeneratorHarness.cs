@@ -24,6 +24,7 @@ internal static class GeneratorHarness
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToList();
         references.Add(MetadataReference.CreateFromFile(typeof(GuestMemory).Assembly.Location));
+        references.Add(MetadataReference.CreateFromFile(typeof(ShadowMmu.Annotations.RequiresMmuLockAttribute).Assembly.Location));
         return references.ToArray();
     });
 
