@@ -75,6 +75,19 @@ public class ConsumerSpecTests
     }
 
     [Fact]
+    public void Generated_code_compiles_as_CSharp_12_the_language_of_the_NET_8_SDK()
+    {
+        var specs = new[] { "legacy32", "pae", "long4", "long5" }
+            .Select(m => (Microsoft.CodeAnalysis.AdditionalText)new GeneratorHarness.InMemoryAdditionalText("/specs/" + m + ".paging", GeneratorHarness.BuiltInSpec(m)));
+        var compilation = GeneratorHarness.NewCompilation(Microsoft.CodeAnalysis.CSharp.LanguageVersion.CSharp12, "namespace Consumer { class A { } }");
+        GeneratorHarness.NewDriver(specs, version: Microsoft.CodeAnalysis.CSharp.LanguageVersion.CSharp12)
+            .RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+
+        Assert.Equal(6, output.SyntaxTrees.Count());
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+    }
+
+    [Fact]
     public void Long_mode_without_execute_disable_is_one_spec_edit()
     {
         string noNx = GeneratorHarness.BuiltInSpec("long4")

@@ -44,18 +44,20 @@ internal static class GeneratorHarness
 
     public static string BuiltInSpec(string mode) => File.ReadAllText(Path.Combine(SpecsFolder, mode + ".paging"));
 
-    public static CSharpCompilation NewCompilation(params string[] sources) =>
+    public static CSharpCompilation NewCompilation(params string[] sources) => NewCompilation(LanguageVersion.Latest, sources);
+
+    public static CSharpCompilation NewCompilation(LanguageVersion version, params string[] sources) =>
         CSharpCompilation.Create(
             "Consumer",
-            sources.Select(s => CSharpSyntaxTree.ParseText(s, new CSharpParseOptions(LanguageVersion.Latest))),
+            sources.Select(s => CSharpSyntaxTree.ParseText(s, new CSharpParseOptions(version))),
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver NewDriver(IEnumerable<AdditionalText> specs, string rootNamespace = "Consumer") =>
+    public static GeneratorDriver NewDriver(IEnumerable<AdditionalText> specs, string rootNamespace = "Consumer", LanguageVersion version = LanguageVersion.Latest) =>
         CSharpGeneratorDriver.Create(
             new[] { new ShadowMmuGenerator().AsSourceGenerator() },
             specs,
-            parseOptions: new CSharpParseOptions(LanguageVersion.Latest),
+            parseOptions: new CSharpParseOptions(version),
             optionsProvider: new NamespaceOptions(rootNamespace),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
