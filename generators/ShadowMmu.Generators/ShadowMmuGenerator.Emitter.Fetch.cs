@@ -223,7 +223,7 @@ namespace ShadowMmu.Generators
                 _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
                 if (order.Deliberate && _suppressRaceOrders)
                 {
-                    _w.Line("[global::System.Diagnostics.CodeAnalysis.SuppressMessage(\"ShadowMmu.Lock\", \"MMU0001\", Justification = \"Deliberately unsafe: reproduces the race it is named after (build with ShadowMmuCheckRaceOrders=true to see it).\")]");
+                    _w.Line("[global::System.Diagnostics.CodeAnalysis.SuppressMessage(\"ShadowMmu.Locking\", \"MMU0001\", Justification = \"Deliberately unsafe: reproduces the race it is named after (build with ShadowMmuCheckRaceOrders=true to see it).\")]");
                 }
 
                 _w.Line("private " + Ns + "FetchOutcome Fetch" + order.Name + "<THooks>(" + Ns + "Vcpu vcpu, ref " + Ns + "GuestWalk walk, uint leafAccess, THooks hooks)");
@@ -421,6 +421,7 @@ namespace ShadowMmu.Generators
                 _w.Line("/// KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read");
                 _w.Line("/// that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE.");
                 _w.Line("/// </summary>");
+                _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
                 _w.Open("private void Prefetch(" + Ns + "Vm vm, " + Ns + "ShadowPage sp, int faultIndex, ref " + Ns + "GuestWalk walk, global::System.Span<ulong> group, bool groupRead)");
                 _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], group)) || !vm.CanAddLeaves(8))");
                 _w.Line("return;");

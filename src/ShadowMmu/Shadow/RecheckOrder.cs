@@ -111,6 +111,7 @@ public interface IShadowFetcher
     /// Builds the shadow pages along <paramref name="walk"/> and installs the leaf with <paramref name="leafAccess"/>,
     /// re-checking the guest entries in <paramref name="order"/>. The caller holds the mmu_lock.
     /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks);
 }
 

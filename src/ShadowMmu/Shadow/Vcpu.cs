@@ -391,6 +391,7 @@ public sealed class Vcpu
         }
     }
 
+    [ShadowMmu.Annotations.RequiresMmuLock]
     private void ReleaseRoots()
     {
         for (int slot = 0; slot < 4; slot++)
@@ -404,6 +405,7 @@ public sealed class Vcpu
     }
 
     /// <summary>Keeps the current roots for a later switch back to this CR3 (three at most, as KVM keeps).</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     private void CacheRoots()
     {
         if (_previousRoots.Count == 3)
@@ -444,6 +446,7 @@ public sealed class Vcpu
             return true;
         }
 
+        [ShadowMmu.Annotations.RequiresMmuLock]
         public void Release(Vm vm)
         {
             foreach (ShadowPage? root in Roots)

@@ -67,6 +67,7 @@ public sealed partial class Vm
     /// whole page when the write is misaligned or the table is being flooded with writes, else zap the shadow
     /// entries that the written guest entry produced.
     /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     private void TrackWrite(ulong gpa, int size)
     {
         ulong gfn = gpa >> 12;

@@ -387,6 +387,7 @@ public sealed partial class Vm
     }
 
     /// <summary>A root that a vCPU no longer uses: freed if it was zapped meanwhile.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     internal void ReleaseRoot(ShadowPage page)
     {
         page.RootCount--;

@@ -53,12 +53,12 @@ internal static class GeneratorHarness
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver NewDriver(IEnumerable<AdditionalText> specs, string rootNamespace = "Consumer", LanguageVersion version = LanguageVersion.Latest) =>
+    public static GeneratorDriver NewDriver(IEnumerable<AdditionalText> specs, string rootNamespace = "Consumer", LanguageVersion version = LanguageVersion.Latest, IReadOnlyDictionary<string, string>? buildProperties = null) =>
         CSharpGeneratorDriver.Create(
             new[] { new ShadowMmuGenerator().AsSourceGenerator() },
             specs,
             parseOptions: new CSharpParseOptions(version),
-            optionsProvider: new NamespaceOptions(rootNamespace),
+            optionsProvider: new GlobalOptionsProvider(WithNamespace(buildProperties, rootNamespace)),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>Generates from <paramref name="specs"/>; returns the run result and the compilation with the output.</summary>
@@ -92,22 +92,33 @@ internal static class GeneratorHarness
         public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
     }
 
-    private sealed class NamespaceOptions(string rootNamespace) : AnalyzerConfigOptionsProvider
+    private static Dictionary<string, string> WithNamespace(IReadOnlyDictionary<string, string>? properties, string rootNamespace)
     {
-        public override AnalyzerConfigOptions GlobalOptions { get; } = new Options(rootNamespace);
-
-        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
-
-        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
-
-        private sealed class Options(string? rootNamespace) : AnalyzerConfigOptions
+        var all = new Dictionary<string, string> { ["build_property.RootNamespace"] = rootNamespace };
+        foreach (var pair in properties ?? new Dictionary<string, string>())
         {
-            public static readonly Options Empty = new(null);
+            all[pair.Key] = pair.Value;
+        }
 
+        return all;
+    }
+
+    /// <summary>Global analyzer-config options (build properties, .globalconfig keys) for the generator or an analyzer.</summary>
+    internal sealed class GlobalOptionsProvider(IReadOnlyDictionary<string, string> values) : AnalyzerConfigOptionsProvider
+    {
+        public override AnalyzerConfigOptions GlobalOptions { get; } = new Options(values);
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => GlobalOptions;
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => GlobalOptions;
+
+        private sealed class Options(IReadOnlyDictionary<string, string> values) : AnalyzerConfigOptions
+        {
             public override bool TryGetValue(string key, out string value)
             {
-                value = rootNamespace ?? "";
-                return rootNamespace != null && key == "build_property.RootNamespace";
+                bool found = values.TryGetValue(key, out string? found1);
+                value = found1 ?? "";
+                return found;
             }
         }
     }

@@ -1,0 +1,40 @@
+namespace ShadowMmu.Analyzers
+{
+    /// <summary>The rules' identifiers, shared by the analyzers, the code fixes, the tests and the docs (docs/analyzers/ID.md).</summary>
+    public static class DiagnosticIds
+    {
+        /// <summary>A guest PTE value read without the mmu_lock is used under the lock before it is re-validated in that lock region.</summary>
+        public const string UncheckedGuestPte = "MMU0001";
+
+        /// <summary>A method that requires the mmu_lock (<c>[RequiresMmuLock]</c>) is called where the lock is not held.</summary>
+        public const string LockNotHeld = "MMU0002";
+
+        /// <summary>The mmu_lock is taken (<c>Monitor.Enter</c>, <c>Lock.Enter</c>, a scope) where it is not released on every path.</summary>
+        public const string LockNotReleased = "MMU0003";
+
+        /// <summary>The category of every rule.</summary>
+        public const string Category = "ShadowMmu.Locking";
+
+        /// <summary>Where each rule's page lives.</summary>
+        public const string HelpLinkBase = "https://github.com/shadowmmu/shadowmmu/blob/main/docs/analyzers/";
+
+        /// <summary>The help page of <paramref name="id"/>.</summary>
+        public static string HelpLink(string id) => HelpLinkBase + id + ".md";
+    }
+
+    /// <summary>Keys of <see cref="Microsoft.CodeAnalysis.Diagnostic.Properties"/> that the analyzers fill for the code fixes.</summary>
+    public static class DiagnosticProperties
+    {
+        /// <summary>MMU0001: the value to re-validate, as an expression that means the same at the start of the lock region.</summary>
+        public const string Value = "Value";
+
+        /// <summary>MMU0001: position of the opening brace of the block the re-validation goes into.</summary>
+        public const string BlockStart = "BlockStart";
+
+        /// <summary>MMU0001: index of the statement of that block before which the re-validation goes.</summary>
+        public const string InsertIndex = "InsertIndex";
+
+        /// <summary>MMU0002: the expression naming the mmu_lock to take around the call.</summary>
+        public const string Lock = "Lock";
+    }
+}

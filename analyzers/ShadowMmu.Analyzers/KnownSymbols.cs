@@ -1,0 +1,278 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+
+namespace ShadowMmu.Analyzers
+{
+    /// <summary>
+    /// What the rules need to know about symbols, resolved once per compilation and cached: which members and parameters
+    /// carry the ShadowMmu.Annotations attributes (matched by full name, so a source-only copy of the attributes works
+    /// too), <c>System.Threading.Monitor</c> and <c>System.Threading.Lock</c>, and which types are containers whose
+    /// elements are the values (arrays, spans, inline arrays).
+    /// </summary>
+    internal sealed class KnownSymbols
+    {
+        internal const string AnnotationsNamespace = "ShadowMmu.Annotations";
+        internal const string GuestPteRead = "GuestPteReadAttribute";
+        internal const string UnlockedGuestPte = "UnlockedGuestPteAttribute";
+        internal const string MmuLock = "MmuLockAttribute";
+        internal const string RevalidatesGuestPte = "RevalidatesGuestPteAttribute";
+        internal const string RequiresMmuLock = "RequiresMmuLockAttribute";
+
+        private readonly ConcurrentDictionary<ISymbol, int> _flags = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentDictionary<ITypeSymbol, bool> _containers = new(SymbolEqualityComparer.Default);
+
+        private KnownSymbols(Compilation compilation)
+        {
+            Compilation = compilation;
+            Monitor = compilation.GetTypeByMetadataName("System.Threading.Monitor");
+            Lock = compilation.GetTypeByMetadataName("System.Threading.Lock");
+            Span = compilation.GetTypeByMetadataName("System.Span`1");
+            ReadOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
+        }
+
+        public Compilation Compilation { get; }
+
+        public INamedTypeSymbol? Monitor { get; }
+
+        public INamedTypeSymbol? Lock { get; }
+
+        public INamedTypeSymbol? Span { get; }
+
+        public INamedTypeSymbol? ReadOnlySpan { get; }
+
+        /// <summary>The symbols of <paramref name="compilation"/>, or null when no ShadowMmu annotation can be seen from it (nothing to check).</summary>
+        public static KnownSymbols? TryCreate(Compilation compilation)
+        {
+            foreach (string name in new[] { GuestPteRead, UnlockedGuestPte, MmuLock, RevalidatesGuestPte, RequiresMmuLock })
+            {
+                if (!compilation.GetTypesByMetadataName(AnnotationsNamespace + "." + name).IsEmpty)
+                {
+                    return new KnownSymbols(compilation);
+                }
+            }
+
+            return null;
+        }
+
+        private const int Computed = 1, HasGuestPteRead = 2, HasUnlocked = 4, HasMmuLock = 8, HasRevalidates = 16, RevalidatesWhenFalse = 32, HasRequires = 64;
+
+        private int Flags(ISymbol symbol)
+        {
+            if (_flags.TryGetValue(symbol, out int flags))
+            {
+                return flags;
+            }
+
+            flags = Computed;
+            foreach (AttributeData attribute in symbol.GetAttributes())
+            {
+                INamedTypeSymbol? type = attribute.AttributeClass;
+                if (type == null || !IsAnnotationsNamespace(type.ContainingNamespace))
+                {
+                    continue;
+                }
+
+                switch (type.Name)
+                {
+                    case GuestPteRead:
+                        flags |= HasGuestPteRead;
+                        break;
+                    case UnlockedGuestPte:
+                        flags |= HasUnlocked;
+                        break;
+                    case MmuLock:
+                        flags |= HasMmuLock;
+                        break;
+                    case RequiresMmuLock:
+                        flags |= HasRequires;
+                        break;
+                    case RevalidatesGuestPte:
+                        flags |= HasRevalidates;
+                        foreach (var named in attribute.NamedArguments)
+                        {
+                            if (named.Key == "UnchangedWhen" && named.Value.Value is false)
+                            {
+                                flags |= RevalidatesWhenFalse;
+                            }
+                        }
+
+                        break;
+                }
+            }
+
+            _flags.TryAdd(symbol, flags);
+            return flags;
+        }
+
+        private static bool IsAnnotationsNamespace(INamespaceSymbol? ns)
+        {
+            // "ShadowMmu.Annotations", walked from the inside out without building a string.
+            return ns is { Name: "Annotations" } && ns.ContainingNamespace is { Name: "ShadowMmu" } outer && outer.ContainingNamespace is { IsGlobalNamespace: true };
+        }
+
+        /// <summary>The method's result (or out values) are guest PTE values read from guest memory.</summary>
+        public bool IsGuestPteRead(IMethodSymbol method) => (Flags(method.OriginalDefinition) & HasGuestPteRead) != 0;
+
+        /// <summary>A field, property or parameter declared to hold guest PTE values read without the lock.</summary>
+        public bool IsUnlocked(ISymbol symbol) => (Flags(symbol.OriginalDefinition) & HasUnlocked) != 0;
+
+        /// <summary>A field or property that is the mmu_lock.</summary>
+        public bool IsMmuLockMember(ISymbol symbol) => symbol is IFieldSymbol or IPropertySymbol && (Flags(symbol.OriginalDefinition) & HasMmuLock) != 0;
+
+        /// <summary>A type whose instances hold the mmu_lock while they live (it, or a base type, carries [MmuLock]).</summary>
+        public bool IsMmuScopeType(ITypeSymbol? type)
+        {
+            for (ITypeSymbol? t = type; t != null; t = t.BaseType)
+            {
+                if (t is INamedTypeSymbol && (Flags(t.OriginalDefinition) & HasMmuLock) != 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>
+        /// Whether <paramref name="parameter"/> re-validates the value passed to it, and which result of the call means
+        /// "unchanged".
+        /// </summary>
+        public bool IsRevalidating(IParameterSymbol parameter, out bool unchangedWhen)
+        {
+            int flags = Flags(parameter.OriginalDefinition);
+            unchangedWhen = (flags & RevalidatesWhenFalse) == 0;
+            return (flags & HasRevalidates) != 0;
+        }
+
+        /// <summary>
+        /// The method may only run with the lock held: it carries [RequiresMmuLock], or overrides or implements a method
+        /// that does.
+        /// </summary>
+        public bool RequiresLock(IMethodSymbol method)
+        {
+            method = method.OriginalDefinition;
+            if (_flags.TryGetValue(method, out int cached) && (cached & 128) != 0)
+            {
+                return (cached & 256) != 0;
+            }
+
+            bool result = ComputeRequiresLock(method);
+            int flags = Flags(method) | 128 | (result ? 256 : 0);
+            _flags[method] = flags;
+            return result;
+        }
+
+        private bool ComputeRequiresLock(IMethodSymbol method)
+        {
+            for (IMethodSymbol? m = method; m != null; m = m.OverriddenMethod)
+            {
+                if ((Flags(m.OriginalDefinition) & HasRequires) != 0)
+                {
+                    return true;
+                }
+            }
+
+            foreach (IMethodSymbol explicitImpl in method.ExplicitInterfaceImplementations)
+            {
+                if ((Flags(explicitImpl.OriginalDefinition) & HasRequires) != 0)
+                {
+                    return true;
+                }
+            }
+
+            INamedTypeSymbol? type = method.ContainingType;
+            if (type == null || method.MethodKind != MethodKind.Ordinary || method.IsStatic)
+            {
+                return false;
+            }
+
+            foreach (INamedTypeSymbol iface in type.AllInterfaces)
+            {
+                foreach (ISymbol member in iface.GetMembers(method.Name))
+                {
+                    if (member is IMethodSymbol im && (Flags(im.OriginalDefinition) & HasRequires) != 0)
+                    {
+                        ISymbol? impl = type.FindImplementationForInterfaceMember(im);
+                        if (impl != null && SymbolEqualityComparer.Default.Equals(impl.OriginalDefinition, method))
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>An array, <c>Span&lt;T&gt;</c>, <c>ReadOnlySpan&lt;T&gt;</c> or inline array: its elements are the values.</summary>
+        public bool IsContainer(ITypeSymbol? type)
+        {
+            if (type == null)
+            {
+                return false;
+            }
+
+            if (type is IArrayTypeSymbol)
+            {
+                return true;
+            }
+
+            if (_containers.TryGetValue(type, out bool known))
+            {
+                return known;
+            }
+
+            bool result = false;
+            if (type is INamedTypeSymbol named)
+            {
+                INamedTypeSymbol original = named.OriginalDefinition;
+                if (SymbolEqualityComparer.Default.Equals(original, Span) || SymbolEqualityComparer.Default.Equals(original, ReadOnlySpan))
+                {
+                    result = true;
+                }
+                else if (named.TypeKind == TypeKind.Struct)
+                {
+                    foreach (AttributeData attribute in original.GetAttributes())
+                    {
+                        if (attribute.AttributeClass is { Name: "InlineArrayAttribute" } a && a.ContainingNamespace?.ToDisplayString() == "System.Runtime.CompilerServices")
+                        {
+                            result = true;
+                            break;
+                        }
+                    }
+                }
+            }
+
+            _containers.TryAdd(type, result);
+            return result;
+        }
+
+        /// <summary>A span type (its indexer is element access).</summary>
+        public bool IsSpan(ITypeSymbol? type)
+        {
+            if (type is not INamedTypeSymbol named)
+            {
+                return false;
+            }
+
+            INamedTypeSymbol original = named.OriginalDefinition;
+            return SymbolEqualityComparer.Default.Equals(original, Span) || SymbolEqualityComparer.Default.Equals(original, ReadOnlySpan);
+        }
+
+        /// <summary>True for System.Threading.Lock.</summary>
+        public bool IsLockType(ITypeSymbol? type) => type != null && Lock != null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, Lock);
+
+        /// <summary>True for System.Threading.Monitor.</summary>
+        public bool IsMonitor(ITypeSymbol? type) => type != null && Monitor != null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, Monitor);
+
+        /// <summary>Integral types whose values serve as indexes.</summary>
+        public static bool IsIntegral(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_UInt32
+            or SpecialType.System_UInt64 or SpecialType.System_Int16 or SpecialType.System_UInt16 or SpecialType.System_Byte or SpecialType.System_SByte
+            or SpecialType.System_IntPtr or SpecialType.System_UIntPtr;
+
+        /// <summary>Names used in messages for members: Type.Member.</summary>
+        public static string MemberName(ISymbol member) => member.ContainingType != null ? member.ContainingType.Name + "." + member.Name : member.Name;
+
+    }
+}

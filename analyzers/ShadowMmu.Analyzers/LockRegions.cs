@@ -1,0 +1,101 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
+
+namespace ShadowMmu.Analyzers
+{
+    /// <summary>
+    /// A stretch of one function body where the mmu_lock is held: the body of <c>lock (x)</c>, of
+    /// <c>using (x.EnterScope())</c> or of the <c>using</c> of an [MmuLock] scope, the rest of the block after a using
+    /// declaration of one, the try block of <c>Monitor.Enter(x)</c> / <c>x.Enter()</c> released in a finally, or the whole
+    /// body of a method that requires the lock.
+    /// </summary>
+    internal sealed class LockRegion
+    {
+        public LockRegion(TextSpan span, string lockName, IOperation? body)
+        {
+            Span = span;
+            LockName = lockName;
+            Body = body;
+        }
+
+        /// <summary>The source the region covers.</summary>
+        public TextSpan Span { get; }
+
+        /// <summary>How messages name the lock, quotes included: <c>'Vm.MmuLock'</c>.</summary>
+        public string LockName { get; }
+
+        /// <summary>The operation whose descendants run in the region (for the code fix's look-ups); may be null.</summary>
+        public IOperation? Body { get; }
+
+        /// <summary>Position of the <c>{</c> of the block where a re-validation may be inserted, or -1.</summary>
+        public int BlockStart { get; set; } = -1;
+
+        /// <summary>Index in that block of the statement before which it goes.</summary>
+        public int InsertIndex { get; set; }
+
+        /// <summary>Index of the outermost region that contains this one (its own index when none does).</summary>
+        public int Outermost { get; set; }
+
+        /// <summary>Locals and parameters assigned somewhere in the region (computed on first use).</summary>
+        public HashSet<ISymbol>? Written { get; set; }
+
+        public void SetInsertPoint(BlockSyntax? block, int index)
+        {
+            if (block != null)
+            {
+                BlockStart = block.OpenBraceToken.SpanStart;
+                InsertIndex = index;
+            }
+        }
+    }
+
+    /// <summary>One function body (method, accessor, local function or lambda) and what the scan found in it.</summary>
+    internal sealed class FunctionInfo
+    {
+        public FunctionInfo(IOperation body, IMethodSymbol? symbol)
+        {
+            Body = body;
+            Symbol = symbol;
+        }
+
+        public IOperation Body { get; }
+
+        public IMethodSymbol? Symbol { get; }
+
+        public List<LockRegion> Regions { get; } = new();
+
+        /// <summary>Calls of methods that require the lock, checked once the regions are known.</summary>
+        public List<IOperation> LockRequiringCalls { get; } = new();
+
+        /// <summary>The body runs with the lock held ([RequiresMmuLock] on the function or what it implements).</summary>
+        public bool HoldsLockOnEntry { get; set; }
+
+        /// <summary>The outermost region that contains <paramref name="span"/>, or -1.</summary>
+        public int RegionOf(TextSpan span)
+        {
+            int best = -1;
+            for (int i = 0; i < Regions.Count; i++)
+            {
+                LockRegion region = Regions[i];
+                if (region.Span.Contains(span) && (best < 0 || region.Span.Length > Regions[best].Span.Length))
+                {
+                    best = i;
+                }
+            }
+
+            return best;
+        }
+
+        /// <summary>Numbers the regions and links each to its outermost container.</summary>
+        public void Complete()
+        {
+            for (int i = 0; i < Regions.Count; i++)
+            {
+                Regions[i].Outermost = RegionOf(Regions[i].Span);
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+namespace ShadowMmu.Analyzers.Tests
+{
+    /// <summary>The small shadow-MMU model the rule tests are written against, appended to each test's source.</summary>
+    internal static class Prelude
+    {
+        public const string Usings = "using Model;\nusing ShadowMmu.Annotations;\nusing System;\nusing System.Threading;\n\n";
+
+        public const string Model = @"
+namespace Model
+{
+    using System.Runtime.CompilerServices;
+    using ShadowMmu.Annotations;
+
+    [InlineArray(5)]
+    public struct LevelValues
+    {
+        private ulong _level1;
+    }
+
+    public struct Walk
+    {
+        [UnlockedGuestPte] public LevelValues Ptes;
+        public LevelValues PteGpa;
+        public int Level;
+        public int MaxLevel;
+    }
+
+    public sealed class Vm
+    {
+        [MmuLock] public object MmuLock { get; } = new object();
+        [MmuLock] public readonly System.Threading.Lock FastLock = new System.Threading.Lock();
+        [RequiresMmuLock] public void Link(ulong pte) { }
+        [RequiresMmuLock] public void SetLeaf(ulong pte, uint access) { }
+        [RequiresMmuLock] public void Zap() { }
+        public MmuScope Enter() => new MmuScope(this);
+    }
+
+    [MmuLock]
+    public readonly struct MmuScope : System.IDisposable
+    {
+        private readonly Vm _vm;
+        public MmuScope(Vm vm) { _vm = vm; System.Threading.Monitor.Enter(vm.MmuLock); }
+        public void Dispose() => System.Threading.Monitor.Exit(_vm.MmuLock);
+    }
+
+    public static class Guest
+    {
+        [GuestPteRead] public static ulong ReadPte(ulong gpa) => gpa;
+        [GuestPteRead] public static bool TryReadPte(ulong gpa, out ulong pte) { pte = gpa; return true; }
+        public static bool Unchanged(ulong gpa, [RevalidatesGuestPte] ulong pte) => true;
+        public static bool Changed(ulong gpa, [RevalidatesGuestPte(UnchangedWhen = false)] ulong pte) => false;
+        public static void Consume(ulong value) { }
+        public static ulong Frame(ulong pte) => pte & 0xF_FFFF_FFFF_F000UL;
+    }
+}
+
+namespace System.Threading
+{
+    public sealed class Lock
+    {
+        public void Enter() { }
+        public void Exit() { }
+        public Scope EnterScope() => default;
+        public ref struct Scope
+        {
+            public void Dispose() { }
+        }
+    }
+}
+";
+
+        public static string Wrap(string code) => Usings + code + "\n" + Model;
+    }
+}

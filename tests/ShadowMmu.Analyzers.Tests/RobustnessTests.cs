@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ShadowMmu.Analyzers.Tests
+{
+    /// <summary>
+    /// The analyzer never throws (no AD0001), broken code included: over every C# file of the repository, as it is and with
+    /// annotations sprinkled on (so that every method is a lock region full of unlocked values), and over thousands of
+    /// seeded broken variants of those files (truncated, tokens deleted, swapped, duplicated). The analyzer runs here with
+    /// its internal safety net off, so that any exception of its own shows.
+    /// </summary>
+    public class RobustnessTests
+    {
+        private const int Variants = 2000;
+        private readonly ITestOutputHelper _output;
+
+        public RobustnessTests(ITestOutputHelper output) => _output = output;
+
+        private static List<(string Path, string Text)> RepositorySources()
+        {
+            string root = RepositoryPaths.Root;
+            var sources = new List<(string, string)>();
+            foreach (string file in Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal))
+            {
+                string relative = Path.GetRelativePath(root, file).Replace('\\', '/');
+                if (Regex.IsMatch(relative, @"(^|/)(bin|obj|\.git|artifacts|TestResults|BenchmarkDotNet\.Artifacts)/"))
+                {
+                    continue;
+                }
+
+                sources.Add((relative, File.ReadAllText(file)));
+            }
+
+            return sources;
+        }
+
+        /// <summary>
+        /// The file with every method made [RequiresMmuLock], every ulong parameter and field [UnlockedGuestPte], and
+        /// every object or Lock field whose name ends in "lock" [MmuLock]: every body becomes a lock region to analyse.
+        /// </summary>
+        internal static string Annotate(string text)
+        {
+            const string A = "global::ShadowMmu.Annotations.";
+            text = Regex.Replace(text, @"(?m)^(\s*)((?:public|private|internal|protected)(?:\s+(?:static|override|virtual|sealed|async|unsafe|new|readonly))*\s+[\w<>\[\],.?]+\s+\w+(?:<[^>]*>)?\([^;{}=]*\)\s*(?:where[^{]*)?$)", "$1[" + A + "RequiresMmuLock]\n$1$2");
+            text = Regex.Replace(text, @"\bulong (\w+)(?=[,)])", "[" + A + "UnlockedGuestPte] ulong $1");
+            text = Regex.Replace(text, @"(?m)^(\s*)((?:public|private|internal)(?:\s+readonly)?\s+(?:ulong|LevelValues|ulong\[\])\s+\w+;)", "$1[" + A + "UnlockedGuestPte] $2");
+            text = Regex.Replace(text, @"(?m)^(\s*)((?:public|private|internal)(?:\s+readonly)?\s+(?:object|Lock|System\.Threading\.Lock)\s+\w*[Ll]ock\b)", "$1[" + A + "MmuLock] $2");
+            return text;
+        }
+
+        private static SyntaxTree Parse(string text, string path) => CSharpSyntaxTree.ParseText(text, AnalyzerHost.ParseOptions, path);
+
+        [Fact]
+        public void RepositoryCSharp_AsItIsAndAnnotated_NoAnalyzerException()
+        {
+            var clock = Stopwatch.StartNew();
+            List<(string Path, string Text)> sources = RepositorySources();
+            Assert.True(sources.Count > 20, "the repository's C# files were not found");
+            int lines = sources.Sum(s => s.Text.Count(c => c == '\n'));
+
+            var plain = AnalyzerHost.Run(AnalyzerHost.Compile("Repository", sources.Select(s => Parse(s.Text, s.Path))));
+            Assert.True(plain.Exceptions.Count == 0, string.Join("\n\n", plain.Exceptions));
+
+            var annotated = AnalyzerHost.Run(AnalyzerHost.Compile("Annotated", sources.Select(s => Parse(Annotate(s.Text), s.Path))));
+            Assert.True(annotated.Exceptions.Count == 0, string.Join("\n\n", annotated.Exceptions));
+            foreach (Diagnostic diagnostic in plain.Diagnostics)
+            {
+                _output.WriteLine("as is: " + diagnostic);
+            }
+
+            _output.WriteLine($"{sources.Count} files, {lines} lines; as is: {plain.Diagnostics.Length} diagnostics; annotated: {annotated.Diagnostics.Length} diagnostics; {clock.Elapsed.TotalSeconds:F1} s");
+        }
+
+        [Fact]
+        public void SeededBrokenVariants_NoAnalyzerException()
+        {
+            var clock = Stopwatch.StartNew();
+
+            // The corpus: the repository's files that have something for the rules (annotated), and the rule tests' model.
+            var corpus = RepositorySources()
+                .Select(s => Annotate(s.Text))
+                .Where(t => t.Length < 15_000)
+                .ToList();
+            corpus.Add(Prelude.Wrap(KvmLoopSource));
+            var random = new Random(20261125);
+            var jobs = new List<(int Seed, string Text)>();
+            for (int i = 0; i < Variants; i++)
+            {
+                jobs.Add((random.Next(), corpus[random.Next(corpus.Count)]));
+            }
+
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            int reported = 0;
+            Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = 2 }, job =>
+            {
+                string variant = Mutate(job.Text, new Random(job.Seed));
+                var result = AnalyzerHost.Run(AnalyzerHost.Compile("Variant", new[] { Parse(variant, "Variant.cs") }));
+                System.Threading.Interlocked.Add(ref reported, result.Diagnostics.Length);
+                foreach (Exception exception in result.Exceptions)
+                {
+                    failures.Enqueue("seed " + job.Seed + ": " + exception);
+                }
+            });
+
+            _output.WriteLine($"{Variants} variants of {corpus.Count} files, {reported} diagnostics, {failures.Count} exceptions, {clock.Elapsed.TotalSeconds:F1} s");
+            Assert.True(failures.IsEmpty, string.Join("\n\n", failures.Take(5)));
+        }
+
+        /// <summary>One seeded corruption: a truncation, or one to three tokens deleted, swapped or duplicated.</summary>
+        internal static string Mutate(string text, Random random)
+        {
+            if (random.Next(4) == 0)
+            {
+                return text.Substring(0, random.Next(text.Length + 1));
+            }
+
+            SyntaxToken[] tokens = Parse(text, "x.cs").GetRoot().DescendantTokens().Where(t => t.Span.Length > 0).ToArray();
+            if (tokens.Length < 2)
+            {
+                return text;
+            }
+
+            var edits = new List<(int Start, int Length, string Replacement)>();
+            int count = 1 + random.Next(3);
+            for (int e = 0; e < count; e++)
+            {
+                int i = random.Next(tokens.Length - 1);
+                SyntaxToken a = tokens[i], b = tokens[i + 1];
+                switch (random.Next(3))
+                {
+                    case 0:
+                        edits.Add((a.SpanStart, a.Span.Length, string.Empty));
+                        break;
+                    case 1:
+                        edits.Add((a.SpanStart, b.Span.End - a.SpanStart, b.Text + text.Substring(a.Span.End, b.SpanStart - a.Span.End) + a.Text));
+                        break;
+                    default:
+                        edits.Add((a.SpanStart, 0, a.Text + " "));
+                        break;
+                }
+            }
+
+            var builder = new StringBuilder(text);
+            int end = int.MaxValue;
+            foreach (var edit in edits.OrderByDescending(e => e.Start))
+            {
+                if (edit.Start + edit.Length > end)
+                {
+                    continue;
+                }
+
+                builder.Remove(edit.Start, edit.Length).Insert(edit.Start, edit.Replacement);
+                end = edit.Start;
+            }
+
+            return builder.ToString();
+        }
+
+        private const string KvmLoopSource = @"
+class Fetcher
+{
+    public bool Fetch(Vm vm, ref Walk walk, int top)
+    {
+        ulong copy = walk.Ptes[0];
+        Walk other = walk;
+        lock (vm.MmuLock)
+        {
+            if (!Guest.Unchanged(walk.PteGpa[top - 1], walk.Ptes[top - 1])) return false;
+            for (int level = top; level > walk.Level; level--)
+            {
+                vm.Link(walk.Ptes[level - 1]);
+                bool same = Guest.Unchanged(walk.PteGpa[level - 2], other.Ptes[level - 2]);
+                if (!same) continue;
+                if (Guest.Changed(0, copy)) return false;
+            }
+
+            using (vm.FastLock.EnterScope()) { vm.SetLeaf(copy, 7); }
+            Monitor.Enter(vm.MmuLock);
+            try { vm.Zap(); } finally { Monitor.Exit(vm.MmuLock); }
+            return true;
+        }
+    }
+}";
+    }
+}
