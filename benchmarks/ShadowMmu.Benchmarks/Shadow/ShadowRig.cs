@@ -1,0 +1,258 @@
+using System;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
+
+namespace ShadowMmu.Benchmarks.Shadow;
+
+/// <summary>The generated walker and Fetch of one mode, on its sealed type (no interface dispatch).</summary>
+internal interface IModeOps
+{
+    bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac);
+
+    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks);
+}
+
+internal struct Legacy32Ops : IModeOps
+{
+    public Legacy32Walker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+}
+
+internal struct PaeOps : IModeOps
+{
+    public PaeWalker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+}
+
+internal struct Long4Ops : IModeOps
+{
+    public Long4Walker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+}
+
+internal struct Long5Ops : IModeOps
+{
+    public Long5Walker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+}
+
+/// <summary>
+/// A VM with one or two vCPUs in a steady state: 64 user pages mapped with 4 KiB pages in the guest (eight groups of
+/// eight, each group one prefetch's worth), every shadow page already made, every leaf already faulted in once.
+/// </summary>
+internal sealed class ShadowRig
+{
+    /// <summary>The first mapped page; vCPU v faults on the pages of groups 4v..4v+3.</summary>
+    public const ulong Base = 0x40_0000;
+
+    /// <summary>Pages mapped.</summary>
+    public const int Pages = 64;
+
+    public ShadowRig(string modeName, int vcpus)
+    {
+        Mode = PagingModes.All.Single(m => m.Name == modeName);
+        Memory = GuestMemory.Allocate(0x80_0000);
+        var builder = new PageTableBuilder(Memory, Mode, 0x1000, 0x20_0000);
+        for (ulong page = 0; page < Pages; page++)
+        {
+            builder.Map(Base + (page << 12), 0x30_0000 + (page << 12), 0x1000, 0x67, 0x27);
+        }
+
+        Cpu = Walks.WalkCase.All.First(c => c.Mode == modeName).StateFor(builder.Root);
+        Vm = new Vm(Memory);
+        Vcpus = new Vcpu[vcpus];
+        for (int i = 0; i < vcpus; i++)
+        {
+            Vcpus[i] = Vm.AddVcpu(Cpu);
+        }
+
+        FaultVa = Base + 0x3000 + 0x123;
+        LeafGpa = builder.EntryAddress(FaultVa, 1)!.Value;
+        LeafValue = Memory.ReadEntry(LeafGpa, Mode.EntryBytes);
+
+        // Warm: every page faulted in (shadow pages made, prefetch done), every path jitted.
+        for (int round = 0; round < 3; round++)
+        {
+            foreach (Vcpu vcpu in Vcpus)
+            {
+                for (ulong page = 0; page < Pages; page++)
+                {
+                    Check(vcpu.Access(Base + (page << 12), AccessKind.Read, 3));
+                }
+            }
+        }
+    }
+
+    public PagingModeInfo Mode { get; }
+
+    public GuestMemory Memory { get; }
+
+    public CpuState Cpu { get; }
+
+    public Vm Vm { get; }
+
+    public Vcpu[] Vcpus { get; }
+
+    /// <summary>The address every single-fault benchmark faults on (page 3 of group 0: seven neighbours to prefetch).</summary>
+    public ulong FaultVa { get; }
+
+    /// <summary>Its guest PTE.</summary>
+    public ulong LeafGpa { get; }
+
+    public ulong LeafValue { get; }
+
+    /// <summary>The shadow page that holds the leaf for <paramref name="va"/> (found by walking the shadow tables).</summary>
+    public ShadowPage LeafShadowPage(Vcpu vcpu, ulong va)
+    {
+        ShadowPage page = vcpu.RootFor(va) ?? throw new InvalidOperationException("no root");
+        for (int level = page.Role.Level; level > 1; level--)
+        {
+            ulong link = page[Vcpu.ShadowIndex(va, level)];
+            if (!Spte.IsPresent(link))
+            {
+                throw new InvalidOperationException($"0x{va:x} has no shadow entry at level {level}.");
+            }
+
+            page = Vm.Page(Spte.ChildId(link));
+        }
+
+        return page;
+    }
+
+    /// <summary>One vCPU's steady-state fault: INVLPG drops the shadow leaf, the access faults, walks, fetches, retries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void InvlpgAndFault(Vcpu vcpu, ulong va)
+    {
+        vcpu.Invlpg(va);
+        vcpu.Access(va, AccessKind.Read, 3);
+    }
+
+    public static void Check(AccessResult result)
+    {
+        if (result.Outcome != AccessOutcome.Translated)
+        {
+            throw new InvalidOperationException($"The access did not translate: {result}.");
+        }
+    }
+
+    /// <summary>
+    /// The rights of the shadow leaf, as the vCPU's fault path computes them (Vcpu.LeafAccess, KVM's protect_clean_gpte):
+    /// a clean page read is mapped without W.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint LeafAccess(in GuestWalk walk, in CpuState cpu, bool write, int cpl)
+    {
+        uint access = walk.PteAccess;
+        bool wp = (cpu.Cr0 & Cr0.WP) != 0;
+        if (write && cpl != 3 && !wp && (access & AccessRights.Write) == 0)
+        {
+            access = (access | AccessRights.Write) & ~AccessRights.User;
+            if ((cpu.Cr4 & Cr4.SMEP) != 0)
+            {
+                access &= ~AccessRights.Execute;
+            }
+        }
+        else if (!write && (walk.Ptes[walk.Level - 1] & 0x40) == 0)
+        {
+            access &= ~AccessRights.Write;
+        }
+
+        return access;
+    }
+}
+
+/// <summary>
+/// A second thread running a vCPU's faults in batches, started and waited for without allocating or sleeping: the
+/// benchmark thread runs vCPU 0, this one vCPU 1, on the same VM (they contend for the mmu_lock).
+/// </summary>
+internal sealed class VcpuWorker : IDisposable
+{
+    private readonly Thread _thread;
+    private readonly Vcpu _vcpu;
+    private readonly ulong _firstPage;
+    private int _requested;
+    private int _completed;
+    private int _count;
+    private volatile bool _stop;
+
+    public VcpuWorker(Vcpu vcpu, ulong firstPage)
+    {
+        _vcpu = vcpu;
+        _firstPage = firstPage;
+        _thread = new Thread(Run) { IsBackground = true, Name = $"vCPU {vcpu.Id}" };
+        _thread.Start();
+    }
+
+    /// <summary>Starts a batch of <paramref name="count"/> faults.</summary>
+    public void Start(int count)
+    {
+        _count = count;
+        Interlocked.Increment(ref _requested);
+    }
+
+    /// <summary>Waits for the batch to end.</summary>
+    public void Wait()
+    {
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _completed) != Volatile.Read(ref _requested))
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        _thread.Join();
+    }
+
+    /// <summary>Faults on 32 pages in turn from <paramref name="firstPage"/>.</summary>
+    public static void Faults(Vcpu vcpu, ulong firstPage, int count)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            ShadowRig.InvlpgAndFault(vcpu, firstPage + ((ulong)(k & 31) << 12));
+        }
+    }
+
+    private void Run()
+    {
+        int seen = 0;
+        var spin = default(SpinWait);
+        while (!_stop)
+        {
+            int requested = Volatile.Read(ref _requested);
+            if (requested == seen)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+
+            spin.Reset();
+            Faults(_vcpu, _firstPage, _count);
+            seen = requested;
+            Volatile.Write(ref _completed, requested);
+        }
+    }
+}
