@@ -16,6 +16,7 @@ public class ReadmeCommandTests(ITestOutputHelper output)
     [Theory]
     [InlineData("consume", "0x400123 -> 0x90123 (4 KiB page, access 7)")]
     [InlineData("lint", "Mmu.cs(16,26): error MMU0001")]
+    [InlineData("benchmark", "Quick run: 12 benchmarks")]
     public void Readme_commands_run_as_written(string section, string expected)
     {
         string script = Block(section);
