@@ -103,7 +103,10 @@ internal static class Cli
         string dir2 = summaries[0].ResultsDirectoryPath;
         if (quick)
         {
-            ResultSet results = ResultSet.Load(dir2);
+            // This run's JSON only: the results folder keeps other classes' files from earlier runs.
+            var files = summaries.SelectMany(s => s.BenchmarksCases).Select(c => c.Descriptor.Type.FullName).Distinct()
+                .Select(type => Path.Combine(dir2, type + "-report-full.json")).Where(File.Exists).ToList();
+            ResultSet results = ResultSet.Load(files);
             File.WriteAllText(Path.Combine(dir2, "REPORT.md"), MarkdownReport.Write(results));
             File.WriteAllText(Path.Combine(dir2, "walks.svg"), SvgChart.Write(results));
             Console.WriteLine($"Quick run: {results.Count} benchmarks in {clock2.Elapsed.TotalSeconds:0} s; report and chart in {dir2}.");

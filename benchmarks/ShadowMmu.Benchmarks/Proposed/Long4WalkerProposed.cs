@@ -15,8 +15,9 @@ namespace ShadowMmu.Benchmarks.Proposed;
 /// <c>_memory</c>, <c>Size</c> twice and <c>_base</c>, because the stores to <c>walk</c> may alias them), one unsigned compare per
 /// entry, and no alignment test (an entry address is a 4 KiB-aligned table plus an 8-aligned index: the generator knows it);</description></item>
 /// <item><description>each level's entry kept in a local and the A/D flags tested with one AND over them, the compare-exchange slow
-/// path out of line (emitted: <c>TrySetFlags</c> per level reloads <c>walk.Ptes</c> and the JIT inlines <c>TrySetFlagsSlow</c>
-/// four times, which spills <c>level</c>, <c>pageSize</c>, <c>frame</c> and the request to the stack);</description></item>
+/// path out of line (emitted: <c>TrySetFlags</c> per level reloads <c>walk.Ptes</c> and <c>_memory</c>; without PGO the JIT inlines
+/// <c>TrySetFlagsSlow</c> at every level; either way <c>level</c>, <c>pageSize</c>, <c>frame</c> and the request bits are spilled
+/// to the stack);</description></item>
 /// <item><description>the protection-key offset and request bits computed without branches.</description></item>
 /// </list>
 /// Guest memory's base pointer is read with an unsafe accessor here; the runtime change it stands for is an internal

@@ -56,6 +56,13 @@ internal sealed class ResultSet
             throw new FileNotFoundException($"No BenchmarkDotNet JSON (*-report-full.json) in '{path}'.");
         }
 
+        return Load(files);
+    }
+
+    /// <summary>Loads these JSON files.</summary>
+    public static ResultSet Load(IReadOnlyList<string> files)
+    {
+
         var results = new List<BenchmarkResult>();
         string processor = "", runtime = "", bdn = "";
         DateTime written = DateTime.MinValue;
