@@ -105,7 +105,7 @@ public sealed partial class Vm
 
     /// <summary>
     /// Fills <paramref name="cache"/> up to <see cref="PagesPerFault"/> pages, from pages freed earlier or, while
-    /// the VM has fewer than <see cref="MaxShadowPages"/>, new ones. Called without the mmu_lock, as KVM tops up its
+    /// the pool has room (<see cref="MaxShadowPages"/> plus every vCPU's cache), new ones. Called without the mmu_lock, as KVM tops up its
     /// memory caches before taking it: nothing is allocated under the lock. When every page is in use or zapped but
     /// not yet reclaimable (a vCPU walk that began before the zap may still see it), it makes room and waits for those
     /// walks to end, as KVM's commit_zap waits for the remote TLB flush.
