@@ -55,6 +55,32 @@ namespace ShadowMmu.Specs
     /// <summary>A flag bit of every entry, optionally only meaningful under a condition.</summary>
     internal readonly record struct FlagBit(int Bit, SpecCondition? When);
 
+    /// <summary>The entry format a spec describes: the processor's own page tables, or VMX's extended page tables.</summary>
+    internal enum SpecFormat
+    {
+        /// <summary>x86 paging: a present bit, R/W, U/S and execute-disable; faults are #PF.</summary>
+        X86,
+
+        /// <summary>
+        /// EPT: read, write and execute bits (an entry is present when any is set), memory types at leaves; faults
+        /// are EPT violations or EPT misconfigurations.
+        /// </summary>
+        Ept,
+    }
+
+    /// <summary>
+    /// What only an EPT spec states: the execute bits, whether (and when) execute-only entries are allowed, and the
+    /// leaf's memory-type field with the types that are reserved.
+    /// </summary>
+    internal sealed record EptSpec(
+        FlagBit Execute,
+        FlagBit? UserExecute,
+        bool ExecuteOnly,
+        SpecCondition? ExecuteOnlyWhen,
+        BitRange MemoryType,
+        ImmutableEquatableArray<int> ReservedMemoryTypes,
+        FlagBit? IgnorePat);
+
     /// <summary>A paging mode exactly as its spec file states it. Levels are ordered from the root down.</summary>
     internal sealed record PagingSpec(
         string FilePath,
@@ -76,11 +102,15 @@ namespace ShadowMmu.Specs
         SpecCondition? ProtectionKeyWhen,
         ImmutableEquatableArray<LevelSpec> Levels,
         string SourceText,
-        int ModeLine)
+        int ModeLine,
+        SpecFormat Format = SpecFormat.X86,
+        EptSpec? Ept = null)
     {
         public int RootLevel => Levels[0].Level;
 
         public LevelSpec GetLevel(int level) => Levels[Levels.Count - level];
+
+        public bool IsEpt => Format == SpecFormat.Ept;
 
         /// <summary>The walker type's name: <c>long4</c> gives <c>Long4Walker</c>.</summary>
         public string WalkerName => SpecNames.ToPascal(Mode) + "Walker";

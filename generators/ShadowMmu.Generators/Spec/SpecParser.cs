@@ -23,6 +23,12 @@ namespace ShadowMmu.Specs
         private int? _linearBits;
         private bool _canonical;
         private BitRange? _root;
+        private Word? _rootRegister;
+        private SpecFormat? _format;
+        private BitRange? _memoryType;
+        private List<int>? _reservedMemoryTypes;
+        private SpecCondition? _executeOnlyWhen;
+        private bool _executeOnly;
         private readonly Dictionary<string, FlagBit> _flags = new Dictionary<string, FlagBit>();
         private BitRange? _protectionKey;
         private SpecCondition? _protectionKeyWhen;
@@ -138,10 +144,37 @@ namespace ShadowMmu.Specs
                     }
 
                     break;
+                case "format":
+                    Word formatWord = line.Single(1);
+                    if (formatWord.Text != "x86" && formatWord.Text != "ept")
+                    {
+                        Fail(formatWord, "the format is 'x86' (the processor's page tables) or 'ept' (extended page tables), not '" + formatWord.Text + "'");
+                    }
+
+                    SetOnce(ref _format, formatWord.Text == "ept" ? SpecFormat.Ept : SpecFormat.X86, key);
+                    break;
                 case "root":
-                    line.Expect(1, "CR3");
+                    Word register = line.Word(1);
+                    if (register.Text != "CR3" && register.Text != "EPTP")
+                    {
+                        Fail(register, "the root table is named by CR3 or, for EPT, by EPTP, not '" + register.Text + "'");
+                    }
+
+                    _rootRegister = register;
                     SetOnce(ref _root, ParseRange(line.Word(2)), key);
                     line.End(3);
+                    break;
+                case "memory-type":
+                    ParseMemoryType(line);
+                    break;
+                case "execute-only":
+                    if (_executeOnly)
+                    {
+                        Report(SpecDiagnosticIds.Duplicate, key, key.Text);
+                    }
+
+                    _executeOnly = true;
+                    _executeOnlyWhen = ParseWhen(line, 1, allowUnless: false);
                     break;
                 case "bit":
                     ParseFlag(line);
@@ -190,8 +223,8 @@ namespace ShadowMmu.Specs
                     ParseLevelStatement(level!, line);
                     break;
                 default:
-                    Fail(key, "Unknown statement '" + key.Text + "'; expected one of: mode, title, selected-when, "
-                        + "entry-bytes, linear-bits, root, bit, protection-key, level, index, table, page, reserved, register");
+                    Fail(key, "Unknown statement '" + key.Text + "'; expected one of: mode, title, format, selected-when, "
+                        + "entry-bytes, linear-bits, root, bit, protection-key, memory-type, execute-only, level, index, table, page, reserved, register");
                     break;
             }
         }
@@ -199,7 +232,7 @@ namespace ShadowMmu.Specs
         private void ParseFlag(Line line)
         {
             Word name = line.Word(1);
-            string[] known = { "present", "writable", "user", "accessed", "dirty", "page-size", "execute-disable" };
+            string[] known = { "present", "writable", "user", "accessed", "dirty", "page-size", "execute-disable", "read", "execute", "user-execute", "ignore-pat" };
             if (Array.IndexOf(known, name.Text) < 0)
             {
                 Fail(name, "Unknown flag '" + name.Text + "'; expected one of: " + string.Join(", ", known));
@@ -271,6 +304,36 @@ namespace ShadowMmu.Specs
 
                     level.Reserved.Add(new ReservedRule(bits, entryCase, ParseWhen(line, next, allowUnless: true), line.Number));
                     break;
+            }
+        }
+
+        // memory-type HI:LO [reserved N...]: the leaf's memory-type field and the type values that are reserved.
+        private void ParseMemoryType(Line line)
+        {
+            Word fieldWord = line.Word(1);
+            BitRange field = ParseRange(fieldWord);
+            CheckRange(fieldWord, field);
+            if (field.Width != 3)
+            {
+                Fail(fieldWord, "an EPT memory-type field is 3 bits wide, not " + field.Width);
+            }
+
+            SetOnce(ref _memoryType, field, line.Words[0]);
+            _reservedMemoryTypes = new List<int>();
+            if (line.Words.Count > 2)
+            {
+                line.Expect(2, "reserved");
+                for (int i = 3; i < line.Words.Count; i++)
+                {
+                    Word typeWord = line.Words[i];
+                    int type = ParseInt(typeWord);
+                    if (type >= 1 << field.Width)
+                    {
+                        Fail(typeWord, "memory type " + type + " does not fit the " + field.Width + "-bit field " + field);
+                    }
+
+                    _reservedMemoryTypes.Add(type);
+                }
             }
         }
 
@@ -444,13 +507,16 @@ namespace ShadowMmu.Specs
             RequireKey(_entryBytes, "entry-bytes");
             RequireKey(_linearBits, "linear-bits");
             RequireKey(_root, "root");
-            foreach (string flag in new[] { "present", "writable", "user" })
+            bool ept = _format == SpecFormat.Ept;
+            foreach (string flag in ept ? new[] { "read", "writable", "execute" } : new[] { "present", "writable", "user" })
             {
                 if (!_flags.ContainsKey(flag))
                 {
                     ReportAtLine(SpecDiagnosticIds.MissingKey, _lastLine, "bit " + flag);
                 }
             }
+
+            ValidateFormat(ept);
 
             if (_levels.Count == 0)
             {
@@ -499,9 +565,9 @@ namespace ShadowMmu.Specs
                 _linearBits!.Value,
                 _canonical,
                 _root!.Value,
-                _flags["present"],
+                ept ? _flags["read"] : _flags["present"],
                 _flags["writable"],
-                _flags["user"],
+                ept ? _flags["read"] : _flags["user"],
                 Flag("accessed"),
                 Flag("dirty"),
                 Flag("page-size"),
@@ -510,7 +576,41 @@ namespace ShadowMmu.Specs
                 _protectionKeyWhen,
                 new ImmutableEquatableArray<LevelSpec>(levels),
                 _text,
-                _modeLine);
+                _modeLine,
+                ept ? SpecFormat.Ept : SpecFormat.X86,
+                ept ? new EptSpec(_flags["execute"], Flag("user-execute"), _executeOnly, _executeOnlyWhen,
+                    _memoryType!.Value, new ImmutableEquatableArray<int>(_reservedMemoryTypes!), Flag("ignore-pat")) : null);
+        }
+
+        // Each format has its own flags and statements; the other format's are mistakes, not extras to ignore.
+        private void ValidateFormat(bool ept)
+        {
+            string[] foreign = ept ? new[] { "present", "user", "execute-disable" } : new[] { "read", "execute", "user-execute", "ignore-pat" };
+            foreach (string flag in foreign)
+            {
+                if (_flags.ContainsKey(flag))
+                {
+                    ReportAtLine(SpecDiagnosticIds.Syntax, _lastLine, "'bit " + flag + "' belongs to " + (ept ? "x86" : "ept") + " specs; this spec's format is " + (ept ? "ept" : "x86"));
+                }
+            }
+
+            if (_rootRegister is Word register && (register.Text == "EPTP") != ept)
+            {
+                Report(SpecDiagnosticIds.Syntax, register, ept ? "an EPT spec's root is named by EPTP" : "the root of an x86 spec is named by CR3 (or say 'format ept')");
+            }
+
+            if (ept)
+            {
+                RequireKey(_memoryType, "memory-type");
+                if (_protectionKey != null)
+                {
+                    ReportAtLine(SpecDiagnosticIds.Syntax, _lastLine, "EPT entries have no protection key");
+                }
+            }
+            else if (_memoryType != null || _executeOnly)
+            {
+                ReportAtLine(SpecDiagnosticIds.Syntax, _lastLine, "'memory-type' and 'execute-only' belong to EPT specs: add 'format ept'");
+            }
         }
 
         private static bool IsIdentifier(string text)

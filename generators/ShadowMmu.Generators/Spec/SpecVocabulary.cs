@@ -22,6 +22,10 @@ namespace ShadowMmu.Specs
             ["EFER.NXE"] = "EferNxe",
             ["CPUID.PAGE1GB"] = "CpuidPage1Gb",
             ["CPUID.PSE36"] = "CpuidPse36",
+            ["EPTP.AD"] = "EptpAccessedDirty",
+            ["VMX.MBEC"] = "VmxModeBasedExecute",
+            ["VMX.EXECONLY"] = "VmxExecuteOnly",
+            ["VMX.EPT1GB"] = "VmxEptPage1Gb",
         };
 
         /// <summary>Page-size words: 4K, 2M, 1G ... (K, M, G, T suffixes on a power of two).</summary>

@@ -30,6 +30,12 @@ public enum CpuFeatures : uint
     /// <summary>CPUID.07H:EBX[20]: SMAP.</summary>
     Smap = 1 << 6,
 
+    /// <summary>IA32_VMX_EPT_VPID_CAP bit 0: EPT entries may allow execution without reads (execute-only).</summary>
+    EptExecuteOnly = 1 << 7,
+
+    /// <summary>IA32_VMX_EPT_VPID_CAP bit 17: EPT PDPTEs may map 1-GByte pages.</summary>
+    EptPage1Gb = 1 << 8,
+
     /// <summary>A current processor: every feature above.</summary>
-    All = Nx | Page1Gb | Pse36 | La57 | Pku | Smep | Smap,
+    All = Nx | Page1Gb | Pse36 | La57 | Pku | Smep | Smap | EptExecuteOnly | EptPage1Gb,
 }

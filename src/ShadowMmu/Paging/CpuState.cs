@@ -12,7 +12,9 @@ namespace ShadowMmu;
 /// <param name="Efer">IA32_EFER (LME, NXE); LMA is derived from CR0.PG and LME.</param>
 /// <param name="Pkru">The PKRU register: 2 bits (AD, WD) per protection key.</param>
 /// <param name="MaxPhysAddr">MAXPHYADDR, CPUID.80000008H:EAX[7:0]: 32 to 52.</param>
-/// <param name="Features">CPUID features.</param>
+/// <param name="Features">CPUID features (and the VMX capabilities EPT walks depend on).</param>
+/// <param name="Eptp">For EPT walks: the EPT pointer (root table, page-walk length, bit 6 enabling A/D flags).</param>
+/// <param name="ModeBasedExecute">For EPT walks: the "mode-based execute control for EPT" VM-execution control.</param>
 public readonly record struct CpuState(
     ulong Cr0,
     ulong Cr3,
@@ -20,7 +22,9 @@ public readonly record struct CpuState(
     ulong Efer,
     uint Pkru = 0,
     int MaxPhysAddr = CpuState.DefaultMaxPhysAddr,
-    CpuFeatures Features = CpuFeatures.All)
+    CpuFeatures Features = CpuFeatures.All,
+    ulong Eptp = 0,
+    bool ModeBasedExecute = false)
 {
     /// <summary>The MAXPHYADDR this model assumes unless told otherwise; QEMU's TCG uses the same.</summary>
     public const int DefaultMaxPhysAddr = 40;
@@ -44,6 +48,10 @@ public readonly record struct CpuState(
         PagingCondition.EferNxe => (Efer & ShadowMmu.Efer.NXE) != 0,
         PagingCondition.CpuidPage1Gb => (Features & CpuFeatures.Page1Gb) != 0,
         PagingCondition.CpuidPse36 => (Features & CpuFeatures.Pse36) != 0,
+        PagingCondition.EptpAccessedDirty => (Eptp & ShadowMmu.EptPointer.AccessedDirty) != 0,
+        PagingCondition.VmxModeBasedExecute => ModeBasedExecute,
+        PagingCondition.VmxExecuteOnly => (Features & CpuFeatures.EptExecuteOnly) != 0,
+        PagingCondition.VmxEptPage1Gb => (Features & CpuFeatures.EptPage1Gb) != 0,
         _ => throw new ArgumentOutOfRangeException(nameof(condition), condition, null),
     };
 

@@ -14,6 +14,12 @@ public enum WalkFault : byte
 
     /// <summary>A #GP(0): a non-canonical address, or PDPTE registers whose load failed.</summary>
     GeneralProtection,
+
+    /// <summary>An EPT violation (exit reason 48) with <see cref="GuestWalk.ErrorCode"/> as its exit qualification.</summary>
+    EptViolation,
+
+    /// <summary>An EPT misconfiguration (exit reason 49): an entry with a reserved bit, a reserved memory type or a forbidden XWR combination.</summary>
+    EptMisconfiguration,
 }
 
 /// <summary>
@@ -75,6 +81,15 @@ public struct GuestWalk
 
     /// <summary>The entries whose A or D flag this walk set, first value and last.</summary>
     public PteUpdates Updates;
+
+    /// <summary>EPT walks: the leaf's memory type (bits 5:3 of the entry).</summary>
+    public byte MemoryType;
+
+    /// <summary>EPT walks: the leaf's ignore-PAT bit.</summary>
+    public bool IgnorePat;
+
+    /// <summary>An EPT violation's exit qualification, or 0.</summary>
+    public readonly ulong ExitQualification => Fault == WalkFault.EptViolation ? ErrorCode : 0;
 
     /// <summary>Guest frame number of the accessed byte (KVM's <c>gfn</c>, offset within a large page included).</summary>
     public readonly ulong Gfn => PhysicalAddress >> 12;
@@ -205,11 +220,49 @@ public struct GuestWalk
         }
     }
 
+    /// <summary>Ends an EPT walk with a violation at <paramref name="level"/>; returns false for the caller to return.</summary>
+    public bool EptViolation(int level, uint qualification)
+    {
+        Level = level;
+        Fault = WalkFault.EptViolation;
+        ErrorCode = qualification;
+        return false;
+    }
+
+    /// <summary>Ends an EPT walk with a violation because the entry at <paramref name="gpa"/> is not in memory (as KVM reports it).</summary>
+    public bool EptOutsideMemory(int level, ulong table, ulong gpa, uint qualification)
+    {
+        TableGfn[level - 1] = table >> 12;
+        PteGpa[level - 1] = gpa;
+        Ptes[level - 1] = 0;
+        EntryOutsideMemory = true;
+        return EptViolation(level, qualification);
+    }
+
+    /// <summary>Ends an EPT walk with a misconfiguration at <paramref name="level"/> (no exit qualification).</summary>
+    public bool EptMisconfiguration(int level)
+    {
+        Level = level;
+        Fault = WalkFault.EptMisconfiguration;
+        ErrorCode = 0;
+        return false;
+    }
+
+    /// <summary>Ends an EPT walk with a translation and the leaf's memory type; returns true.</summary>
+    public bool TranslatedEpt(int level, ulong hostPhysicalAddress, ulong pageSize, uint rights, int memoryType, bool ignorePat)
+    {
+        MemoryType = (byte)memoryType;
+        IgnorePat = ignorePat;
+        return Translated(level, hostPhysicalAddress, pageSize, rights, 0);
+    }
+
     /// <summary>A short description for people: the translation or the fault.</summary>
     public readonly override string ToString() => Fault switch
     {
         WalkFault.None => $"0x{Va:x} -> 0x{PhysicalAddress:x} ({PageSize >> 10} KiB page, access {PteAccess})",
         WalkFault.PageFault => $"0x{Va:x}: #PF error code 0x{ErrorCode:x} at level {Level}",
+        WalkFault.EptViolation => $"0x{Va:x}: EPT violation, exit qualification 0x{ErrorCode:x}, at level {Level}",
+        WalkFault.EptMisconfiguration => $"0x{Va:x}: EPT misconfiguration at level {Level}",
         _ => $"0x{Va:x}: #GP(0)",
     };
 }

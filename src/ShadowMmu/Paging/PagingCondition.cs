@@ -41,4 +41,16 @@ public enum PagingCondition
 
     /// <summary>CPUID: PSE-36.</summary>
     CpuidPse36,
+
+    /// <summary>EPTP bit 6: accessed and dirty flags for EPT.</summary>
+    EptpAccessedDirty,
+
+    /// <summary>The "mode-based execute control for EPT" VM-execution control.</summary>
+    VmxModeBasedExecute,
+
+    /// <summary>IA32_VMX_EPT_VPID_CAP bit 0: EPT entries may allow execution without reads.</summary>
+    VmxExecuteOnly,
+
+    /// <summary>IA32_VMX_EPT_VPID_CAP bit 17: EPT PDPTEs may map 1-GByte pages.</summary>
+    VmxEptPage1Gb,
 }

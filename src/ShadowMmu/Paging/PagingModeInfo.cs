@@ -8,7 +8,23 @@ namespace ShadowMmu;
 /// <param name="LinearBits">Width of a linear address.</param>
 /// <param name="SpecFile">File name of the spec.</param>
 /// <param name="SpecText">The spec itself, for the reference walker.</param>
-public sealed record PagingModeInfo(string Name, string Title, int RootLevel, int EntryBytes, int LinearBits, string SpecFile, string SpecText);
+/// <param name="Format">The entry format: the processor's page tables, or extended page tables.</param>
+public sealed record PagingModeInfo(string Name, string Title, int RootLevel, int EntryBytes, int LinearBits, string SpecFile, string SpecText,
+    PagingFormat Format = PagingFormat.X86)
+{
+    /// <summary>True for an EPT mode: its walks translate guest-physical addresses and end in EPT violations or misconfigurations.</summary>
+    public bool IsEpt => Format == PagingFormat.Ept;
+}
+
+/// <summary>The entry format a mode's tables use.</summary>
+public enum PagingFormat
+{
+    /// <summary>x86 paging (32-bit, PAE, 4-level, 5-level): linear to physical addresses, faults are #PF or #GP.</summary>
+    X86,
+
+    /// <summary>Extended page tables: guest-physical to host-physical addresses, faults are EPT violations or misconfigurations.</summary>
+    Ept,
+}
 
 /// <summary>Helpers the generated walkers share.</summary>
 public static class PhysicalAddressBits

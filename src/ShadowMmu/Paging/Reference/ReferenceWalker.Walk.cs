@@ -22,6 +22,12 @@ public sealed partial class ReferenceWalker
     /// </summary>
     public bool WalkAddr(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac)
     {
+        if (_spec.IsEpt)
+        {
+            // As the generated EPT walkers: the final translation of a linear address, CPL 3 standing for a user-mode one.
+            return WalkGpa(ref walk, va, kind, EptAccessFlags.Final | (cpl == 3 ? EptAccessFlags.GuestUser : 0));
+        }
+
         // Without 'canonical' the processor uses only the low linear-bits bits (32-bit and PAE paging).
         ulong linear = _spec.Canonical ? va : TruncateToLinearBits(va);
         walk.Begin(linear);

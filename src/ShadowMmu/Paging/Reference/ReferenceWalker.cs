@@ -45,8 +45,9 @@ public sealed partial class ReferenceWalker : IGuestPageWalker
         _cpu = cpu;
         _rules = new ReferenceEntryRules(_spec, cpu);
         Memory = memory;
-        Mode = new PagingModeInfo(_spec.Mode, _spec.Title, _spec.RootLevel, _spec.EntryBytes, _spec.LinearBits, specFile, specText);
-        _root = cpu.Cr3 & _spec.Root.Mask;
+        Mode = new PagingModeInfo(_spec.Mode, _spec.Title, _spec.RootLevel, _spec.EntryBytes, _spec.LinearBits, specFile, specText,
+            _spec.IsEpt ? PagingFormat.Ept : PagingFormat.X86);
+        _root = (_spec.IsEpt ? cpu.Eptp : cpu.Cr3) & _spec.Root.Mask;
 
         LevelSpec rootLevel = _spec.GetLevel(_spec.RootLevel);
         if (rootLevel.Register)

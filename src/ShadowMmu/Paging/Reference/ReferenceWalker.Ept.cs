@@ -1,0 +1,185 @@
+using System;
+using System.Linq;
+using ShadowMmu.Specs;
+
+namespace ShadowMmu;
+
+public sealed partial class ReferenceWalker
+{
+    /// <summary>
+    /// Translates the guest-physical address <paramref name="gpa"/> through an EPT spec's tables for an access of
+    /// <paramref name="kind"/>, as the generated EPT walkers' <c>WalkGpa</c> does: a translation, an EPT violation with
+    /// its exit qualification in <see cref="GuestWalk.ErrorCode"/>, or an EPT misconfiguration.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The spec is not an EPT spec.</exception>
+    public bool WalkGpa(ref GuestWalk walk, ulong gpa, AccessKind kind, EptAccessFlags flags)
+    {
+        if (!_spec.IsEpt)
+        {
+            throw new InvalidOperationException($"Mode '{_spec.Mode}' is not an EPT mode: walk it with WalkAddr.");
+        }
+
+        // EPT uses only the low linear-bits bits of a guest-physical address (47:0 for 4 levels).
+        ulong address = TruncateToLinearBits(gpa);
+        walk.Begin(address);
+        while (true)
+        {
+            walk.Restart(_spec.RootLevel);
+            PassResult result = WalkEptOnce(ref walk, address, kind, flags);
+            if (result != PassResult.Restart)
+            {
+                return result == PassResult.Translated;
+            }
+        }
+    }
+
+    private PassResult WalkEptOnce(ref GuestWalk walk, ulong gpa, AccessKind kind, EptAccessFlags flags)
+    {
+        EptSpec ept = _spec.Ept!;
+        bool modeBasedExecute = _rules.FlagExists(ept.UserExecute);
+        bool accessedDirty = _rules.FlagExists(_spec.Accessed);
+
+        // SDM "Accessed and Dirty Flags for EPT": with them on, accesses to guest paging structures are writes for EPT,
+        // and a violation by one reports both a read and a write.
+        bool pagingStructureWrite = accessedDirty && (flags & EptAccessFlags.GuestPagingStructure) != 0;
+        uint qualification = kind switch
+        {
+            AccessKind.Read => EptViolationQualification.Read,
+            AccessKind.Write => EptViolationQualification.Write,
+            _ => EptViolationQualification.Fetch,
+        };
+        if (pagingStructureWrite)
+        {
+            qualification = EptViolationQualification.Read | EptViolationQualification.Write;
+        }
+
+        // Bits 7 to 11 (linear-address valid, final translation, the guest's U/S, R/W and XD) are the caller's to know.
+        qualification |= (uint)flags & 0xF80;
+
+        uint rights = EptRights.All;
+        ulong table = _root;
+        ulong entry = 0;
+        int level;
+        for (level = _spec.RootLevel; level >= 1; level--)
+        {
+            LevelSpec levelSpec = _spec.GetLevel(level);
+            ulong index = (gpa & levelSpec.Index.Mask) >> levelSpec.Index.Lo;
+            ulong address = table + (index * (ulong)_spec.EntryBytes);
+            if (!TryReadEntry(address, out entry))
+            {
+                walk.EptOutsideMemory(level, table, address, qualification);
+                return PassResult.Faulted;
+            }
+
+            walk.Record(level, table, address, entry, rights);
+            rights &= EptRightsOf(entry, ept, modeBasedExecute);
+
+            // An entry with no right at all is not present: a violation.
+            if (!IsEptPresent(entry, ept, modeBasedExecute))
+            {
+                walk.EptViolation(level, qualification);
+                return PassResult.Faulted;
+            }
+
+            bool isPage = _rules.MapsPage(levelSpec, entry, out ulong pageSizeReserved);
+            if (IsEptMisconfigured(entry, levelSpec, isPage, pageSizeReserved, ept, modeBasedExecute))
+            {
+                walk.EptMisconfiguration(level);
+                return PassResult.Faulted;
+            }
+
+            if (isPage)
+            {
+                break;
+            }
+
+            table = ReferenceEntryRules.TableAddress(levelSpec, entry);
+        }
+
+        int leafLevel = level;
+        uint needed = kind switch
+        {
+            AccessKind.Read => EptRights.Read,
+            AccessKind.Write => EptRights.Write,
+            _ => modeBasedExecute && (flags & EptAccessFlags.GuestUser) != 0 ? EptRights.UserExecute : EptRights.Execute,
+        };
+        if (pagingStructureWrite)
+        {
+            needed = EptRights.Write;
+        }
+
+        if ((rights & needed) == 0)
+        {
+            walk.EptViolation(leafLevel, qualification | (rights << 3));
+            return PassResult.Faulted;
+        }
+
+        if (accessedDirty && !SetAccessedAndDirty(ref walk, leafLevel, kind == AccessKind.Write || pagingStructureWrite))
+        {
+            return PassResult.Restart;
+        }
+
+        LevelSpec leaf = _spec.GetLevel(leafLevel);
+        ulong pageSize = leaf.Page!.Size;
+        int memoryType = (int)((entry & ept.MemoryType.Mask) >> ept.MemoryType.Lo);
+        bool ignorePat = ept.IgnorePat is FlagBit ipat && ReferenceEntryRules.IsSet(entry, ipat.Bit);
+        walk.TranslatedEpt(leafLevel, ReferenceEntryRules.PageFrame(leaf, entry) | (gpa & (pageSize - 1)), pageSize, rights, memoryType, ignorePat);
+        return PassResult.Translated;
+    }
+
+    // R, W and X as rights bits 0 to 2; the user-execute bit as bit 3, only under mode-based execute control.
+    private uint EptRightsOf(ulong entry, EptSpec ept, bool modeBasedExecute)
+    {
+        uint rights = 0;
+        if (ReferenceEntryRules.IsSet(entry, _spec.Present.Bit))
+        {
+            rights |= EptRights.Read;
+        }
+
+        if (ReferenceEntryRules.IsSet(entry, _spec.Writable.Bit))
+        {
+            rights |= EptRights.Write;
+        }
+
+        if (ReferenceEntryRules.IsSet(entry, ept.Execute.Bit))
+        {
+            rights |= EptRights.Execute;
+        }
+
+        if (modeBasedExecute && ReferenceEntryRules.IsSet(entry, ept.UserExecute!.Value.Bit))
+        {
+            rights |= EptRights.UserExecute;
+        }
+
+        return rights;
+    }
+
+    private bool IsEptPresent(ulong entry, EptSpec ept, bool modeBasedExecute) => EptRightsOf(entry, ept, modeBasedExecute) != 0;
+
+    // SDM "EPT Misconfigurations": a reserved bit set (the level's rules and address bits at or above MAXPHYADDR);
+    // bit 0 clear with bit 1 set; bit 0 clear with bit 2 (or, under mode-based execute control, bit 10) set when the
+    // processor does not support execute-only translations; a reserved memory type in an entry that maps a page.
+    private bool IsEptMisconfigured(ulong entry, LevelSpec level, bool isPage, ulong pageSizeReserved, EptSpec ept, bool modeBasedExecute)
+    {
+        if ((entry & (_rules.ReservedBits(level, isPage) | pageSizeReserved)) != 0)
+        {
+            return true;
+        }
+
+        uint rights = EptRightsOf(entry, ept, modeBasedExecute);
+        bool readable = (rights & EptRights.Read) != 0;
+        if (!readable && (rights & EptRights.Write) != 0)
+        {
+            return true;
+        }
+
+        bool executeOnlyAllowed = ept.ExecuteOnly && _rules.Holds(ept.ExecuteOnlyWhen);
+        if (!readable && !executeOnlyAllowed && (rights & (EptRights.Execute | EptRights.UserExecute)) != 0)
+        {
+            return true;
+        }
+
+        int memoryType = (int)((entry & ept.MemoryType.Mask) >> ept.MemoryType.Lo);
+        return isPage && ept.ReservedMemoryTypes.Contains(memoryType);
+    }
+}
