@@ -34,7 +34,7 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Open("namespace " + _namespace);
                 EmitEptTypeHeader();
-                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + "IGuestPageWalker");
+                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + "IEptWalker");
                 EmitSpecSource();
                 EmitEptStaticTables();
                 EmitEptFields();
@@ -165,11 +165,7 @@ namespace ShadowMmu.Generators
 
             private void EmitEptWalkGpa()
             {
-                _w.Line("/// <summary>");
-                _w.Line("/// Translates the guest-physical address <paramref name=\"gpa\"/> for an access of <paramref name=\"kind\"/>, setting EPT A/D flags");
-                _w.Line("/// when EPTP enables them. Fills <paramref name=\"walk\"/>; true when it translated, false for an EPT violation (the exit");
-                _w.Line("/// qualification in <see cref=\"" + "global::ShadowMmu.GuestWalk.ErrorCode\"/>) or an EPT misconfiguration. Never throws for any memory content.");
-                _w.Line("/// </summary>");
+                _w.Line("/// <inheritdoc/>");
                 _w.Open("public bool WalkGpa(ref " + Ns + "GuestWalk walk, ulong gpa, " + Ns + "AccessKind kind, " + Ns + "EptAccessFlags flags)");
                 if (_spec.LinearBits < 64)
                 {

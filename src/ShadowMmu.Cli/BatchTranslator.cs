@@ -107,7 +107,7 @@ internal sealed class BatchTranslator : IDisposable
             return imageError;
         }
 
-        var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac);
+        var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac, c.Gpa, c.User);
         if (!_session.TryTranslate(memory, request, ref _translation, out string? error))
         {
             return error;
@@ -141,6 +141,8 @@ internal struct BatchCase
     public AccessKind Access;
     public int Cpl;
     public bool Ac;
+    public bool Gpa;
+    public bool User;
 
     /// <summary>Reads a case; null when it is complete, else why not. Unknown keys are ignored.</summary>
     public static string? TryRead(JsonElement root, out BatchCase c)
@@ -152,7 +154,8 @@ internal struct BatchCase
         }
 
         ulong cr0 = TranslateDefaults.Cr0, cr4 = TranslateDefaults.Cr4, efer = TranslateDefaults.Efer, pkru = TranslateDefaults.Pkru;
-        ulong? cr3 = null, va = null;
+        ulong? cr3 = null, va = null, eptp = null, gpa = null;
+        bool mbec = false;
         ulong maxPhysAddr = TranslateDefaults.MaxPhysAddr, cpl = TranslateDefaults.Cpl;
         c.Access = TranslateDefaults.Access;
         c.Ac = false;
@@ -185,6 +188,10 @@ internal struct BatchCase
                 case "efer": problem = Number(value, "efer", ulong.MaxValue, ref efer); break;
                 case "pkru": problem = Number(value, "pkru", uint.MaxValue, ref pkru); break;
                 case "va": problem = Optional(value, "va", ref va); break;
+                case "eptp": problem = Optional(value, "eptp", ref eptp); break;
+                case "gpa": problem = Optional(value, "gpa", ref gpa); break;
+                case "mbec": problem = Boolean(value, "mbec", ref mbec); break;
+                case "user": problem = Boolean(value, "user", ref c.User); break;
                 case "maxphyaddr": problem = Number(value, "maxphyaddr", int.MaxValue, ref maxPhysAddr); break;
                 case "cpl":
                     problem = Number(value, "cpl", ulong.MaxValue, ref cpl);
@@ -225,6 +232,30 @@ internal struct BatchCase
             return "image is missing";
         }
 
+        if (gpa != null)
+        {
+            // EPT alone: the guest's registers do not take part.
+            if (eptp == null)
+            {
+                return "gpa is walked through EPT: eptp is missing";
+            }
+
+            if (va != null)
+            {
+                return "give either gpa (EPT alone) or va, not both";
+            }
+
+            c.Cpu = new CpuState(0, 0, 0, 0, 0, (int)Math.Min(maxPhysAddr, int.MaxValue), TranslateDefaults.Features, eptp.Value, mbec);
+            c.Va = gpa.Value;
+            c.Gpa = true;
+            return null;
+        }
+
+        if (eptp != null)
+        {
+            return "eptp with guest registers and va (the two-dimensional walk) is not built yet: give gpa to walk EPT alone";
+        }
+
         if (cr3 == null)
         {
             return "cr3 is missing";
@@ -238,6 +269,17 @@ internal struct BatchCase
         c.Cpu = new CpuState(cr0, cr3.Value, cr4, efer, (uint)pkru, (int)maxPhysAddr, TranslateDefaults.Features);
         c.Va = va.Value;
         c.Cpl = (int)cpl;
+        return null;
+    }
+
+    private static string? Boolean(JsonElement value, string key, ref bool result)
+    {
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return key + ": expected true or false";
+        }
+
+        result = value.GetBoolean();
         return null;
     }
 

@@ -61,10 +61,20 @@ internal static class TranslateCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         vas.CustomParser = result => ParseVas(result);
+        Option<ulong?> eptp = Numbers.HexOption("--eptp", "EPT pointer: root table in bits 51:12, page-walk length - 1 in bits 5:3 (3: ept4, 4: ept5), A/D flags enabled by bit 6, memory type 0 or 6 in bits 2:0. With --gpa: walk EPT alone.");
+        var mbec = new Option<bool>("--mbec") { Description = "Mode-based execute control for EPT: bit 2 of an EPT entry allows execution from supervisor-mode linear addresses, bit 10 from user-mode ones." };
+        var user = new Option<bool>("--user") { Description = "With --gpa: the access is to a user-mode linear address (the guest's U/S view; selects bit 10 under --mbec)." };
+        var gpas = new Option<ulong[]>("--gpa")
+        {
+            Description = "Guest-physical addresses to translate through the EPT tables EPTP names (needs --eptp).",
+            HelpName = "GPA",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        gpas.CustomParser = result => ParseVas(result);
 
         var command = new Command("translate", "Translate linear addresses through the page tables in a raw physical-memory image. The paging mode follows from CR0, CR4 and EFER as on hardware. Each address starts from the image as it is on disk. Exit code 0 when every address was walked (a #PF or #GP is a result), 2 for bad input.")
         {
-            image, cr3, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, batch, demo, vas,
+            image, cr3, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, eptp, mbec, user, gpas, batch, demo, vas,
         };
 
         command.Validators.Add(result =>
@@ -86,7 +96,10 @@ internal static class TranslateCommand
             bool hasBatch = result.GetResult(batch) != null;
             bool hasDemo = result.GetValue(demo);
             bool hasVas = result.GetResult(vas) is { Tokens.Count: > 0 };
-            bool hasRegisters = result.GetResult(cr3) != null || Given(result, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr);
+            bool hasGpas = result.GetResult(gpas) is { Tokens.Count: > 0 };
+            bool hasEptp = result.GetResult(eptp) != null;
+            bool hasRegisters = result.GetResult(cr3) != null || hasEptp || Given(result, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, mbec, user);
+            hasVas |= hasGpas;
             if ((hasImage ? 1 : 0) + (hasBatch ? 1 : 0) + (hasDemo ? 1 : 0) > 1)
             {
                 result.AddError("use one of --image, --batch and --demo");
@@ -103,7 +116,27 @@ internal static class TranslateCommand
             {
                 result.AddError(hasVas || hasRegisters ? "--image is required" : "give --image FILE --cr3 X VA..., --batch FILE.jsonl or --demo");
             }
-            else if (hasImage && result.GetResult(cr3) == null)
+            else if (hasGpas && !hasEptp)
+            {
+                result.AddError("--gpa walks EPT tables: give --eptp");
+            }
+            else if (hasGpas && result.GetResult(vas) is { Tokens.Count: > 0 })
+            {
+                result.AddError("give either --gpa GPA... (EPT alone) or VAs, not both");
+            }
+            else if (hasGpas && (result.GetResult(cr3) != null || Given(result, cr0, cr4, efer, pkru, ac, cpl)))
+            {
+                result.AddError("--gpa walks EPT alone: --cr0, --cr3, --cr4, --efer, --pkru, --ac and --cpl do not apply (use --user for the guest's U/S view)");
+            }
+            else if (!hasEptp && Given(result, mbec, user))
+            {
+                result.AddError("--mbec and --user are EPT options: give --eptp and --gpa");
+            }
+            else if (hasEptp && !hasGpas && hasImage)
+            {
+                result.AddError("--eptp with guest registers and VAs (the two-dimensional walk) is not built yet: give --gpa GPA... to walk EPT alone");
+            }
+            else if (hasImage && !hasGpas && result.GetResult(cr3) == null)
             {
                 result.AddError("--cr3 is required with --image");
             }
@@ -127,6 +160,12 @@ internal static class TranslateCommand
             }
 
             TranslateDefaults.TryParseAccess(parsed.GetValue(access), out AccessKind kind);
+            if (parsed.GetValue(gpas) is { Length: > 0 } addresses)
+            {
+                var ept = new CpuState(0, 0, 0, 0, 0, parsed.GetValue(maxPhysAddr), TranslateDefaults.Features, parsed.GetValue(eptp)!.Value, parsed.GetValue(mbec));
+                return SingleGpa(parsed.GetValue(image)!, ept, kind, parsed.GetValue(user), addresses, context.Out);
+            }
+
             var cpu = new CpuState(
                 parsed.GetValue(cr0) ?? TranslateDefaults.Cr0,
                 parsed.GetValue(cr3)!.Value,
@@ -161,6 +200,35 @@ internal static class TranslateCommand
         foreach (ulong va in vas)
         {
             if (!session.TryTranslate(memory, new TranslateRequest(cpu, va, access, cpl, ac), ref translation, out error))
+            {
+                throw new CliUsageException(error!);
+            }
+
+            TranslationFormat.WriteText(output, translation);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Translates each GPA through EPT alone and prints one result per GPA (and its details, indented).</summary>
+    private static int SingleGpa(string imagePath, CpuState cpu, AccessKind access, bool user, ulong[] gpas, TextWriter output)
+    {
+        // EPTP and the addresses first: they say whether there is anything to walk, whatever the image holds.
+        PagingModeInfo mode = WalkSession.TrySelectEptMode(cpu, out string? error) ?? throw new CliUsageException(error!);
+        foreach (ulong gpa in gpas)
+        {
+            if ((gpa >> mode.LinearBits) != 0)
+            {
+                throw new CliUsageException($"GPA {Numbers.Hex(gpa)} does not fit the {mode.LinearBits}-bit guest-physical addresses {mode.Name} translates");
+            }
+        }
+
+        using var session = new WalkSession();
+        GuestMemory memory = session.TryOpenImage(imagePath, out error) ?? throw new CliUsageException(error!);
+        var translation = default(Translation);
+        foreach (ulong gpa in gpas)
+        {
+            if (!session.TryTranslate(memory, new TranslateRequest(cpu, gpa, access, 0, false, Gpa: true, User: user), ref translation, out error))
             {
                 throw new CliUsageException(error!);
             }

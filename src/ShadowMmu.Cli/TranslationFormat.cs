@@ -15,6 +15,8 @@ internal static class TranslationFormat
 
     private const ulong AccessedFlag = 1UL << 5;
     private const ulong DirtyFlag = 1UL << 6;
+    private const ulong EptAccessedFlag = 1UL << 8;
+    private const ulong EptDirtyFlag = 1UL << 9;
 
     /// <summary>
     /// Writes the result for people: <c>0x7fff0000 -> 0x1234000 (4 KiB page, long4, user rw-)</c>,
@@ -29,6 +31,24 @@ internal static class TranslationFormat
         line.Append(Numbers.Hex(walk.Va));
         switch (walk.Fault)
         {
+            case WalkFault.None when t.Mode.IsEpt:
+                line.Append(" -> ").Append(Numbers.Hex(walk.PhysicalAddress))
+                    .Append(" (").Append(SizeText(walk.PageSize)).Append(" page, ").Append(t.Mode.Name)
+                    .Append(", ").Append(EptRights.Format(walk.PteAccess, (walk.PteAccess & EptRights.UserExecute) != 0))
+                    .Append(", ").Append(MemoryTypeText(walk.MemoryType)).Append(walk.IgnorePat ? ", ignore PAT" : "").Append(')');
+                break;
+
+            case WalkFault.EptViolation:
+                line.Append(": EPT violation, exit qualification ").Append(Numbers.Hex(walk.ErrorCode))
+                    .Append(" (").Append(QualificationText(walk.ErrorCode)).Append(") at level ")
+                    .Append(walk.Level.ToString(CultureInfo.InvariantCulture)).Append(" (").Append(t.Mode.Name).Append(')');
+                break;
+
+            case WalkFault.EptMisconfiguration:
+                line.Append(": EPT misconfiguration at level ")
+                    .Append(walk.Level.ToString(CultureInfo.InvariantCulture)).Append(" (").Append(t.Mode.Name).Append(')');
+                break;
+
             case WalkFault.None:
                 line.Append(" -> ").Append(Numbers.Hex(walk.PhysicalAddress))
                     .Append(" (").Append(SizeText(walk.PageSize)).Append(" page, ").Append(t.Mode.Name)
@@ -56,7 +76,7 @@ internal static class TranslationFormat
 
         output.WriteLine(line.ToString());
 
-        if (walk.Fault == WalkFault.PageFault && walk.Level >= 1 && walk.Level <= 5)
+        if (walk.Fault is WalkFault.PageFault or WalkFault.EptViolation or WalkFault.EptMisconfiguration && walk.Level >= 1 && walk.Level <= 5)
         {
             string name = facts.LevelName(walk.Level);
             ulong gpa = walk.PteGpa[walk.Level - 1];
@@ -68,7 +88,7 @@ internal static class TranslationFormat
         for (int i = 0; i < walk.UpdateCount; i++)
         {
             PteUpdate update = walk.Updates[i];
-            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old)} in the {EntryName(walk, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
+            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, t.Mode.IsEpt)} in the {EntryName(walk, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
         }
     }
 
@@ -78,6 +98,12 @@ internal static class TranslationFormat
     /// </summary>
     public static void WriteJson(Utf8JsonWriter json, in Translation t)
     {
+        if (t.Mode.IsEpt)
+        {
+            WriteEptJson(json, t);
+            return;
+        }
+
         ref readonly GuestWalk walk = ref t.Walk;
         bool fault = walk.Fault != WalkFault.None;
         json.WriteStartObject();
@@ -99,19 +125,7 @@ internal static class TranslationFormat
         }
 
         json.WriteString("mode", t.Mode.Name);
-        json.WriteStartArray("pte_updates");
-        for (int i = 0; i < walk.UpdateCount; i++)
-        {
-            PteUpdate update = walk.Updates[i];
-            json.WriteStartObject();
-            json.WriteString("pa", Numbers.Hex(update.Gpa));
-            json.WriteString("old", Numbers.Hex(update.Old));
-            json.WriteString("new", Numbers.Hex(update.New));
-            json.WriteNumber("size", t.Mode.EntryBytes);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
+        WriteUpdates(json, walk, t.Mode, null);
         if (walk.Fault == WalkFault.GeneralProtection)
         {
             json.WriteNull("level");
@@ -123,6 +137,134 @@ internal static class TranslationFormat
 
         json.WriteString("va", Numbers.Hex(walk.Va));
         json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes the batch answer for an EPT walk: <c>{"fault", "exit", "exit_qualification", "fault_gpa", "exception",
+    /// "error_code", "hpa", "page_size", "mode", "pte_updates", "level", "gpa", "rights", "memory_type", "ipat"}</c>.
+    /// </summary>
+    private static void WriteEptJson(Utf8JsonWriter json, in Translation t)
+    {
+        ref readonly GuestWalk walk = ref t.Walk;
+        bool fault = walk.Fault != WalkFault.None;
+        json.WriteStartObject();
+        json.WriteBoolean("fault", fault);
+        if (fault)
+        {
+            json.WriteString("exit", walk.Fault == WalkFault.EptViolation ? "ept_violation" : "ept_misconfig");
+        }
+        else
+        {
+            json.WriteNull("exit");
+        }
+
+        WriteHexOrNull(json, "exit_qualification", walk.Fault == WalkFault.EptViolation, walk.ErrorCode);
+        WriteHexOrNull(json, "fault_gpa", fault, walk.Va);
+        json.WriteNull("exception");
+        json.WriteNull("error_code");
+        WriteHexOrNull(json, "hpa", !fault, walk.PhysicalAddress);
+        if (fault)
+        {
+            json.WriteNull("page_size");
+        }
+        else
+        {
+            json.WriteNumber("page_size", walk.PageSize);
+        }
+
+        json.WriteString("mode", t.Mode.Name);
+        WriteUpdates(json, walk, t.Mode, "ept");
+        json.WriteNumber("level", walk.Level);
+        json.WriteString("gpa", Numbers.Hex(walk.Va));
+        if (fault)
+        {
+            json.WriteNull("rights");
+            json.WriteNull("memory_type");
+            json.WriteNull("ipat");
+        }
+        else
+        {
+            json.WriteString("rights", EptRights.Format(walk.PteAccess, (walk.PteAccess & EptRights.UserExecute) != 0));
+            json.WriteNumber("memory_type", walk.MemoryType);
+            json.WriteBoolean("ipat", walk.IgnorePat);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteUpdates(Utf8JsonWriter json, in GuestWalk walk, PagingModeInfo mode, string? dimension)
+    {
+        json.WriteStartArray("pte_updates");
+        for (int i = 0; i < walk.UpdateCount; i++)
+        {
+            PteUpdate update = walk.Updates[i];
+            json.WriteStartObject();
+            json.WriteString("pa", Numbers.Hex(update.Gpa));
+            json.WriteString("old", Numbers.Hex(update.Old));
+            json.WriteString("new", Numbers.Hex(update.New));
+            json.WriteNumber("size", mode.EntryBytes);
+            if (dimension != null)
+            {
+                json.WriteString("table", dimension);
+            }
+
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteHexOrNull(Utf8JsonWriter json, string name, bool present, ulong value)
+    {
+        if (present)
+        {
+            json.WriteString(name, Numbers.Hex(value));
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    /// <summary>The EPT memory type's name (SDM "EPT and Memory Typing").</summary>
+    public static string MemoryTypeText(int type) => type switch
+    {
+        0 => "UC",
+        1 => "WC",
+        4 => "WT",
+        5 => "WP",
+        6 => "WB",
+        _ => "memory type " + type.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>An EPT-violation exit qualification for people: <c>write; allowed r-x; linear address valid, final translation</c>.</summary>
+    public static string QualificationText(uint qualification)
+    {
+        var access = new List<string>();
+        if ((qualification & EptViolationQualification.Read) != 0)
+        {
+            access.Add("read");
+        }
+
+        if ((qualification & EptViolationQualification.Write) != 0)
+        {
+            access.Add("write");
+        }
+
+        if ((qualification & EptViolationQualification.Fetch) != 0)
+        {
+            access.Add("fetch");
+        }
+
+        uint rights = (qualification >> 3) & 0xF;
+        string text = string.Join('+', access) + "; allowed " + (rights == 0 ? "nothing (not present)" : EptRights.Format(rights, (rights & EptRights.UserExecute) != 0));
+        if ((qualification & EptViolationQualification.GuestLinearAddressValid) != 0)
+        {
+            text += "; linear address valid";
+            text += (qualification & EptViolationQualification.FinalTranslation) != 0 ? ", final translation" : ", guest paging-structure access";
+        }
+
+        return text;
     }
 
     /// <summary>The answer for a case that could not be run: <c>{"error": "..."}</c>.</summary>
@@ -190,14 +332,13 @@ internal static class TranslationFormat
         return names.Count == 0 ? "none" : string.Join(' ', names);
     }
 
-    private static string FlagsText(ulong set) =>
-        (set & (AccessedFlag | DirtyFlag)) switch
-        {
-            AccessedFlag => "A",
-            DirtyFlag => "D",
-            AccessedFlag | DirtyFlag => "A D",
-            _ => Numbers.Hex(set),
-        };
+    // x86 entries keep A and D in bits 5 and 6, EPT entries in bits 8 and 9.
+    private static string FlagsText(ulong set, bool ept)
+    {
+        ulong a = ept ? EptAccessedFlag : AccessedFlag, d = ept ? EptDirtyFlag : DirtyFlag;
+        ulong flags = set & (a | d);
+        return flags == a ? "A" : flags == d ? "D" : flags == (a | d) ? "A D" : Numbers.Hex(set);
+    }
 
     private static string EntryName(in GuestWalk walk, ModeFacts facts, ulong gpa)
     {

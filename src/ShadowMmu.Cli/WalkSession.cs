@@ -10,7 +10,9 @@ namespace ShadowMmu.Cli;
 /// <param name="Access">Read, write or fetch.</param>
 /// <param name="Cpl">Current privilege level (3 = user).</param>
 /// <param name="Ac">EFLAGS.AC.</param>
-internal readonly record struct TranslateRequest(CpuState Cpu, ulong Va, AccessKind Access, int Cpl, bool Ac);
+/// <param name="Gpa">True: <paramref name="Va"/> is a guest-physical address to walk through EPT alone (<see cref="CpuState.Eptp"/>).</param>
+/// <param name="User">For an EPT walk: the access is to a user-mode linear address (mode-based execute control).</param>
+internal readonly record struct TranslateRequest(CpuState Cpu, ulong Va, AccessKind Access, int Cpl, bool Ac, bool Gpa = false, bool User = false);
 
 /// <summary>The outcome of one translation: the walk record and what is needed to describe it.</summary>
 internal struct Translation
@@ -90,6 +92,11 @@ internal sealed class WalkSession : IDisposable
     /// </summary>
     public bool TryTranslate(GuestMemory memory, in TranslateRequest request, ref Translation result, out string? error)
     {
+        if (request.Gpa)
+        {
+            return TryTranslateGpa(memory, request, ref result, out error);
+        }
+
         PagingModeInfo? mode = TrySelectMode(request.Cpu, out error);
         if (mode == null)
         {
@@ -107,6 +114,55 @@ internal sealed class WalkSession : IDisposable
         result.MemorySize = memory.Size;
         result.PdpteLoadFaulted = walker is PaeWalker pae && pae.RegisterLoadFaulted;
         walker.WalkAddr(ref result.Walk, request.Va, request.Access, request.Cpl, request.Ac);
+        Undo(memory, ref result.Walk, walker.Mode.EntryBytes);
+        return true;
+    }
+
+    /// <summary>The EPT mode <paramref name="cpu"/>'s EPTP selects (its page-walk length), or null and why VM entry would refuse it.</summary>
+    public static PagingModeInfo? TrySelectEptMode(in CpuState cpu, out string? error)
+    {
+        error = cpu.MaxPhysAddr is < 32 or > 52
+            ? $"MAXPHYADDR {cpu.MaxPhysAddr} is outside 32..52"
+            : EptPointer.Validate(cpu.Eptp, cpu.MaxPhysAddr);
+        if (error != null)
+        {
+            error = "invalid EPTP: " + error;
+            return null;
+        }
+
+        string name = "ept" + EptPointer.Levels(cpu.Eptp);
+        foreach (PagingModeInfo mode in PagingModes.All)
+        {
+            if (mode.Name == name)
+            {
+                return mode;
+            }
+        }
+
+        error = $"invalid EPTP: no built-in mode {name}";
+        return null;
+    }
+
+    // EPT alone: the address is guest-physical, the walker is the generated one for the EPTP's page-walk length.
+    private bool TryTranslateGpa(GuestMemory memory, in TranslateRequest request, ref Translation result, out string? error)
+    {
+        PagingModeInfo? mode = TrySelectEptMode(request.Cpu, out error);
+        if (mode == null)
+        {
+            return false;
+        }
+
+        if (mode.LinearBits < 64 && (request.Va >> mode.LinearBits) != 0)
+        {
+            error = $"GPA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit guest-physical addresses {mode.Name} translates";
+            return false;
+        }
+
+        var walker = (IEptWalker)Walker(memory, request.Cpu, mode);
+        result.Mode = walker.Mode;
+        result.MemorySize = memory.Size;
+        result.PdpteLoadFaulted = false;
+        walker.WalkGpa(ref result.Walk, request.Va, request.Access, EptAccessFlags.Final | (request.User ? EptAccessFlags.GuestUser : 0));
         Undo(memory, ref result.Walk, walker.Mode.EntryBytes);
         return true;
     }
@@ -133,7 +189,7 @@ internal sealed class WalkSession : IDisposable
         _images.Clear();
     }
 
-    private IGuestPageWalker Walker(GuestMemory memory, in CpuState cpu)
+    private IGuestPageWalker Walker(GuestMemory memory, in CpuState cpu, PagingModeInfo? ept = null)
     {
         // A walker holds state loaded from memory when it is built (PAE's PDPTE registers); memory is back to the
         // image's bytes after every walk, so a cached walker is the one a fresh MOV to CR3 would give.
@@ -144,7 +200,7 @@ internal sealed class WalkSession : IDisposable
                 _walkers.Clear();
             }
 
-            walker = PagingModes.CreateWalker(memory, cpu);
+            walker = ept != null ? PagingModes.CreateWalker(ept.Name, memory, cpu) : PagingModes.CreateWalker(memory, cpu);
             _walkers[(memory, cpu)] = walker;
         }
 

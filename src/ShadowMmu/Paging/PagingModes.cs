@@ -26,6 +26,19 @@ public static class PagingModes
         return GeneratedPagingModes.Create(mode.Name, memory, cpu)!;
     }
 
+    /// <summary>The generated EPT walker for <paramref name="cpu"/>'s EPTP (its page-walk length picks ept4 or ept5).</summary>
+    /// <exception cref="ArgumentException">EPTP is invalid (<see cref="EptPointer.Validate"/>).</exception>
+    public static IEptWalker CreateEptWalker(GuestMemory memory, in CpuState cpu)
+    {
+        string? invalid = EptPointer.Validate(cpu.Eptp, cpu.MaxPhysAddr);
+        if (invalid != null)
+        {
+            throw new ArgumentException(invalid, nameof(cpu));
+        }
+
+        return (IEptWalker)GeneratedPagingModes.Create("ept" + EptPointer.Levels(cpu.Eptp), memory, cpu)!;
+    }
+
     /// <summary>A generated walker for the mode named <paramref name="name"/>, whatever the registers select.</summary>
     /// <exception cref="ArgumentException">No built-in mode has that name.</exception>
     public static IGuestPageWalker CreateWalker(string name, GuestMemory memory, in CpuState cpu) =>

@@ -6,11 +6,7 @@ namespace ShadowMmu;
 
 public sealed partial class ReferenceWalker
 {
-    /// <summary>
-    /// Translates the guest-physical address <paramref name="gpa"/> through an EPT spec's tables for an access of
-    /// <paramref name="kind"/>, as the generated EPT walkers' <c>WalkGpa</c> does: a translation, an EPT violation with
-    /// its exit qualification in <see cref="GuestWalk.ErrorCode"/>, or an EPT misconfiguration.
-    /// </summary>
+    /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The spec is not an EPT spec.</exception>
     public bool WalkGpa(ref GuestWalk walk, ulong gpa, AccessKind kind, EptAccessFlags flags)
     {

@@ -9,7 +9,7 @@ namespace ShadowMmu;
 /// differential oracle for the generated walkers and the baseline their speed is measured against, so it is
 /// written from the spec language and the Intel SDM alone, favouring plain code over fast code.
 /// </summary>
-public sealed partial class ReferenceWalker : IGuestPageWalker
+public sealed partial class ReferenceWalker : IEptWalker
 {
     private readonly PagingSpec _spec;
     private readonly CpuState _cpu;
