@@ -84,7 +84,7 @@ namespace ShadowMmu.Generators
 
                 ushort[] permissions = EptTables.PermissionTable();
                 _w.Line("// Rights: row = mode-based execute control; entry = access kind (read, write, fetch) | user-mode linear address << 2;");
-                _w.Line("// bit v of an entry is set when the request faults on accumulated rights v (R = 1, W = 2, X = 4, user-execute = 8).");
+                _w.Line("// bit v of an entry is set when the request faults on accumulated rights v (KVM's ACC: X = 1, W = 2, R = 4; user-execute = 8).");
                 _w.Open("private static global::System.ReadOnlySpan<ushort> Permissions => new ushort[]");
                 for (int row = 0; row < 2; row++)
                 {
@@ -92,6 +92,13 @@ namespace ShadowMmu.Generators
                         + ", // mode-based execute control " + (row == 0 ? "off" : "on"));
                 }
 
+                _w.Close(";");
+                _w.Line();
+
+                byte[] qualification = EptTables.RightsQualification();
+                _w.Line("// The exit qualification's bits 3 to 6 (R, W, X, user-execute allowed by every entry used) for each rights value.");
+                _w.Open("private static global::System.ReadOnlySpan<byte> RightsQualification => new byte[]");
+                _w.Line(string.Join(", ", qualification.Select(b => "0x" + b.ToString("X2", CultureInfo.InvariantCulture))) + ",");
                 _w.Close(";");
                 _w.Line();
             }
@@ -201,7 +208,7 @@ namespace ShadowMmu.Generators
                 _w.Line("// Rights: one entry of the permission table says which accumulated rights values fault for this request;");
                 _w.Line("// the qualification's bits 3 to 6 are those rights.");
                 _w.Open("if (((Permissions[request & 15] >> (int)rights) & 1) != 0)");
-                _w.Line("return walk.EptViolation(level, qualification | (rights << 3));");
+                _w.Line("return walk.EptViolation(level, qualification | RightsQualification[(int)rights & 15]);");
                 _w.Close();
                 _w.Line();
                 EmitEptAccessedDirty();
@@ -310,12 +317,10 @@ namespace ShadowMmu.Generators
                 _w.Line();
             }
 
-            /// <summary>The rights an EPT entry grants: R, W, X as bits 0 to 2, user-execute as bit 3 when mode-based execute control is on.</summary>
+            /// <summary>The rights an EPT entry grants as KVM's ACC bits (X = 1, W = 2, R = 4), user-execute as 8 under mode-based execute control.</summary>
             private string EptRightsOf()
             {
-                string rights = StandardEptLayout
-                    ? "((uint)pte & 7)"
-                    : "((uint)(pte >> " + _spec.Present.Bit + ") & 1 | ((uint)(pte >> " + _spec.Writable.Bit + ") & 1) << 1 | ((uint)(pte >> " + Ept.Execute.Bit + ") & 1) << 2)";
+                string rights = "(((uint)(pte >> " + _spec.Present.Bit + ") & 1) << 2 | ((uint)(pte >> " + _spec.Writable.Bit + ") & 1) << 1 | ((uint)(pte >> " + Ept.Execute.Bit + ") & 1))";
                 if (Ept.UserExecute != null)
                 {
                     int ux = Ept.UserExecute.Value.Bit;

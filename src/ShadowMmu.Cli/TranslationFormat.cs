@@ -256,7 +256,10 @@ internal static class TranslationFormat
             access.Add("fetch");
         }
 
-        uint rights = (qualification >> 3) & 0xF;
+        uint rights = ((qualification & EptViolationQualification.Readable) != 0 ? EptRights.Read : 0)
+            | ((qualification & EptViolationQualification.Writable) != 0 ? EptRights.Write : 0)
+            | ((qualification & EptViolationQualification.Executable) != 0 ? EptRights.Execute : 0)
+            | ((qualification & EptViolationQualification.UserExecutable) != 0 ? EptRights.UserExecute : 0);
         string text = string.Join('+', access) + "; allowed " + (rights == 0 ? "nothing (not present)" : EptRights.Format(rights, (rights & EptRights.UserExecute) != 0));
         if ((qualification & EptViolationQualification.GuestLinearAddressValid) != 0)
         {

@@ -9,8 +9,24 @@ namespace ShadowMmu.Generators
     /// </summary>
     internal static class EptTables
     {
-        /// <summary>Rights bits as the walk accumulates them: entry bits 2:0 in place, user-execute as bit 3.</summary>
-        public const int Read = 1, Write = 2, Execute = 4, UserExecute = 8;
+        /// <summary>
+        /// Rights bits as the walk accumulates them: KVM's ACC encoding, which the shadow MMU shares with the x86 modes
+        /// (X = 1, W = 2, R in the place of U = 4), and user-execute as 8.
+        /// </summary>
+        public const int Execute = 1, Write = 2, Read = 4, UserExecute = 8;
+
+        /// <summary>For each accumulated rights value, the exit qualification's bits 3 (R), 4 (W), 5 (X) and 6 (user-execute).</summary>
+        public static byte[] RightsQualification()
+        {
+            var table = new byte[16];
+            for (int rights = 0; rights < 16; rights++)
+            {
+                table[rights] = (byte)(((rights & Read) != 0 ? 1 << 3 : 0) | ((rights & Write) != 0 ? 1 << 4 : 0)
+                    | ((rights & Execute) != 0 ? 1 << 5 : 0) | ((rights & UserExecute) != 0 ? 1 << 6 : 0));
+            }
+
+            return table;
+        }
 
         /// <summary>
         /// Two rows (execute-only entries not allowed, allowed) of two 64-bit words (user-execute bit clear, set);
@@ -30,8 +46,8 @@ namespace ShadowMmu.Generators
                     for (int index = 0; index < 64; index++)
                     {
                         int xwr = index & 7, memoryType = index >> 3;
-                        bool read = (xwr & Read) != 0, write = (xwr & Write) != 0;
-                        bool executes = (xwr & Execute) != 0 || userExecute != 0;
+                        bool read = (xwr & 1) != 0, write = (xwr & 2) != 0;
+                        bool executes = (xwr & 4) != 0 || userExecute != 0;
                         bool bad = (!read && write)
                             || (executeOnly == 0 && !read && executes)
                             || ept.ReservedMemoryTypes.Contains(memoryType);

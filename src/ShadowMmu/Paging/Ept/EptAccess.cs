@@ -70,23 +70,33 @@ public static class EptViolationQualification
     public const uint FinalTranslation = 1 << 8;
 }
 
-/// <summary>The rights an EPT walk accumulates (the AND over the entries used), in the order of the entry's bits.</summary>
+/// <summary>
+/// The rights an EPT walk accumulates (the AND over the entries used), in KVM's ACC encoding so that the shadow MMU
+/// treats them as it treats x86 rights: execute is <see cref="AccessRights.Execute"/>, write
+/// <see cref="AccessRights.Write"/>, and read takes the place of <see cref="AccessRights.User"/> (KVM maps EPT reads
+/// onto user accesses); user-execute is an extra bit.
+/// </summary>
 public static class EptRights
 {
-    /// <summary>Bit 0: reads allowed.</summary>
-    public const uint Read = 1;
+    /// <summary>Entry bit 2: execution allowed (supervisor-mode execution under mode-based execute control).</summary>
+    public const uint Execute = AccessRights.Execute;
 
-    /// <summary>Bit 1: writes allowed.</summary>
-    public const uint Write = 2;
+    /// <summary>Entry bit 1: writes allowed.</summary>
+    public const uint Write = AccessRights.Write;
 
-    /// <summary>Bit 2: execution allowed (supervisor-mode execution under mode-based execute control).</summary>
-    public const uint Execute = 4;
+    /// <summary>Entry bit 0: reads allowed.</summary>
+    public const uint Read = AccessRights.User;
 
     /// <summary>Entry bit 10: user-mode execution allowed (only under mode-based execute control).</summary>
     public const uint UserExecute = 8;
 
     /// <summary>Every right.</summary>
     public const uint All = 15;
+
+    /// <summary>The exit qualification's bits 3 (R), 4 (W), 5 (X) and 6 (user-execute) for <paramref name="rights"/>.</summary>
+    public static uint Qualification(uint rights) =>
+        ((rights & Read) != 0 ? EptViolationQualification.Readable : 0) | ((rights & Write) != 0 ? EptViolationQualification.Writable : 0)
+        | ((rights & Execute) != 0 ? EptViolationQualification.Executable : 0) | ((rights & UserExecute) != 0 ? EptViolationQualification.UserExecutable : 0);
 
     /// <summary>"rwx" or "rwxu" style text, with '-' for a missing right.</summary>
     public static string Format(uint rights, bool modeBasedExecute) =>

@@ -106,7 +106,7 @@ public sealed partial class ReferenceWalker
 
         if ((rights & needed) == 0)
         {
-            walk.EptViolation(leafLevel, qualification | (rights << 3));
+            walk.EptViolation(leafLevel, qualification | EptRights.Qualification(rights));
             return PassResult.Faulted;
         }
 
@@ -123,7 +123,7 @@ public sealed partial class ReferenceWalker
         return PassResult.Translated;
     }
 
-    // R, W and X as rights bits 0 to 2; the user-execute bit as bit 3, only under mode-based execute control.
+    // R, W, X and, only under mode-based execute control, user-execute, as EptRights bits.
     private uint EptRightsOf(ulong entry, EptSpec ept, bool modeBasedExecute)
     {
         uint rights = 0;

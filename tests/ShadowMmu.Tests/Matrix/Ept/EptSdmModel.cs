@@ -95,7 +95,9 @@ internal static class EptSdmModel
         ulong size = 1UL << (12 + (9 * (leafLevel - 1)));
         ulong hpa = (leafEntry & 0xF_FFFF_FFFF_F000UL & ~(size - 1)) | (gpa & (size - 1));
         bool dirty = state.AccessedDirty && (access.Kind == AccessKind.Write || pagingStructureWrite);
-        return new EptExpectation(WalkFault.None, leafLevel, 0, and, hpa, (int)((leafEntry >> 3) & 7), Bit(leafEntry, 6), dirty);
+        // The walk reports rights in KVM's ACC encoding: X = 1, W = 2, R = 4 (in the place of U), user-execute = 8.
+        uint acc = ((and & 1) << 2) | (and & 2) | ((and >> 2) & 1) | (and & 8);
+        return new EptExpectation(WalkFault.None, leafLevel, 0, acc, hpa, (int)((leafEntry >> 3) & 7), Bit(leafEntry, 6), dirty);
     }
 
     /// <summary>The SDM's misconfigurations of a present entry at <paramref name="level"/>.</summary>
