@@ -34,7 +34,7 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Open("namespace " + _namespace);
                 EmitEptTypeHeader();
-                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + "IEptWalker");
+                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + "IEptWalker" + (SupportsShadow ? ", " + Ns + "IShadowFetcher" : ""));
                 EmitSpecSource();
                 EmitEptStaticTables();
                 EmitEptFields();
@@ -42,6 +42,11 @@ namespace ShadowMmu.Generators
                 EmitMembers();
                 EmitEptWalkAddr();
                 EmitEptWalkGpa();
+                if (SupportsShadow)
+                {
+                    EmitShadow();
+                }
+
                 EmitHelpers();
                 _w.Close();
                 _w.Close();
@@ -320,7 +325,7 @@ namespace ShadowMmu.Generators
             /// <summary>The rights an EPT entry grants as KVM's ACC bits (X = 1, W = 2, R = 4), user-execute as 8 under mode-based execute control.</summary>
             private string EptRightsOf()
             {
-                string rights = "(((uint)(pte >> " + _spec.Present.Bit + ") & 1) << 2 | ((uint)(pte >> " + _spec.Writable.Bit + ") & 1) << 1 | ((uint)(pte >> " + Ept.Execute.Bit + ") & 1))";
+                string rights = "((" + EntryBit(_spec.Present.Bit) + ") << 2 | (" + EntryBit(_spec.Writable.Bit) + ") << 1 | (" + EntryBit(Ept.Execute.Bit) + "))";
                 if (Ept.UserExecute != null)
                 {
                     int ux = Ept.UserExecute.Value.Bit;
@@ -329,6 +334,8 @@ namespace ShadowMmu.Generators
 
                 return rights;
             }
+
+            private static string EntryBit(int bit) => bit == 0 ? "(uint)pte & 1" : "(uint)(pte >> " + bit + ") & 1";
         }
     }
 }

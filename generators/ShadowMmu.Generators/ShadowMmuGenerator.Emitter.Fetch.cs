@@ -23,12 +23,31 @@ namespace ShadowMmu.Generators
 
             private bool Quadrants => EntryBytes == 4;
 
+            // The few places where the shadow code reads a guest entry's flags, for both formats: x86 entries have a
+            // present bit and always-on A/D flags; EPT entries are present when a right is set, can be misconfigured,
+            // and have A/D flags only when EPTP enables them (without, every entry counts as accessed and dirty).
+            private string PresentTest(string pte) => _spec.IsEpt ? "(" + pte + " & _presentMask) != 0" : "(" + pte + " & " + Hex(1UL << _spec.Present.Bit) + ") != 0";
+
+            private string DirtyTest(string pte) => _spec.IsEpt
+                ? "(!_accessedDirty || (" + pte + " & " + Hex(1UL << _spec.Dirty!.Value.Bit) + ") != 0)"
+                : "((" + pte + " & " + Hex(1UL << _spec.Dirty!.Value.Bit) + ") != 0)";
+
+            private string NeverAccessedTest(string pte) => _spec.IsEpt
+                ? "(_accessedDirty && (" + pte + " & " + Hex(1UL << _spec.Accessed!.Value.Bit) + ") == 0)"
+                : "(" + pte + " & " + Hex(1UL << _spec.Accessed!.Value.Bit) + ") == 0";
+
+            // The shadow's rights: the x86 U W X, or EPT's R W X as KVM's ACC (user-execute is not shadowed).
+            private string ShadowAccessOf() => _spec.IsEpt ? "(" + EptRightsOf() + ") & 7" : AccessOf();
+
             private void EmitShadow()
             {
                 _w.Line("// ---- Shadow paging: the roots, Fetch and Prefetch (KVM's FNAME(fetch) and FNAME(pte_prefetch)) ----");
                 _w.Line();
                 _w.Line("/// <inheritdoc/>");
                 _w.Line("public int ShadowRootLevel => " + ShadowRootLevel + ";");
+                _w.Line();
+                _w.Line("/// <inheritdoc/>");
+                _w.Line("public ulong GuestDirtyMask => " + (_spec.IsEpt ? "_accessedDirty ? " + Hex(1UL << _spec.Dirty!.Value.Bit) + " : 0" : Hex(1UL << _spec.Dirty!.Value.Bit)) + ";");
                 _w.Line();
                 EmitRootTables();
                 EmitDecodeGpte();
@@ -77,12 +96,12 @@ namespace ShadowMmu.Generators
                 _w.Line("/// <inheritdoc/>");
                 _w.Open("public bool TryDecodeGpte(ulong pte, int level, out " + Ns + "GpteInfo info)");
                 _w.Line("info = default;");
-                _w.Open("if ((pte & " + Hex(1UL << _spec.Present.Bit) + ") == 0)");
+                _w.Open("if (!(" + PresentTest("pte") + ")" + (_spec.IsEpt ? " || IsMisconfigured(pte)" : "") + ")");
                 _w.Line("return false;");
                 _w.Close();
                 _w.Line();
-                _w.Line("uint access = " + AccessOf() + ";");
-                _w.Line("bool dirty = (pte & " + Hex(1UL << _spec.Dirty!.Value.Bit) + ") != 0;");
+                _w.Line("uint access = " + ShadowAccessOf() + ";");
+                _w.Line("bool dirty = " + DirtyTest("pte") + ";");
                 _w.Open("switch (level)");
                 foreach (LevelSpec level in _spec.Levels.Where(l => !l.Register))
                 {
@@ -413,9 +432,6 @@ namespace ShadowMmu.Generators
 
             private void EmitPrefetch()
             {
-                ulong present = 1UL << _spec.Present.Bit;
-                ulong accessed = 1UL << _spec.Accessed!.Value.Bit;
-                ulong dirty = 1UL << _spec.Dirty!.Value.Bit;
                 PageRule page = _spec.GetLevel(1).Page!;
                 _w.Line("/// <summary>");
                 _w.Line("/// KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read");
@@ -436,12 +452,13 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Line("// A neighbour that is not present, never accessed, or has a reserved bit set ends the prefetch.");
                 _w.Line("ulong pte = group[i];");
-                _w.Open("if ((pte & " + Hex(present) + ") == 0 || (pte & " + Hex(accessed) + ") == 0 || (pte & " + _reserved.Slots.First(s => s.Level.Level == 1).FieldName + ") != 0)");
+                _w.Open("if (!(" + PresentTest("pte") + ") || " + NeverAccessedTest("pte") + " || (pte & " + _reserved.Slots.First(s => s.Level.Level == 1).FieldName + ") != 0"
+                    + (_spec.IsEpt ? " || IsMisconfigured(pte)" : "") + ")");
                 _w.Line("break;");
                 _w.Close();
                 _w.Line();
-                _w.Line("uint access = sp.Role.Access & " + AccessOf() + ";");
-                _w.Open("if ((pte & " + Hex(dirty) + ") == 0)");
+                _w.Line("uint access = sp.Role.Access & " + ShadowAccessOf() + ";");
+                _w.Open("if (!" + DirtyTest("pte") + ")");
                 _w.Line("access &= ~" + Ns + "AccessRights.Write;");
                 _w.Close();
                 _w.Line();

@@ -104,6 +104,12 @@ public interface IShadowFetcher
     /// </summary>
     bool TryDecodeGpte(ulong pte, int level, out GpteInfo info);
 
+    /// <summary>
+    /// The guest entry's dirty flag (x86: bit 6; EPT: bit 9 when EPTP enables A/D), or 0 when the guest's entries have
+    /// none: then no page is clean, and none is mapped read-only to catch its first write.
+    /// </summary>
+    ulong GuestDirtyMask { get; }
+
     /// <summary>Fills <paramref name="roots"/> with the guest tables the shadow roots shadow; returns how many slots (1 or 4).</summary>
     int GetRootTables(System.Span<RootTable> roots);
 

@@ -7,7 +7,8 @@ namespace ShadowMmu;
 public readonly record struct ShadowRole(uint Word)
 {
     private const int LevelShift = 0, QuadrantShift = 4, DirectShift = 6, AccessShift = 7, Cr0WpShift = 10,
-        NxShift = 11, FourByteShift = 12, SmepAndNotWpShift = 13, SmapAndNotWpShift = 14, GuestRootShift = 15;
+        NxShift = 11, FourByteShift = 12, SmepAndNotWpShift = 13, SmapAndNotWpShift = 14, GuestRootShift = 15, EptShift = 18,
+        AdDisabledShift = 19;
 
     /// <summary>Builds a role.</summary>
     public static ShadowRole Create(int level, int quadrant, bool direct, uint access, in ShadowCpuRole cpu) =>
@@ -39,12 +40,13 @@ public readonly record struct ShadowRole(uint Word)
     public override string ToString() =>
         $"level {Level}{(Quadrant != 0 ? $" q{Quadrant}" : "")}{(Direct ? " direct" : "")} access {Access}";
 
-    internal static uint CpuBits(bool cr0Wp, bool nx, bool fourByte, bool smepAndNotWp, bool smapAndNotWp, int guestRootLevel = 0) =>
+    internal static uint CpuBits(bool cr0Wp, bool nx, bool fourByte, bool smepAndNotWp, bool smapAndNotWp, int guestRootLevel = 0,
+        bool ept = false, bool adDisabled = false) =>
         (cr0Wp ? 1u : 0) << Cr0WpShift | (nx ? 1u : 0) << NxShift | (fourByte ? 1u : 0) << FourByteShift
         | (smepAndNotWp ? 1u : 0) << SmepAndNotWpShift | (smapAndNotWp ? 1u : 0) << SmapAndNotWpShift
-        | (uint)guestRootLevel << GuestRootShift;
+        | (uint)guestRootLevel << GuestRootShift | (ept ? 1u : 0) << EptShift | (adDisabled ? 1u : 0) << AdDisabledShift;
 
-    internal static uint CpuMask => CpuBits(true, true, true, true, true, 7);
+    internal static uint CpuMask => CpuBits(true, true, true, true, true, 7, true, true);
 
     internal static int GuestRootLevelOf(uint word) => (int)(word >> GuestRootShift) & 7;
 }
@@ -57,6 +59,9 @@ public readonly record struct ShadowCpuRole(uint Word)
     /// <summary>True for guests whose entries are 4 bytes (32-bit paging): their tables are shadowed in quadrants.</summary>
     public bool HasFourByteGpte => (Word & ShadowRole.CpuBits(false, false, true, false, false)) != 0;
 
+    /// <summary>True for pages that shadow EPT tables (a nested guest's guest-physical space).</summary>
+    public bool Ept => (Word & ShadowRole.CpuBits(false, false, false, false, false, 0, ept: true)) != 0;
+
     /// <summary>CR0.WP of the guest the pages were made for.</summary>
     public bool Cr0Wp => (Word & ShadowRole.CpuBits(true, false, false, false, false)) != 0;
 
@@ -66,6 +71,14 @@ public readonly record struct ShadowCpuRole(uint Word)
     /// <summary>The role bits for a vCPU in <paramref name="cpu"/> in <paramref name="mode"/>.</summary>
     public static ShadowCpuRole For(in CpuState cpu, PagingModeInfo mode)
     {
+        if (mode.IsEpt)
+        {
+            // Shadow EPT (KVM's guest_mode + ad_disabled role bits): no CR0.WP quirk, execute rights always count,
+            // and pages made while EPT A/D flags were off must not serve a context where they are on.
+            return new ShadowCpuRole(ShadowRole.CpuBits(true, true, false, false, false, mode.RootLevel,
+                ept: true, adDisabled: !cpu.Test(PagingCondition.EptpAccessedDirty)));
+        }
+
         bool wp = (cpu.Cr0 & Cr0.WP) != 0;
         return new ShadowCpuRole(ShadowRole.CpuBits(
             wp,

@@ -22,6 +22,8 @@ public sealed class Vcpu
     private ShadowCpuRole _role;
     private int _rootSlots;
     private bool _pke;
+    private bool _ept;
+    private ulong _dirtyMask;
     internal long WalkEpoch;
 
     internal Vcpu(Vm vm, int id, in CpuState cpu)
@@ -270,8 +272,9 @@ public sealed class Vcpu
     /// <summary>The rights of the shadow leaf, from the guest's (KVM's FNAME(page_fault) and protect_clean_gpte).</summary>
     private uint LeafAccess(in GuestWalk walk, bool write, int cpl)
     {
-        uint access = walk.PteAccess;
-        bool wp = (State.Cr0 & Cr0.WP) != 0;
+        // EPT rights arrive as ACC (read as U); the shadow keeps R, W and X, not the user-execute bit.
+        uint access = walk.PteAccess & AccessRights.All;
+        bool wp = (State.Cr0 & Cr0.WP) != 0 || _ept;
         if (write && cpl != 3 && !wp && (access & AccessRights.Write) == 0)
         {
             // CR0.WP = 0: the guest lets the supervisor write a read-only page, but the shadow runs with WP = 1.
@@ -282,7 +285,7 @@ public sealed class Vcpu
                 access &= ~AccessRights.Execute;
             }
         }
-        else if (!write && (walk.Ptes[walk.Level - 1] & 0x40) == 0)
+        else if (!write && _dirtyMask != 0 && (walk.Ptes[walk.Level - 1] & _dirtyMask) == 0)
         {
             // A clean guest page is mapped read-only, so that the first write faults and the walk sets D.
             access &= ~AccessRights.Write;
@@ -294,6 +297,17 @@ public sealed class Vcpu
     /// <summary>The shadow's permission check: the guest's rules, with CR0.WP always 1 for the W bit.</summary>
     private bool Allows(ulong spte, AccessKind kind, int cpl, bool ac)
     {
+        if (_ept)
+        {
+            // Shadow EPT: reads need R (kept as U), writes W, fetches X; no SMEP, SMAP or keys in the nested dimension.
+            return kind switch
+            {
+                AccessKind.Read => (spte & Spte.User) != 0,
+                AccessKind.Write => (spte & Spte.Writable) != 0,
+                _ => (spte & Spte.NoExecute) == 0,
+            };
+        }
+
         bool user = cpl == 3;
         bool userPage = (spte & Spte.User) != 0;
         switch (kind)
@@ -331,6 +345,9 @@ public sealed class Vcpu
         return true;
     }
 
+    // What names the root table: CR3, or EPTP for a nested guest.
+    private ulong RootPointer => _ept ? State.Eptp : State.Cr3;
+
     private bool NeedsRootReload()
     {
         for (int slot = 0; slot < _rootSlots; slot++)
@@ -346,10 +363,20 @@ public sealed class Vcpu
 
     private void Switch(in CpuState cpu)
     {
-        IGuestPageWalker walker = PagingModes.CreateWalker(Vm.Memory, cpu);
+        // A state with an EPT pointer is a nested guest's: its "linear" addresses are guest-physical addresses that L1's
+        // EPT tables translate, and those tables are what is shadowed (shadow EPT).
+        if (cpu.Eptp != 0 && cpu.ModeBasedExecute)
+        {
+            // Shadow entries hold R, W and X; the user-execute bit would need a fourth right (KVM does not expose MBEC to L1).
+            throw new ArgumentException("Shadow EPT does not model mode-based execute control.", nameof(cpu));
+        }
+
+        IGuestPageWalker walker = cpu.Eptp != 0 ? PagingModes.CreateEptWalker(Vm.Memory, cpu) : PagingModes.CreateWalker(Vm.Memory, cpu);
         State = cpu;
         _walker = walker;
         _fetcher = (IShadowFetcher)walker;
+        _ept = walker.Mode.IsEpt;
+        _dirtyMask = _fetcher.GuestDirtyMask;
         _role = ShadowCpuRole.For(cpu, walker.Mode);
         Vm.RegisterDecoder(_role, _fetcher);
         _pke = cpu.Test(PagingCondition.Cr4Pke);
@@ -366,7 +393,7 @@ public sealed class Vcpu
             for (int i = 0; i < _previousRoots.Count; i++)
             {
                 CachedRoots cached = _previousRoots[i];
-                if (cached.Cr3 == State.Cr3 && cached.Role == _role && cached.Matches(_rootTables, _rootSlots))
+                if (cached.Cr3 == RootPointer && cached.Role == _role && cached.Matches(_rootTables, _rootSlots))
                 {
                     Array.Copy(cached.Roots, _roots, 4);
                     _previousRoots.RemoveAt(i);
@@ -414,7 +441,7 @@ public sealed class Vcpu
             _previousRoots.RemoveAt(0);
         }
 
-        var cached = new CachedRoots(State.Cr3, _role, (ShadowPage?[])_roots.Clone());
+        var cached = new CachedRoots(RootPointer, _role, (ShadowPage?[])_roots.Clone());
         Array.Clear(_roots);
         _previousRoots.Add(cached);
     }

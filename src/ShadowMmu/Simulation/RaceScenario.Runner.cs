@@ -44,11 +44,11 @@ public static partial class RaceScenario
     private const ulong TablesStart = 0x1000;
     private const ulong TablesEnd = 0x20_0000;
 
-    /// <summary>Leaves: present, writable, user, accessed, dirty (so that no walk of this scenario writes A or D).</summary>
-    private const ulong LeafFlags = 0x67;
+    /// <summary>Leaves: present, writable, user, executable, accessed, dirty (so that no walk of this scenario writes A or D).</summary>
+    private static ulong LeafFlags(GuestEntryFlags f) => f.Present | f.Leaf(writable: true, user: true, execute: true);
 
-    /// <summary>Tables on the way: present, writable, user, accessed.</summary>
-    private const ulong TableFlags = 0x27;
+    /// <summary>Tables on the way: present, writable, user, executable, accessed.</summary>
+    private static ulong TableFlags(GuestEntryFlags f) => f.Present | f.Writable | f.User | f.Executable | f.Accessed;
 
     /// <summary>Runs one combination (see the class remarks for what each case rewrites and where each order writes).</summary>
     /// <exception cref="ArgumentException">No built-in mode is named <paramref name="mode"/>.</exception>
@@ -82,7 +82,8 @@ public static partial class RaceScenario
         int entryBytes = info.EntryBytes;
         ulong addressMask = entryBytes == 4 ? 0xFFFF_F000UL : 0x000F_FFFF_FFFF_F000UL;
         int indexBits = entryBytes == 4 ? 10 : 9;
-        ulong leafGpa = builder.Map(Va, OldFrame, 0x1000, LeafFlags, TableFlags);
+        GuestEntryFlags flags = GuestEntryFlags.For(info);
+        ulong leafGpa = builder.Map(Va, OldFrame, 0x1000, LeafFlags(flags), TableFlags(flags));
         CpuState cpu = StateFor(info, builder.Root);
         int shadowRootLevel = ((IShadowFetcher)PagingModes.CreateWalker(info.Name, memory, cpu)).ShadowRootLevel;
         steps.Add($"setup: guest tables (CR3 0x{builder.Root:x}) map 0x{Va:x} -> 0x{OldFrame:x}: "
@@ -105,7 +106,7 @@ public static partial class RaceScenario
         else
         {
             ulong newTable = builder.AllocatePage();
-            memory.WriteEntry(newTable + (leafGpa & 0xFFF), LeafFlags | NewFrame, entryBytes);
+            memory.WriteEntry(newTable + (leafGpa & 0xFFF), LeafFlags(flags) | NewFrame, entryBytes);
             newValue = (oldValue & ~addressMask) | newTable;
             steps.Add($"setup: a second page table at 0x{newTable:x} maps 0x{Va:x} -> 0x{NewFrame:x}; nothing references it yet");
         }
@@ -115,7 +116,7 @@ public static partial class RaceScenario
         {
             // An address that shares every table above the rewritten entry's table, not that table itself.
             otherVa = Va + (1UL << (12 + (indexBits * level)));
-            builder.Map(otherVa, OtherFrame, 0x1000, LeafFlags, TableFlags);
+            builder.Map(otherVa, OtherFrame, 0x1000, LeafFlags(flags), TableFlags(flags));
         }
 
         var vm = new Vm(memory) { RecheckOrder = recheck };
@@ -193,6 +194,12 @@ public static partial class RaceScenario
 
     private static CpuState StateFor(PagingModeInfo mode, ulong root)
     {
+        if (mode.IsEpt)
+        {
+            // A nested guest: L1's EPT tables, A/D flags on (set in the entries already, so no walk writes them).
+            return new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(root, mode.RootLevel, accessedDirty: true));
+        }
+
         CpuState cpu = mode.Name switch
         {
             "legacy32" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PSE, 0),

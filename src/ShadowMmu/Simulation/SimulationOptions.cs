@@ -75,26 +75,22 @@ public sealed record SimulationOptions
     /// </summary>
     public double? AuditIntervalSeconds { get; init; }
 
-    /// <summary>The modes to run, resolved: every built-in mode the shadow MMU shadows when <see cref="Modes"/> is null or empty.</summary>
-    /// <exception cref="ArgumentException">A name is not a built-in mode, or names a mode the shadow MMU cannot shadow.</exception>
+    /// <summary>The modes to run, resolved: every built-in mode (the EPT ones as shadow EPT for a nested guest) when <see cref="Modes"/> is null or empty.</summary>
+    /// <exception cref="ArgumentException">A name is not a built-in mode.</exception>
     public IReadOnlyList<PagingModeInfo> ResolveModes()
     {
         var result = new List<PagingModeInfo>();
         if (Modes == null || Modes.Count == 0)
         {
+            // The x86 modes first, then shadow EPT.
             result.AddRange(PagingModes.All.Where(m => !m.IsEpt));
+            result.AddRange(PagingModes.All.Where(m => m.IsEpt));
             return result;
         }
 
         foreach (string name in Modes)
         {
-            PagingModeInfo mode = Find(name) ?? throw new ArgumentException(UnknownMode(name), nameof(Modes));
-            if (mode.IsEpt)
-            {
-                throw new ArgumentException($"mode '{name}' is an EPT mode: shadowing EPT tables is not built yet (issue #8)", nameof(Modes));
-            }
-
-            result.Add(mode);
+            result.Add(Find(name) ?? throw new ArgumentException(UnknownMode(name), nameof(Modes)));
         }
 
         return result;

@@ -65,8 +65,6 @@ internal sealed class WorkloadGuest : IDisposable
     private const ulong DataBase = 0x20_0000;
     private const int DataFrameCount = (int)((MemorySize - DataBase) >> 12);
     private const ulong HugeFrame = 0x4000_0000;   // 1 GiB pages map frames past the end of memory (reads translate, writes go nowhere)
-    private const ulong Present = 1, Writable = 2, User = 4, Accessed = 0x20, Dirty = 0x40, PageSize = 0x80;
-    private const ulong NoExecute = 1UL << 63;
     private const int FirstPte = 32;
 
     private readonly ulong[] _largeFrames;
@@ -78,6 +76,7 @@ internal sealed class WorkloadGuest : IDisposable
         Memory = memory;
         EntryBytes = mode.EntryBytes;
         HasNx = mode.EntryBytes == 8;
+        Flags = GuestEntryFlags.For(mode);
         FrameMask = mode.EntryBytes == 8 ? 0x000F_FFFF_FFFF_F000UL : 0xFFFF_F000UL;
         LargePageSize = mode.Name == "legacy32" ? 4UL << 20 : 2UL << 20;
         HasHugePages = mode.RootLevel >= 4;
@@ -95,6 +94,9 @@ internal sealed class WorkloadGuest : IDisposable
 
     /// <summary>True where entries have an execute-disable bit (EFER.NXE is set).</summary>
     public bool HasNx { get; }
+
+    /// <summary>Where the entries keep their flags.</summary>
+    internal GuestEntryFlags Flags { get; }
 
     /// <summary>Frame bits of an entry referencing a table.</summary>
     public ulong FrameMask { get; }
@@ -190,13 +192,13 @@ internal sealed class WorkloadGuest : IDisposable
         for (int k = 0; k < LargePages; k++)
         {
             ulong va = LargeVa(k);
-            a.Map(va, LargeFrame(k), LargePageSize, Writable | User | Accessed | Dirty | (k == 3 && HasNx ? NoExecute : 0));
+            a.Map(va, LargeFrame(k), LargePageSize, Flags.Leaf(writable: true, user: true, execute: !(k == 3 && HasNx)));
             largeVas.Add(va);
         }
 
         if (HasHugePages)
         {
-            a.Map(HugeVa, HugeFrame, 1UL << 30, Writable | User | Accessed | Dirty);
+            a.Map(HugeVa, HugeFrame, 1UL << 30, Flags.Leaf(writable: true, user: true, execute: true));
             largeVas.Add(HugeVa);
         }
 
@@ -207,7 +209,8 @@ internal sealed class WorkloadGuest : IDisposable
             "pae" => 2UL << 20,
             _ => 1UL << 30,
         };
-        a.Map(DirectMap, 0, directPage, Writable | Accessed | Dirty | (HasNx ? NoExecute : 0));
+        // Kernel-only and not executable; EPT has no kernel-only, and writers store through it, so it is read-write there.
+        a.Map(DirectMap, 0, directPage, Flags.IsEpt ? Flags.Leaf(writable: true, user: true, execute: false) : Flags.SupervisorOnly(Flags.Leaf(writable: true, user: true, execute: !HasNx)));
 
         // Address space B: its own tables (other frames) under the root entries it does not share, then A's root entries.
         for (int r = 0; r < Regions; r++)
@@ -228,7 +231,7 @@ internal sealed class WorkloadGuest : IDisposable
         {
             if (!SharedRoot(LargeVa(k)))
             {
-                b.Map(LargeVa(k), LargeFrame(k + 1), LargePageSize, Writable | User | Accessed | Dirty);
+                b.Map(LargeVa(k), LargeFrame(k + 1), LargePageSize, Flags.Leaf(writable: true, user: true, execute: true));
             }
         }
 
@@ -237,7 +240,7 @@ internal sealed class WorkloadGuest : IDisposable
         {
             ulong fromA = Memory.ReadEntry(a.Root + (ulong)(i * EntryBytes), EntryBytes);
             ulong gpaB = b.Root + (ulong)(i * EntryBytes);
-            if ((fromA & Present) != 0 && (Memory.ReadEntry(gpaB, EntryBytes) & Present) == 0)
+            if (Flags.IsPresent(fromA) && !Flags.IsPresent(Memory.ReadEntry(gpaB, EntryBytes)))
             {
                 Memory.WriteEntry(gpaB, fromA, EntryBytes);
             }
@@ -263,7 +266,7 @@ internal sealed class WorkloadGuest : IDisposable
         CollectEntries(a, b);
         var cr = CpuStateFor(a.Root);
         StateA = cr;
-        StateB = cr with { Cr3 = b.Root };
+        StateB = Mode.IsEpt ? cr with { Eptp = EptPointer.Make(b.Root, Mode.RootLevel, accessedDirty: true) } : cr with { Cr3 = b.Root };
     }
 
     private CpuState CpuStateFor(ulong root) => Mode.Name switch
@@ -272,6 +275,8 @@ internal sealed class WorkloadGuest : IDisposable
         "pae" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.NXE),
         "long4" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.LME | Efer.LMA | Efer.NXE),
         "long5" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE | Cr4.LA57, Efer.LME | Efer.LMA | Efer.NXE),
+        // A nested guest: L1's EPT tables with A/D flags on, execute-only entries and 1 GiB pages supported.
+        "ept4" or "ept5" => new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(root, Mode.RootLevel, accessedDirty: true)),
         _ => throw new ArgumentException($"No workload layout for paging mode '{Mode.Name}'.", nameof(Mode)),
     };
 
@@ -281,33 +286,8 @@ internal sealed class WorkloadGuest : IDisposable
     /// </summary>
     private ulong LeafFlags(int r, int i)
     {
-        ulong flags = Writable | User | Accessed | Dirty;
-        if (i % 8 == 5)
-        {
-            flags &= ~Writable;
-        }
-
-        if (i % 16 == 9)
-        {
-            flags &= ~User;
-        }
-
-        if (HasNx && (i + r) % 5 == 2)
-        {
-            flags |= NoExecute;
-        }
-
-        if (i % 32 == 17)
-        {
-            flags &= ~Accessed;
-        }
-
-        if (i % 11 == 3)
-        {
-            flags &= ~Dirty;
-        }
-
-        return flags;
+        ulong flags = Flags.Leaf(writable: i % 8 != 5, user: true, execute: !(HasNx && (i + r) % 5 == 2), accessed: i % 32 != 17, dirty: i % 11 != 3);
+        return i % 16 == 9 ? Flags.SupervisorOnly(flags) : flags;
     }
 
     // ---- Linear addresses ----
@@ -351,6 +331,9 @@ internal sealed class WorkloadGuest : IDisposable
         "legacy32" => 0xFFC0_0000UL,
         "pae" => 0xC000_0000UL,
         "long4" => 0xFFFF_8000_0000_0000UL,
+        // Guest-physical addresses have no upper half: the last quarter of root entries.
+        "ept4" => 0x7F80_0000_0000UL,
+        "ept5" => 0xFF_0000_0000_0000UL,
         _ => 0xFF00_0000_0000_0000UL,
     };
 
@@ -400,12 +383,12 @@ internal sealed class WorkloadGuest : IDisposable
                     }
 
                     ulong value = Memory.ReadEntry(gpa, EntryBytes);
-                    if ((value & Present) == 0)
+                    if (!Flags.IsPresent(value))
                     {
                         continue;
                     }
 
-                    bool large = level > 1 && (value & PageSize) != 0 && !(Mode.Name == "pae" && level == 3);
+                    bool large = level > 1 && (value & Flags.PageSize) != 0 && !(Mode.Name == "pae" && level == 3);
                     if (level > 1 && !large)
                     {
                         tables[level].Add(value & FrameMask);

@@ -119,8 +119,6 @@ internal sealed class WorkloadThread
     // tables churn.
     private const int Pending = 8;
 
-    private const ulong Present = 1, Writable = 2, User = 4, Accessed = 0x20, Dirty = 0x40, PageSize = 0x80;
-    private const ulong NoExecute = 1UL << 63;
 
     private readonly WorkloadGuest _guest;
     private readonly Vm _vm;
@@ -385,7 +383,7 @@ internal sealed class WorkloadThread
     private ulong NewValue(in WorkloadEntry entry, out bool denies)
     {
         ulong original = entry.Original;
-        bool nx = _guest.HasNx;
+        GuestEntryFlags f = _guest.Flags;
         denies = false;
         switch (entry.Kind)
         {
@@ -398,28 +396,28 @@ internal sealed class WorkloadThread
                         return (original & ~_guest.FrameMask) | WorkloadGuest.DataFrame(_random.Next(WorkloadGuest.DataFrames));
                     case 2:
                         denies = true;
-                        return original ^ Writable;
+                        return original ^ f.Writable;
                     case 3:
                         denies = true;
-                        return original ^ User;
+                        return original ^ f.User;
                     case 4:
                         denies = true;
-                        return nx ? original ^ NoExecute : original ^ Writable;
+                        return f.ExecuteToggle != 0 ? original ^ f.ExecuteToggle : original ^ f.Writable;
                     case 5:
                         denies = true;
-                        return original & ~Present;
+                        return original & ~f.PresentMask;
                     case 6:
-                        return original & ~(Accessed | Dirty);
+                        return original & ~(f.Accessed | f.Dirty);
                     default:
-                        return original & ~Dirty;
+                        return original & ~f.Dirty;
                 }
 
             case WorkloadEntryKind.PaePdpte:
                 denies = _random.Next(2) == 0;
-                return denies ? original & ~Present : Retarget(original, entry.Level);
+                return denies ? original & ~f.PresentMask : Retarget(original, entry.Level);
 
             default:
-                bool large = (original & PageSize) != 0;
+                bool large = (original & f.PageSize) != 0;
                 switch (_random.Next(entry.Kind == WorkloadEntryKind.TableOrLarge ? 8 : 7))
                 {
                     case 0:
@@ -428,24 +426,24 @@ internal sealed class WorkloadThread
                         return large ? (original & ~_guest.FrameMask) | LargeFrame(entry.Level) : Retarget(original, entry.Level);
                     case 2:
                         denies = true;
-                        return original ^ Writable;
+                        return original ^ f.Writable;
                     case 3:
                         denies = true;
-                        return original ^ User;
+                        return original ^ f.User;
                     case 4:
                         denies = true;
-                        return nx ? original ^ NoExecute : original ^ Writable;
+                        return f.ExecuteToggle != 0 ? original ^ f.ExecuteToggle : original ^ f.Writable;
                     case 5:
                         denies = true;
-                        return original & ~Present;
+                        return original & ~f.PresentMask;
                     case 6:
-                        return original & ~(Accessed | Dirty);
+                        return original & ~(f.Accessed | f.Dirty);
                     default:
                         // A table becomes a large page, a large page a table.
                         LargePageSwitches++;
                         return large
-                            ? (original & (Writable | User | NoExecute | Accessed)) | Present | Table(entry.Level)
-                            : (original & (Writable | User | NoExecute)) | Present | Accessed | Dirty | PageSize | LargeFrame(entry.Level);
+                            ? (original & (f.Writable | f.User | f.ExecuteToggle | f.Accessed)) | f.Present | Table(entry.Level)
+                            : (original & (f.Writable | f.User | f.ExecuteToggle)) | f.Present | f.Accessed | f.Dirty | f.PageSize | f.LeafExtra | LargeFrame(entry.Level);
                 }
         }
     }

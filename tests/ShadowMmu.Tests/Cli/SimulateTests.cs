@@ -10,7 +10,7 @@ namespace ShadowMmu.Tests.Cli;
 [Collection(StressCollection.Name)]
 public sealed class SimulateTests
 {
-    private static readonly string[] AllModes = { "legacy32", "long4", "long5", "pae" };
+    private static readonly string[] AllModes = { "legacy32", "long4", "long5", "pae", "ept4", "ept5" };
 
     [Fact]
     public void A_run_prints_a_table_per_mode_and_a_clean_audit()
@@ -37,7 +37,7 @@ public sealed class SimulateTests
             Assert.StartsWith("  audit: clean", rows[^1], StringComparison.Ordinal);
         }
 
-        Assert.Equal("audit: clean in every mode (legacy32, long4, long5, pae)", lines[^1]);
+        Assert.Equal("audit: clean in every mode (legacy32, long4, long5, pae, ept4, ept5)", lines[^1]);
     }
 
     [Fact]

@@ -49,6 +49,8 @@ public class WalkAllocationTests
         "legacy32" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PSE, 0),
         "pae" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.NXE),
         "long4" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.LME | Efer.LMA | Efer.NXE),
+        "ept4" => new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(root, 4, accessedDirty: true)),
+        "ept5" => new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(root, 5, accessedDirty: true)),
         _ => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE | Cr4.LA57, Efer.LME | Efer.LMA | Efer.NXE),
     };
 }

@@ -13,6 +13,8 @@ public class FaultAllocationTests
     [InlineData("pae")]
     [InlineData("long4")]
     [InlineData("long5")]
+    [InlineData("ept4")]
+    [InlineData("ept5")]
     public void Faults_and_trapped_writes_allocate_zero_bytes_in_steady_state(string modeName)
     {
         PagingModeInfo mode = PagingModes.All.Single(m => m.Name == modeName);

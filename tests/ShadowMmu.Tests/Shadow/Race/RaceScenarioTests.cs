@@ -10,7 +10,8 @@ namespace ShadowMmu.Tests.Shadow.Race;
 /// </summary>
 public class RaceScenarioTests
 {
-    private static readonly string[] ModeNames = { "legacy32", "pae", "long4", "long5" };
+    // The EPT modes shadow L1's EPT tables for a nested guest (shadow EPT): the same race, the same table as 4 and 5 levels.
+    private static readonly string[] ModeNames = { "legacy32", "pae", "long4", "long5", "ept4", "ept5" };
 
     public static TheoryData<string, RaceCase, RaceOrder, RecheckOrder> Combinations
     {

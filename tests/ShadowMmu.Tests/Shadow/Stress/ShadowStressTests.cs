@@ -35,7 +35,7 @@ public sealed class ShadowStressTests
 
     public ShadowStressTests(ITestOutputHelper output) => _output = output;
 
-    public static TheoryData<string> Modes => new() { "legacy32", "pae", "long4", "long5" };
+    public static TheoryData<string> Modes => new() { "legacy32", "pae", "long4", "long5", "ept4", "ept5" };
 
     /// <summary>The operations per mode: <see cref="OperationsVariable"/> when set (at least a million), else <see cref="ShortOperations"/>.</summary>
     public static long Operations
