@@ -22,7 +22,11 @@ internal sealed record ExamplePage(ulong Va, ulong Pa, ulong Size, string What, 
 internal sealed record ExampleQuery(AccessKind Access, int Cpl, ulong[] Vas);
 
 /// <summary>An example memory image's page tables: the mode, the registers that select it, the pages and the commands.</summary>
-internal sealed record ExampleLayout(PagingModeInfo Mode, CpuState Cpu, IReadOnlyList<ExamplePage> Pages, IReadOnlyList<ExampleQuery> Queries);
+internal sealed record ExampleLayout(PagingModeInfo Mode, CpuState Cpu, IReadOnlyList<ExamplePage> Pages, IReadOnlyList<ExampleQuery> Queries)
+{
+    /// <summary>The root table: CR3's, or EPTP's for an EPT example.</summary>
+    public ulong Root => Mode.IsEpt ? Cpu.Eptp & ~0xFFFUL : Cpu.Cr3;
+}
 
 /// <summary>
 /// Builds a small physical-memory image for a paging mode with <see cref="PageTableBuilder"/>: page tables from
@@ -35,7 +39,7 @@ internal static class ExampleImage
     public const ulong Size = 4 << 20;
 
     /// <summary>The modes an example can be built for, in the order <c>--demo</c> shows them.</summary>
-    public static readonly string[] ModeNames = { "legacy32", "pae", "long4", "long5" };
+    public static readonly string[] ModeNames = { "legacy32", "pae", "long4", "long5", "ept4", "ept5" };
 
     private const ulong Writable = 1UL << 1;
     private const ulong User = 1UL << 2;
@@ -45,6 +49,11 @@ internal static class ExampleImage
     /// <summary>Writes the page tables of <paramref name="modeName"/> into <paramref name="memory"/> (zeroed, <see cref="Size"/> bytes).</summary>
     public static ExampleLayout Build(GuestMemory memory, string modeName)
     {
+        if (modeName is "ept4" or "ept5")
+        {
+            return BuildEpt(memory, modeName);
+        }
+
         CpuState cpu = modeName switch
         {
             "legacy32" => new CpuState(TranslateDefaults.Cr0, 0, Cr4.PSE, 0),
@@ -119,9 +128,44 @@ internal static class ExampleImage
         return new ExampleLayout(mode, cpu, pages, queries);
     }
 
-    /// <summary>The register options that select the example's mode: <c>--cr0 X --cr3 X --cr4 X --efer X</c>.</summary>
-    public static string RegisterOptions(in CpuState cpu) =>
-        $"--cr0 {Numbers.Hex(cpu.Cr0)} --cr3 {Numbers.Hex(cpu.Cr3)} --cr4 {Numbers.Hex(cpu.Cr4)} --efer {Numbers.Hex(cpu.Efer)}";
+    // EPT tables from 0x1000 (EPTP, with A/D flags on) that map guest-physical pages of a nested guest to the data
+    // frames: every kind of entry the EPT walk tells apart.
+    private static ExampleLayout BuildEpt(GuestMemory memory, string modeName)
+    {
+        PagingModeInfo mode = PagingModes.All.First(m => m.Name == modeName);
+        const ulong Read = 1, Write = 2, Execute = 4, WriteBack = 6 << 3, Base = 0x8000_0000;
+        var builder = new PageTableBuilder(memory, mode, 0x1000, 0x10_0000);
+        var cpu = new CpuState(0, 0, 0, 0, MaxPhysAddr: (int)TranslateDefaults.MaxPhysAddr, Eptp: EptPointer.Make(builder.Root, mode.RootLevel, accessedDirty: true));
+        var pages = new List<ExamplePage>();
+
+        void Map(ulong gpa, ulong hpa, ulong size, ulong flags, string what)
+        {
+            builder.Map(gpa, hpa, size, flags);
+            pages.Add(new ExamplePage(gpa, hpa, size, what));
+        }
+
+        Map(Base, 0x10_0000, 0x1000, Read | Write | Execute | WriteBack, "read/write/execute, write-back");
+        Map(Base + 0x1000, 0x10_1000, 0x1000, Read | WriteBack, "read-only");
+        Map(Base + 0x2000, 0x10_2000, 0x1000, Read | Execute | WriteBack | 0x40, "read/execute, ignore PAT");
+        pages.Add(new ExamplePage(Base + 0x3000, 0, 0x1000, "not present (its EPT PTE is 0)", Present: false));
+        Map(Base + 0x4000, 0x10_3000, 0x1000, Read | Write | (7 << 3), "memory type 7 (reserved): misconfigured");
+        Map(0x4000_0000, 0x20_0000, 0x20_0000, Read | Write | WriteBack, "a 2 MiB page");
+        Map(0xC000_0000, 0, 0x4000_0000, Read | Write | Execute | WriteBack, "a 1 GiB page");
+
+        var queries = new List<ExampleQuery>
+        {
+            new(AccessKind.Read, 0, new[] { Base + 0x123, Base + 0x1000, Base + 0x3000, Base + 0x4000, 0x4001_2345UL, 0xC000_1000UL }),
+            new(AccessKind.Write, 0, new[] { Base + 0x123, Base + 0x1000 }),
+            new(AccessKind.Fetch, 0, new[] { Base + 0x2000, 0x4000_0000UL }),
+        };
+
+        return new ExampleLayout(mode, cpu, pages, queries);
+    }
+
+    /// <summary>The register options that select the example's mode: <c>--cr0 X --cr3 X --cr4 X --efer X</c>, or <c>--eptp X</c>.</summary>
+    public static string RegisterOptions(in CpuState cpu) => cpu.Eptp != 0
+        ? $"--eptp {Numbers.Hex(cpu.Eptp)}"
+        : $"--cr0 {Numbers.Hex(cpu.Cr0)} --cr3 {Numbers.Hex(cpu.Cr3)} --cr4 {Numbers.Hex(cpu.Cr4)} --efer {Numbers.Hex(cpu.Efer)}";
 
     /// <summary>The arguments of the <c>translate</c> command for <paramref name="query"/> on <paramref name="image"/>.</summary>
     public static string[] TranslateArguments(string image, ExampleLayout layout, ExampleQuery query)
@@ -138,6 +182,11 @@ internal static class ExampleImage
         {
             args.Add("--access");
             args.Add(TranslateDefaults.Name(query.Access));
+        }
+
+        if (layout.Mode.IsEpt)
+        {
+            args.Add("--gpa");
         }
 
         args.AddRange(query.Vas.Select(Numbers.Hex));
@@ -168,7 +217,7 @@ internal static class ExampleImage
             output.WriteLine("$ shadowmmu " + string.Join(' ', TranslateArguments(image, layout, query).Select(ShellQuote)));
             foreach (ulong va in query.Vas)
             {
-                var request = new TranslateRequest(layout.Cpu, va, query.Access, query.Cpl, false);
+                var request = new TranslateRequest(layout.Cpu, va, query.Access, query.Cpl, false, Gpa: layout.Mode.IsEpt);
                 if (!session.TryTranslate(memory, request, ref translation, out string? error))
                 {
                     throw new InvalidOperationException("example query failed: " + error);
@@ -197,6 +246,15 @@ internal static class ExampleImage
     {
         ExampleQuery query = layout.Queries[1];
         var line = new StringBuilder();
+        if (layout.Mode.IsEpt)
+        {
+            line.Append("{\"image\": ").Append(System.Text.Json.JsonSerializer.Serialize(image))
+                .Append(", \"eptp\": \"").Append(Numbers.Hex(layout.Cpu.Eptp))
+                .Append("\", \"access\": \"").Append(TranslateDefaults.Name(query.Access))
+                .Append("\", \"gpa\": \"").Append(Numbers.Hex(query.Vas[0])).Append("\"}");
+            return line.ToString();
+        }
+
         line.Append("{\"image\": ").Append(System.Text.Json.JsonSerializer.Serialize(image))
             .Append(", \"cr0\": \"").Append(Numbers.Hex(layout.Cpu.Cr0))
             .Append("\", \"cr3\": \"").Append(Numbers.Hex(layout.Cpu.Cr3))

@@ -60,7 +60,7 @@ internal static class ExampleImageCommand
             throw new CliUsageException($"cannot write '{path}': {e.Message}");
         }
 
-        output.WriteLine($"Wrote {path}: {TranslationFormat.SizeText(ExampleImage.Size)} of physical memory with {layout.Mode.Title} ({layout.Mode.Name}) page tables at {Numbers.Hex(layout.Cpu.Cr3)}, mapping:");
+        output.WriteLine($"Wrote {path}: {TranslationFormat.SizeText(ExampleImage.Size)} of physical memory with {layout.Mode.Title} ({layout.Mode.Name}) page tables at {Numbers.Hex(layout.Root)}, mapping:");
         ExampleImage.WritePages(output, layout);
         output.WriteLine();
         output.WriteLine("Translate its addresses with these commands (each is followed by what it prints):");

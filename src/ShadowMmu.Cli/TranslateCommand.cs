@@ -283,7 +283,7 @@ internal static class TranslateCommand
             using GuestMemory memory = GuestMemory.Allocate(ExampleImage.Size);
             ExampleLayout layout = ExampleImage.Build(memory, name);
             output.WriteLine($"== {layout.Mode.Name}: {layout.Mode.Title} ({ExampleImage.RegisterOptions(layout.Cpu)})");
-            output.WriteLine($"Page tables at {Numbers.Hex(layout.Cpu.Cr3)} map, in {TranslationFormat.SizeText(ExampleImage.Size)} of memory:");
+            output.WriteLine($"Page tables at {Numbers.Hex(layout.Root)} map, in {TranslationFormat.SizeText(ExampleImage.Size)} of memory:");
             ExampleImage.WritePages(output, layout);
             output.WriteLine($"With IMAGE written by 'shadowmmu example-image IMAGE --mode {layout.Mode.Name}', these commands print:");
             output.WriteLine();

@@ -76,6 +76,51 @@ public sealed class ExampleImageTests : IDisposable
         Assert.Equal(before, TestImage.Sha256(image));
     }
 
+    [Theory]
+    [InlineData("ept4")]
+    [InlineData("ept5")]
+    public void EptExampleCommandsTranslateAsPrinted(string mode)
+    {
+        string image = _dir.File($"example-{mode}.bin");
+
+        CliResult written = CliHarness.Run("example-image", image, "--mode", mode);
+
+        Assert.Equal(0, written.ExitCode);
+        string before = TestImage.Sha256(image);
+        List<(string Command, string[] Expected)> commands = Commands(written.Stdout);
+        Assert.Equal(3, commands.Count);
+        var seen = new HashSet<string>();
+        foreach ((string command, string[] expected) in commands)
+        {
+            string[] words = CliHarness.ShellWords(command[2..]);
+            Assert.Contains("--eptp", words);
+            Assert.Contains("--gpa", words);
+            Assert.DoesNotContain("--cr3", words);
+
+            CliResult run = CliHarness.Run(words[1..]);
+
+            Assert.Equal(0, run.ExitCode);
+            Assert.Equal(expected, run.Lines);
+            foreach (string what in new[] { $" page, {mode}, ", ": EPT violation, exit qualification", ": EPT misconfiguration at level 1", "sets A D in the PTE", "ignore PAT", "(1 GiB page" })
+            {
+                if (expected.Any(l => l.Contains(what, StringComparison.Ordinal)))
+                {
+                    seen.Add(what);
+                }
+            }
+        }
+
+        Assert.Equal(6, seen.Count);
+        Assert.Equal(before, TestImage.Sha256(image));
+
+        // The batch line it prints answers the same as its command line.
+        string batchLine = written.Lines.Single(l => l.StartsWith("{\"image\"", StringComparison.Ordinal));
+        File.WriteAllText(_dir.File("cases.jsonl"), batchLine + "\n");
+        JsonElement answer = JsonDocument.Parse(CliHarness.Run("translate", "--batch", _dir.File("cases.jsonl")).Lines.Single()).RootElement;
+        Assert.Equal(mode, answer.GetProperty("mode").GetString());
+        Assert.False(answer.GetProperty("fault").GetBoolean());
+    }
+
     [Fact]
     public void PrintedBatchCaseRunsNextToTheImage()
     {
