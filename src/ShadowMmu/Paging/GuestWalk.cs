@@ -185,6 +185,32 @@ public struct GuestWalk
         return TrySetFlagsSlow(memory, level, old, old | flags, entryBytes);
     }
 
+    /// <summary>
+    /// As <see cref="TrySetFlags"/>, for an entry that lives at <paramref name="address"/> in <paramref name="memory"/>
+    /// rather than at its recorded guest-physical address (a guest table seen through EPT); the update is listed
+    /// under the guest-physical address.
+    /// </summary>
+    public bool TrySetFlagsAt(GuestMemory memory, ulong address, int level, ulong flags, int entryBytes)
+    {
+        ulong old = Ptes[level - 1];
+        if ((old & flags) == flags)
+        {
+            return true;
+        }
+
+        bool swapped = entryBytes == 4
+            ? memory.TryCompareExchangeUInt32(address, (uint)old, (uint)(old | flags))
+            : memory.TryCompareExchangeUInt64(address, old, old | flags);
+        if (!swapped)
+        {
+            return false;
+        }
+
+        Ptes[level - 1] = old | flags;
+        NoteUpdate(PteGpa[level - 1], old, old | flags);
+        return true;
+    }
+
     private bool TrySetFlagsSlow(GuestMemory memory, int level, ulong old, ulong value, int entryBytes)
     {
         ulong gpa = PteGpa[level - 1];

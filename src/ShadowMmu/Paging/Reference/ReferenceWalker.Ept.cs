@@ -110,7 +110,7 @@ public sealed partial class ReferenceWalker
             return PassResult.Faulted;
         }
 
-        if (accessedDirty && !SetAccessedAndDirty(ref walk, leafLevel, kind == AccessKind.Write || pagingStructureWrite))
+        if (accessedDirty && SetAccessedAndDirty(ref walk, leafLevel, kind == AccessKind.Write || pagingStructureWrite) == PassResult.Restart)
         {
             return PassResult.Restart;
         }

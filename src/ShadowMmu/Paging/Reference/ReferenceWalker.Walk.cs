@@ -86,7 +86,13 @@ public sealed partial class ReferenceWalker
                 continue;
             }
 
-            if (!TryReadEntry(gpa, out entry))
+            // In a two-dimensional walk the entry's guest-physical address goes through EPT first.
+            if (!TryTranslateGuestEntry(ref walk, level, table, gpa, out ulong address))
+            {
+                return PassResult.Faulted;
+            }
+
+            if (!TryReadEntry(address, out entry))
             {
                 walk.OutsideMemory(level, table, gpa, request);
                 return PassResult.Faulted;
@@ -140,9 +146,10 @@ public sealed partial class ReferenceWalker
 
         // A/D only after the walk and the rights check succeed (KVM update_accessed_dirty_bits), from the first
         // level read from memory down to the leaf; register entries have no accessed flag.
-        if (!SetAccessedAndDirty(ref walk, leafLevel, kind == AccessKind.Write))
+        PassResult flagged = SetAccessedAndDirty(ref walk, leafLevel, kind == AccessKind.Write);
+        if (flagged != PassResult.Translated)
         {
-            return PassResult.Restart;
+            return flagged;
         }
 
         ulong pageSize = leaf.Page!.Size;
@@ -195,8 +202,9 @@ public sealed partial class ReferenceWalker
         return code;
     }
 
-    // False when an entry changed since the walk read it: the caller walks again.
-    private bool SetAccessedAndDirty(ref GuestWalk walk, int leafLevel, bool write)
+    // Restart when an entry changed since the walk read it (the caller walks again); Faulted when, in a
+    // two-dimensional walk, EPT refused the write of a flag.
+    private PassResult SetAccessedAndDirty(ref GuestWalk walk, int leafLevel, bool write)
     {
         for (int level = walk.MaxLevel; level >= leafLevel; level--)
         {
@@ -211,13 +219,26 @@ public sealed partial class ReferenceWalker
                 flags |= 1UL << _spec.Dirty!.Value.Bit;
             }
 
-            if (flags != 0 && !walk.TrySetFlags(Memory, level, flags, _spec.EntryBytes))
+            if (flags == 0)
             {
-                return false;
+                continue;
+            }
+
+            if (_nested != null)
+            {
+                PassResult result = SetFlagNested(ref walk, level, flags);
+                if (result != PassResult.Translated)
+                {
+                    return result;
+                }
+            }
+            else if (!walk.TrySetFlags(Memory, level, flags, _spec.EntryBytes))
+            {
+                return PassResult.Restart;
             }
         }
 
-        return true;
+        return PassResult.Translated;
     }
 
     // Bits 63:N-1 all equal: all zeros or all ones.

@@ -27,6 +27,12 @@ public sealed partial class ReferenceWalker : IEptWalker
     // The first level read from guest memory by each walk: the root, or the level under the register level.
     private readonly int _firstMemoryLevel;
 
+    // A nested walker's EPT: the guest's guest-physical addresses are translated through it (see WalkNested).
+    private readonly IEptWalker? _ept;
+
+    // A nested PAE walker whose PDPTE register load exited through EPT: the exit every walk reports.
+    private GuestWalk? _registerLoadExit;
+
     /// <summary>A walker for the mode <paramref name="specText"/> describes, over <paramref name="memory"/> in <paramref name="cpu"/>'s state.</summary>
     /// <param name="specText">A paging spec in the language of docs/spec-language.md.</param>
     /// <param name="memory">Guest physical memory the walk reads and sets A/D flags in.</param>
@@ -37,8 +43,9 @@ public sealed partial class ReferenceWalker : IEptWalker
     {
     }
 
-    private ReferenceWalker(string specText, string specFile, GuestMemory memory, in CpuState cpu)
+    private ReferenceWalker(string specText, string specFile, GuestMemory memory, in CpuState cpu, IEptWalker? ept = null)
     {
+        _ept = ept;
         ArgumentNullException.ThrowIfNull(specText);
         ArgumentNullException.ThrowIfNull(memory);
         _spec = Parse(specText, specFile);
@@ -143,7 +150,7 @@ public sealed partial class ReferenceWalker : IEptWalker
         for (int i = 0; i < registers.Length; i++)
         {
             ulong gpa = _root + ((ulong)i * (ulong)_spec.EntryBytes);
-            if (!TryReadEntry(gpa, out ulong entry))
+            if (!TryTranslateRegisterLoad(gpa, out ulong address) || !TryReadEntry(address, out ulong entry))
             {
                 entry = 0;
             }
