@@ -107,7 +107,7 @@ internal sealed class BatchTranslator : IDisposable
             return imageError;
         }
 
-        var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac, c.Gpa, c.User);
+        var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac, c.Gpa, c.User, c.Nested);
         if (!_session.TryTranslate(memory, request, ref _translation, out string? error))
         {
             return error;
@@ -143,6 +143,7 @@ internal struct BatchCase
     public bool Ac;
     public bool Gpa;
     public bool User;
+    public bool Nested;
 
     /// <summary>Reads a case; null when it is complete, else why not. Unknown keys are ignored.</summary>
     public static string? TryRead(JsonElement root, out BatchCase c)
@@ -251,11 +252,6 @@ internal struct BatchCase
             return null;
         }
 
-        if (eptp != null)
-        {
-            return "eptp with guest registers and va (the two-dimensional walk) is not built yet: give gpa to walk EPT alone";
-        }
-
         if (cr3 == null)
         {
             return "cr3 is missing";
@@ -266,7 +262,8 @@ internal struct BatchCase
             return "va is missing";
         }
 
-        c.Cpu = new CpuState(cr0, cr3.Value, cr4, efer, (uint)pkru, (int)maxPhysAddr, TranslateDefaults.Features);
+        c.Cpu = new CpuState(cr0, cr3.Value, cr4, efer, (uint)pkru, (int)maxPhysAddr, TranslateDefaults.Features, eptp ?? 0, mbec);
+        c.Nested = eptp != null;
         c.Va = va.Value;
         c.Cpl = (int)cpl;
         return null;

@@ -132,9 +132,9 @@ internal static class TranslateCommand
             {
                 result.AddError("--mbec and --user are EPT options: give --eptp and --gpa");
             }
-            else if (hasEptp && !hasGpas && hasImage)
+            else if (hasEptp && !hasGpas && Given(result, user))
             {
-                result.AddError("--eptp with guest registers and VAs (the two-dimensional walk) is not built yet: give --gpa GPA... to walk EPT alone");
+                result.AddError("--user is for --gpa: in the two-dimensional walk the guest's own tables say whether an address is user-mode");
             }
             else if (hasImage && !hasGpas && result.GetResult(cr3) == null)
             {
@@ -173,7 +173,9 @@ internal static class TranslateCommand
                 parsed.GetValue(efer) ?? TranslateDefaults.Efer,
                 (uint)(parsed.GetValue(pkru) ?? TranslateDefaults.Pkru),
                 parsed.GetValue(maxPhysAddr),
-                TranslateDefaults.Features);
+                TranslateDefaults.Features,
+                parsed.GetValue(eptp) ?? 0,
+                parsed.GetValue(mbec));
             return Single(parsed.GetValue(image)!, cpu, kind, parsed.GetValue(cpl), parsed.GetValue(ac), parsed.GetValue(vas) ?? Array.Empty<ulong>(), context.Out);
         });
 
@@ -183,8 +185,15 @@ internal static class TranslateCommand
     /// <summary>Translates each VA in the image and prints one result per VA (and its details, indented).</summary>
     private static int Single(string imagePath, CpuState cpu, AccessKind access, int cpl, bool ac, ulong[] vas, TextWriter output)
     {
-        // Registers first: they say whether there is anything to walk, whatever the image holds.
-        PagingModeInfo mode = WalkSession.TrySelectMode(cpu, out string? error) ?? throw new CliUsageException(error!);
+        // Registers first: they say whether there is anything to walk, whatever the image holds. With EPTP: two dimensions.
+        bool nested = cpu.Eptp != 0;
+        string? error;
+        if (nested && WalkSession.TrySelectEptMode(cpu, out error) == null)
+        {
+            throw new CliUsageException(error!);
+        }
+
+        PagingModeInfo mode = WalkSession.TrySelectMode(cpu, out error) ?? throw new CliUsageException(error!);
         ModeFacts facts = ModeFacts.Of(mode);
         foreach (ulong va in vas)
         {
@@ -199,7 +208,7 @@ internal static class TranslateCommand
         var translation = default(Translation);
         foreach (ulong va in vas)
         {
-            if (!session.TryTranslate(memory, new TranslateRequest(cpu, va, access, cpl, ac), ref translation, out error))
+            if (!session.TryTranslate(memory, new TranslateRequest(cpu, va, access, cpl, ac, Nested: nested), ref translation, out error))
             {
                 throw new CliUsageException(error!);
             }

@@ -25,6 +25,12 @@ internal static class TranslationFormat
     /// </summary>
     public static void WriteText(TextWriter output, in Translation t)
     {
+        if (t.EptMode != null)
+        {
+            WriteNestedText(output, t);
+            return;
+        }
+
         ref readonly GuestWalk walk = ref t.Walk;
         ModeFacts facts = ModeFacts.Of(t.Mode);
         var line = new StringBuilder(96);
@@ -98,6 +104,12 @@ internal static class TranslationFormat
     /// </summary>
     public static void WriteJson(Utf8JsonWriter json, in Translation t)
     {
+        if (t.EptMode != null)
+        {
+            WriteNestedJson(json, t);
+            return;
+        }
+
         if (t.Mode.IsEpt)
         {
             WriteEptJson(json, t);
@@ -197,18 +209,7 @@ internal static class TranslationFormat
         json.WriteStartArray("pte_updates");
         for (int i = 0; i < walk.UpdateCount; i++)
         {
-            PteUpdate update = walk.Updates[i];
-            json.WriteStartObject();
-            json.WriteString("pa", Numbers.Hex(update.Gpa));
-            json.WriteString("old", Numbers.Hex(update.Old));
-            json.WriteString("new", Numbers.Hex(update.New));
-            json.WriteNumber("size", mode.EntryBytes);
-            if (dimension != null)
-            {
-                json.WriteString("table", dimension);
-            }
-
-            json.WriteEndObject();
+            WriteUpdate(json, walk.Updates[i], mode.EntryBytes, dimension);
         }
 
         json.WriteEndArray();
@@ -268,6 +269,144 @@ internal static class TranslationFormat
         }
 
         return text;
+    }
+
+    /// <summary>
+    /// A two-dimensional walk for people: <c>VA -> GPA -> HPA (…, long4 through ept4, user rw-; EPT rwx, WB)</c>, the
+    /// guest's #PF or #GP, or the EPT exit and what it was translating; then the A/D flags set in both dimensions.
+    /// </summary>
+    private static void WriteNestedText(TextWriter output, in Translation t)
+    {
+        ref readonly NestedWalk nested = ref t.Nested;
+        ref readonly GuestWalk guest = ref nested.Guest;
+        ref readonly GuestWalk ept = ref nested.Ept;
+        ModeFacts facts = ModeFacts.Of(t.Mode);
+        string modes = t.Mode.Name + " through " + t.EptMode!.Name;
+        string level = guest.Level.ToString(CultureInfo.InvariantCulture);
+        var line = new StringBuilder(Numbers.Hex(guest.Va));
+        switch (nested.Fault)
+        {
+            case NestedFault.None:
+                line.Append(" -> ").Append(Numbers.Hex(guest.PhysicalAddress)).Append(" -> ").Append(Numbers.Hex(nested.HostPhysicalAddress))
+                    .Append(" (").Append(SizeText(guest.PageSize)).Append(" page, ").Append(modes).Append(", ").Append(RightsText(guest.PteAccess))
+                    .Append("; EPT ").Append(EptRights.Format(ept.PteAccess, false)).Append(", ").Append(MemoryTypeText(ept.MemoryType)).Append(')');
+                break;
+            case NestedFault.Guest when guest.Fault == WalkFault.PageFault:
+                line.Append(": #PF error code ").Append(Numbers.Hex(guest.ErrorCode)).Append(" (").Append(ErrorCodeText(guest.ErrorCode))
+                    .Append(") at level ").Append(level).Append(" (").Append(modes).Append(')');
+                break;
+            case NestedFault.Guest:
+                line.Append(": #GP(0) (").Append(modes).Append(')');
+                break;
+            default:
+                string exit = ept.Fault == WalkFault.EptViolation
+                    ? "EPT violation, exit qualification " + Numbers.Hex(ept.ErrorCode) + " (" + QualificationText(ept.ErrorCode) + ")"
+                    : "EPT misconfiguration";
+                string what = !nested.EptOnGuestTable
+                    ? "translating the final address " + Numbers.Hex(ept.Va)
+                    : guest.Level >= 1 && guest.PteGpa[guest.Level - 1] == ept.Va
+                        ? "translating the guest's " + facts.LevelName(guest.Level) + " at " + Numbers.Hex(ept.Va)
+                        : "loading the PDPTE registers from " + Numbers.Hex(ept.Va);
+                line.Append(": ").Append(exit).Append(' ').Append(what).Append(" at EPT level ")
+                    .Append(ept.Level.ToString(CultureInfo.InvariantCulture)).Append(" (").Append(modes).Append(')');
+                break;
+        }
+
+        output.WriteLine(line.ToString());
+        for (int i = 0; i < guest.UpdateCount; i++)
+        {
+            PteUpdate update = guest.Updates[i];
+            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, false)} in the guest's {EntryName(guest, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
+        }
+
+        for (int i = 0; i < nested.EptUpdateCount; i++)
+        {
+            PteUpdate update = nested.EptUpdates[i];
+            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, true)} in the EPT entry at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
+        }
+    }
+
+    /// <summary>
+    /// A two-dimensional walk's batch answer: the EPT-alone fields, with <c>"exception"</c>/<c>"error_code"</c> for the
+    /// guest's own faults, <c>"gpa"</c> the guest's translation, <c>"dimension"</c> the one that faulted, and
+    /// <c>"pte_updates"</c> listing guest (<c>"table": "guest"</c>, at guest-physical addresses) and EPT entries.
+    /// </summary>
+    private static void WriteNestedJson(Utf8JsonWriter json, in Translation t)
+    {
+        ref readonly NestedWalk nested = ref t.Nested;
+        ref readonly GuestWalk guest = ref nested.Guest;
+        ref readonly GuestWalk ept = ref nested.Ept;
+        bool eptFault = nested.Fault == NestedFault.Ept, guestFault = nested.Fault == NestedFault.Guest;
+        json.WriteStartObject();
+        json.WriteBoolean("fault", nested.Fault != NestedFault.None);
+        if (eptFault)
+        {
+            json.WriteString("exit", ept.Fault == WalkFault.EptViolation ? "ept_violation" : "ept_misconfig");
+        }
+        else
+        {
+            json.WriteNull("exit");
+        }
+
+        WriteHexOrNull(json, "exit_qualification", eptFault && ept.Fault == WalkFault.EptViolation, ept.ErrorCode);
+        WriteHexOrNull(json, "fault_gpa", eptFault, ept.Va);
+        if (guestFault)
+        {
+            json.WriteString("exception", guest.Fault == WalkFault.PageFault ? "PF" : "GP");
+            json.WriteString("error_code", Numbers.Hex(guest.ErrorCode));
+        }
+        else
+        {
+            json.WriteNull("exception");
+            json.WriteNull("error_code");
+        }
+
+        bool translated = nested.Fault == NestedFault.None;
+        WriteHexOrNull(json, "hpa", translated, nested.HostPhysicalAddress);
+        if (translated)
+        {
+            json.WriteNumber("page_size", guest.PageSize);
+        }
+        else
+        {
+            json.WriteNull("page_size");
+        }
+
+        json.WriteString("mode", t.EptMode!.Name);
+        json.WriteString("guest_mode", t.Mode.Name);
+        json.WriteStartArray("pte_updates");
+        for (int i = 0; i < guest.UpdateCount; i++)
+        {
+            WriteUpdate(json, guest.Updates[i], t.Mode.EntryBytes, "guest");
+        }
+
+        for (int i = 0; i < nested.EptUpdateCount; i++)
+        {
+            WriteUpdate(json, nested.EptUpdates[i], 8, "ept");
+        }
+
+        json.WriteEndArray();
+        json.WriteString("dimension", nested.Fault switch { NestedFault.Guest => "guest", NestedFault.Ept => "ept", _ => null });
+        json.WriteBoolean("ept_on_guest_table", nested.EptOnGuestTable);
+        json.WriteNumber("level", guest.Level);
+        json.WriteString("va", Numbers.Hex(guest.Va));
+        WriteHexOrNull(json, "gpa", translated || (eptFault && !nested.EptOnGuestTable), guest.PhysicalAddress);
+        json.WriteEndObject();
+    }
+
+    private static void WriteUpdate(Utf8JsonWriter json, in PteUpdate update, int size, string? table)
+    {
+        json.WriteStartObject();
+        json.WriteString("pa", Numbers.Hex(update.Gpa));
+        json.WriteString("old", Numbers.Hex(update.Old));
+        json.WriteString("new", Numbers.Hex(update.New));
+        json.WriteNumber("size", size);
+        if (table != null)
+        {
+            json.WriteString("table", table);
+        }
+
+        json.WriteEndObject();
     }
 
     /// <summary>The answer for a case that could not be run: <c>{"error": "..."}</c>.</summary>

@@ -12,13 +12,20 @@ namespace ShadowMmu.Cli;
 /// <param name="Ac">EFLAGS.AC.</param>
 /// <param name="Gpa">True: <paramref name="Va"/> is a guest-physical address to walk through EPT alone (<see cref="CpuState.Eptp"/>).</param>
 /// <param name="User">For an EPT walk: the access is to a user-mode linear address (mode-based execute control).</param>
-internal readonly record struct TranslateRequest(CpuState Cpu, ulong Va, AccessKind Access, int Cpl, bool Ac, bool Gpa = false, bool User = false);
+/// <param name="Nested">True: the two-dimensional walk of <paramref name="Va"/>, the guest's tables through the EPT <see cref="CpuState.Eptp"/> names.</param>
+internal readonly record struct TranslateRequest(CpuState Cpu, ulong Va, AccessKind Access, int Cpl, bool Ac, bool Gpa = false, bool User = false, bool Nested = false);
 
 /// <summary>The outcome of one translation: the walk record and what is needed to describe it.</summary>
 internal struct Translation
 {
     /// <summary>The walk as the generated walker left it (its A/D updates already undone in memory).</summary>
     public GuestWalk Walk;
+
+    /// <summary>For a two-dimensional walk: its record (<see cref="Walk"/> is then its guest walk), and the EPT mode.</summary>
+    public NestedWalk Nested;
+
+    /// <summary>The EPT mode of a two-dimensional walk, else null.</summary>
+    public PagingModeInfo? EptMode;
 
     /// <summary>The mode the registers selected.</summary>
     public PagingModeInfo Mode;
@@ -42,6 +49,7 @@ internal sealed class WalkSession : IDisposable
 
     private readonly Dictionary<string, (GuestMemory? Memory, string? Error)> _images = new(StringComparer.Ordinal);
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), IGuestPageWalker> _walkers = new();
+    private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), ReferenceWalker> _nestedWalkers = new();
 
     /// <summary>Maps the image at <paramref name="path"/> (once per full path); null and a reason when it cannot be read.</summary>
     public GuestMemory? TryOpenImage(string path, out string? error)
@@ -95,6 +103,12 @@ internal sealed class WalkSession : IDisposable
         if (request.Gpa)
         {
             return TryTranslateGpa(memory, request, ref result, out error);
+        }
+
+        result.EptMode = null;
+        if (request.Nested)
+        {
+            return TryTranslateNested(memory, request, ref result, out error);
         }
 
         PagingModeInfo? mode = TrySelectMode(request.Cpu, out error);
@@ -159,11 +173,69 @@ internal sealed class WalkSession : IDisposable
         }
 
         var walker = (IEptWalker)Walker(memory, request.Cpu, mode);
+        result.EptMode = null;
         result.Mode = walker.Mode;
         result.MemorySize = memory.Size;
         result.PdpteLoadFaulted = false;
         walker.WalkGpa(ref result.Walk, request.Va, request.Access, EptAccessFlags.Final | (request.User ? EptAccessFlags.GuestUser : 0));
         Undo(memory, ref result.Walk, walker.Mode.EntryBytes);
+        return true;
+    }
+
+    // Two dimensions: the guest's mode from its registers, EPT from EPTP. The reference walker interprets both specs
+    // (the generated walkers have no two-dimensional walk yet); its EPT walks are the generated EPT walker's.
+    private bool TryTranslateNested(GuestMemory memory, in TranslateRequest request, ref Translation result, out string? error)
+    {
+        PagingModeInfo? eptMode = TrySelectEptMode(request.Cpu, out error);
+        PagingModeInfo? mode = eptMode == null ? null : TrySelectMode(request.Cpu, out error);
+        if (eptMode == null || mode == null)
+        {
+            return false;
+        }
+
+        if (!ModeFacts.Of(mode).Fits(request.Va))
+        {
+            error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
+            return false;
+        }
+
+        if (!_nestedWalkers.TryGetValue((memory, request.Cpu), out ReferenceWalker? walker))
+        {
+            if (_nestedWalkers.Count >= MaxCachedWalkers)
+            {
+                _nestedWalkers.Clear();
+            }
+
+            walker = ReferenceWalker.Nested(memory, request.Cpu, (IEptWalker)PagingModes.CreateWalker(eptMode.Name, memory, request.Cpu));
+            _nestedWalkers[(memory, request.Cpu)] = walker;
+        }
+
+        result.Mode = mode;
+        result.EptMode = eptMode;
+        result.MemorySize = memory.Size;
+        result.PdpteLoadFaulted = walker.RegisterLoadFaulted;
+        walker.WalkNested(ref result.Nested, request.Va, request.Access, request.Cpl, request.Ac);
+        result.Walk = result.Nested.Guest;
+
+        // Back to the image's bytes: the guest's entries where they live (host-physical), then EPT's.
+        for (int i = result.Walk.UpdateCount - 1; i >= 0; i--)
+        {
+            PteUpdate update = result.Walk.Updates[i];
+            for (int level = 1; level <= mode.RootLevel; level++)
+            {
+                if (result.Walk.PteGpa[level - 1] == update.Gpa)
+                {
+                    memory.WriteEntry(result.Nested.GuestEntryHpa[level - 1], update.Old, mode.EntryBytes);
+                    break;
+                }
+            }
+        }
+
+        for (int i = result.Nested.EptUpdateCount - 1; i >= 0; i--)
+        {
+            memory.WriteEntry(result.Nested.EptUpdates[i].Gpa, result.Nested.EptUpdates[i].Old, 8);
+        }
+
         return true;
     }
 
