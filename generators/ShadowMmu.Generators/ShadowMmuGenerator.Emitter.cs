@@ -326,12 +326,20 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Line();
-                _w.Line("// The request as 0/1 flags, combined without branches: its byte in the permission bitmap, and the error-code");
-                _w.Line("// bits a fault reports for it" + (_spec.ProtectionKey != null ? "; its part of the protection-key offset (KVM's pfec >> 1, the page's U/S added at the leaf)." : "."));
+                _w.Line("// The request as 0/1 flags, combined without branches: the rights values that fault for it (its byte of the");
+                _w.Line("// permission bitmap, read now, off the walk's chain of loads; the index is below 256, so it is read without a bounds");
+                _w.Line("// check), and the error-code bits a fault reports for it" + (_spec.ProtectionKey != null ? "; its part of the protection-key offset (KVM's pfec >> 1, the" : "."));
+                if (_spec.ProtectionKey != null)
+                {
+                    _w.Line("// page's U/S added at the leaf).");
+                }
+
                 _w.Line("int write = kind == " + Ns + "AccessKind.Write ? 1 : 0;");
                 _w.Line("int fetch = kind == " + Ns + "AccessKind.Fetch ? 1 : 0;");
                 _w.Line("int user = cpl == 3 ? 1 : 0;");
                 _w.Line("int request = _permissionRow | write | user << 1 | ((ac ? 1 : 0) & ~user) << 2 | fetch << 3;");
+                _w.Line("uint faultingRights = global::System.Runtime.CompilerServices.Unsafe.Add(");
+                _w.Line("    ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(Permissions), request & 0xFF);");
                 _w.Line("uint faultBits = (uint)write * " + Ns + "PageFaultErrorCode.Write | (uint)user * " + Ns + "PageFaultErrorCode.User | ((uint)-fetch & _fetchErrorCode);");
                 if (_spec.ProtectionKey != null)
                 {
@@ -502,9 +510,8 @@ namespace ShadowMmu.Generators
 
             private void EmitRightsCheck()
             {
-                _w.Line("// Rights: one byte of the permission bitmap says which rights values fault for this request (the request is");
-                _w.Line("// below 256; the mask tells the JIT so, and it drops the bounds check).");
-                _w.Line("uint fault = (uint)(Permissions[request & 0xFF] >> (int)access) & 1;");
+                _w.Line("// Rights: the request's byte of the permission bitmap says which rights values fault.");
+                _w.Line("uint fault = (faultingRights >> (int)access) & 1;");
                 if (_spec.ProtectionKey != null)
                 {
                     BitRange key = _spec.ProtectionKey.Value;
