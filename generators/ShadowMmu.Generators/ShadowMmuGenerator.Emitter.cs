@@ -304,7 +304,7 @@ namespace ShadowMmu.Generators
                     _w.Line("va &= " + Hex((1UL << _spec.LinearBits) - 1) + ";");
                 }
 
-                _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet). Retry sets the rest.");
+                _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
                 _w.Line("walk.Va = va;");
                 _w.Line("walk.UpdateCount = 0;");
                 if (_spec.Canonical)
@@ -368,7 +368,9 @@ namespace ShadowMmu.Generators
                 _w.Line("int level;");
                 _w.Line();
                 _w.Label("Retry");
-                _w.Line("walk.Restart(" + MaxLevel + ");");
+                _w.Line("// Every way out of the walk (Translated, PageFault, OutsideMemory) sets the record's ending fields: only the first");
+                _w.Line("// level is set here.");
+                _w.Line("walk.MaxLevel = " + MaxLevel + ";");
                 _w.Line("access = " + Ns + "AccessRights.All;");
                 _w.Line("table = _root;");
                 if (HasAccessedDirty && MemoryLevels.Count() > 1)
@@ -412,7 +414,7 @@ namespace ShadowMmu.Generators
                 _w.Line("// Level " + level.Level + ": the " + level.EntryName + " register that va[" + level.Index + "] selects. It carries no rights and no accessed flag.");
                 _w.Line("gpa = table + (((va >> " + shift + ") & " + Hex(mask) + ") << " + EntryShift + ");");
                 _w.Line("pte = " + RegistersField(level) + "[(int)(va >> " + shift + ") & " + Hex(mask) + "];");
-                _w.Line("walk.Record(" + level.Level + ", table, gpa, pte, access);");
+                _w.Line("walk.Record(" + level.Level + ", gpa, pte, access);");
                 EmitPresentCheck(level);
                 _w.Line("table = pte & " + Hex(level.Table!.Value.Mask) + ";");
             }
@@ -428,7 +430,7 @@ namespace ShadowMmu.Generators
                 if (EntriesAligned(level))
                 {
                     _w.Open("if (gpa >= entryLimit)");
-                    _w.Line("return walk.OutsideMemory(" + level.Level + ", table, gpa, faultBits);");
+                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
                     _w.Close();
                     _w.Line();
                     _w.Line("pte" + saved + " = ReadEntry(ref memoryBase, gpa);");
@@ -437,7 +439,7 @@ namespace ShadowMmu.Generators
                 {
                     _w.Line("// The table's address may leave the entry unaligned: the checked read.");
                     _w.Open("if (!TryReadEntry(gpa, out pte))");
-                    _w.Line("return walk.OutsideMemory(" + level.Level + ", table, gpa, faultBits);");
+                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
                     _w.Close();
                     _w.Line();
                     if (HasAccessedDirty)
@@ -446,7 +448,7 @@ namespace ShadowMmu.Generators
                     }
                 }
 
-                _w.Line("walk.Record(" + level.Level + ", table, gpa, pte, access);");
+                _w.Line("walk.Record(" + level.Level + ", gpa, pte, access);");
                 _w.Line("access &= " + AccessOf() + ";");
                 EmitPresentCheck(level);
                 PageRule? page = level.Page;
