@@ -326,12 +326,13 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Line();
-                _w.Line("// The request as 0/1 flags, combined without branches: the rights values that fault for it (its byte of the");
-                _w.Line("// permission bitmap, read now, off the walk's chain of loads; the index is below 256, so it is read without a bounds");
-                _w.Line("// check), and the error-code bits a fault reports for it" + (_spec.ProtectionKey != null ? "; its part of the protection-key offset (KVM's pfec >> 1, the" : "."));
+                _w.Line("// The request, as 0/1 flags combined without branches:");
+                _w.Line("// - faultingRights: its byte of the permission bitmap (bit v set when rights v fault), read now, off the walk's");
+                _w.Line("//   chain of loads, and without a bounds check (the index is below 256);");
+                _w.Line("// - faultBits: the error-code bits a fault reports for it" + (_spec.ProtectionKey != null ? ";" : "."));
                 if (_spec.ProtectionKey != null)
                 {
-                    _w.Line("// page's U/S added at the leaf).");
+                    _w.Line("// - pkRequest: its part of the protection-key offset (KVM's pfec >> 1; the page's U/S is added at the leaf).");
                 }
 
                 _w.Line("int write = kind == " + Ns + "AccessKind.Write ? 1 : 0;");
@@ -368,8 +369,8 @@ namespace ShadowMmu.Generators
                 _w.Line("int level;");
                 _w.Line();
                 _w.Label("Retry");
-                _w.Line("// Every way out of the walk (Translated, PageFault, OutsideMemory) sets the record's ending fields: only the first");
-                _w.Line("// level is set here.");
+                _w.Line("// Every way out of the walk (Translated, PageFault, OutsideMemory) sets the record's ending fields; here, only the");
+                _w.Line("// first level read.");
                 _w.Line("walk.MaxLevel = " + MaxLevel + ";");
                 _w.Line("access = " + Ns + "AccessRights.All;");
                 _w.Line("table = _root;");
@@ -554,17 +555,17 @@ namespace ShadowMmu.Generators
                     test += " || (write != 0 && (pte & " + Hex(1UL << _spec.Dirty.Value.Bit) + ") == 0)";
                 }
 
-                _w.Line("// Accessed and dirty flags, set after the checks pass: one test for the whole walk, A in every entry read" + (_spec.Dirty != null ? " and" : "."));
+                _w.Line("// Accessed and dirty flags, set after the checks pass: one test for the whole walk, A in every entry read" + (_spec.Dirty != null ? " and D" : "."));
                 if (_spec.Dirty != null)
                 {
-                    _w.Line("// D in the leaf for a write. When one is missing, SetAccessedDirty sets them, and the whole walk runs again when an");
+                    _w.Line("// in the leaf for a write. When one is missing, SetAccessedDirty sets them; when an entry changed since it was read,");
                 }
                 else
                 {
-                    _w.Line("// When one is missing, SetAccessedDirty sets them, and the whole walk runs again when an");
+                    _w.Line("// When one is missing, SetAccessedDirty sets them; when an entry changed since it was read,");
                 }
 
-                _w.Line("// entry changed since it was read (KVM's update_accessed_dirty_bits).");
+                _w.Line("// the whole walk runs again (KVM's update_accessed_dirty_bits).");
                 _w.Open("if (" + test + ")");
                 _w.Open("if (!SetAccessedDirty(memory, ref walk, level, write != 0))");
                 _w.Line("goto Retry;");
