@@ -180,6 +180,7 @@ namespace ShadowMmu.Generators
                 {
                     _w.Line("private readonly uint _pkruMask;");
                     _w.Line("private readonly uint _pkru;");
+                    _w.Line("private readonly int _keyMask;");
                 }
 
                 foreach (LevelSpec register in Registers)
@@ -232,6 +233,7 @@ namespace ShadowMmu.Generators
                     string when = _spec.ProtectionKeyWhen == null ? "true" : Test(_spec.ProtectionKeyWhen.Value);
                     _w.Line("_pkruMask = " + when + " ? (wp ? PkruMaskWp1 : PkruMaskWp0) : 0;");
                     _w.Line("_pkru = cpu.Pkru;");
+                    _w.Line("_keyMask = _pkruMask != 0 ? " + ((1 << _spec.ProtectionKey.Value.Width) - 1).ToString(CultureInfo.InvariantCulture) + " : 0;");
                 }
 
                 foreach (LevelSpec register in Registers)
@@ -316,14 +318,16 @@ namespace ShadowMmu.Generators
                     _w.Line("va &= " + Hex((1UL << _spec.LinearBits) - 1) + ";");
                 }
 
-                _w.Line("walk.Begin(va);");
+                _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
+                _w.Line("walk.Va = va;");
+                _w.Line("walk.UpdateCount = 0;");
                 if (_spec.Canonical)
                 {
                     int shift = 64 - _spec.LinearBits;
                     _w.Line();
                     _w.Line("// A non-canonical address (bits 63:" + (_spec.LinearBits - 1) + " not all equal) is a #GP(0), raised before any table is read.");
                     _w.Open("if (((long)va << " + shift + " >> " + shift + ") != (long)va)");
-                    _w.Line("return walk.GeneralProtection();");
+                    EmitGeneralProtection();
                     _w.Close();
                 }
 
@@ -331,26 +335,64 @@ namespace ShadowMmu.Generators
                 {
                     _w.Line();
                     _w.Open("if (_registerLoadFaulted)");
-                    _w.Line("return walk.GeneralProtection();");
+                    EmitGeneralProtection();
                     _w.Close();
                 }
 
                 _w.Line();
-                _w.Line("// The request: its byte in the permission bitmap, and the error-code bits a fault reports for it.");
-                _w.Line("bool write = kind == " + Ns + "AccessKind.Write;");
-                _w.Line("bool fetch = kind == " + Ns + "AccessKind.Fetch;");
-                _w.Line("bool user = cpl == 3;");
-                _w.Line("int request = _permissionRow | (write ? 1 : 0) | (user ? 2 : 0) | (ac && !user ? 4 : 0) | (fetch ? 8 : 0);");
-                _w.Line("uint faultBits = (write ? " + Ns + "PageFaultErrorCode.Write : 0) | (user ? " + Ns + "PageFaultErrorCode.User : 0) | (fetch ? _fetchErrorCode : 0);");
+                _w.Line("// The request, as 0/1 flags combined without branches:");
+                _w.Line("// - faultingRights: its byte of the permission bitmap (bit v set when rights v fault), read now, off the walk's");
+                _w.Line("//   chain of loads, and without a bounds check (the index is below 256);");
+                _w.Line("// - faultBits: the error-code bits a fault reports for it" + (_spec.ProtectionKey != null ? ";" : "."));
+                if (_spec.ProtectionKey != null)
+                {
+                    _w.Line("// - pkRequest: its part of the protection-key offset (KVM's pfec >> 1; the page's U/S is added at the leaf).");
+                }
+
+                _w.Line("int write = kind == " + Ns + "AccessKind.Write ? 1 : 0;");
+                _w.Line("int fetch = kind == " + Ns + "AccessKind.Fetch ? 1 : 0;");
+                _w.Line("int user = cpl == 3 ? 1 : 0;");
+                _w.Line("int request = _permissionRow | write | user << 1 | ((ac ? 1 : 0) & ~user) << 2 | fetch << 3;");
+                _w.Line("uint faultingRights = global::System.Runtime.CompilerServices.Unsafe.Add(");
+                _w.Line("    ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(Permissions), request & 0xFF);");
+                _w.Line("uint faultBits = (uint)write * " + Ns + "PageFaultErrorCode.Write | (uint)user * " + Ns + "PageFaultErrorCode.User | ((uint)-fetch & _fetchErrorCode);");
+                if (_spec.ProtectionKey != null)
+                {
+                    _w.Line("int pkRequest = write << 1 | user << 2 | fetch << 4;");
+                }
+
                 _w.Line("const uint reservedFault = " + Ns + "PageFaultErrorCode.Present | " + Ns + "PageFaultErrorCode.Reserved;");
-                _w.Line("ulong table, gpa, pte, frame, pageSize;");
+                if (MemoryLevels.Any(EntriesAligned))
+                {
+                    _w.Line();
+                    _w.Line("// Guest memory in locals, read once per walk (its bytes never move while it lives; the stores to the record cannot");
+                    _w.Line("// change them): an entry at gpa lies wholly inside memory when gpa < entryLimit.");
+                    _w.Line(Ns + "GuestMemory memory = _memory;");
+                    _w.Line("ref byte memoryBase = ref memory.DangerousGetBaseReference();");
+                    _w.Line("ulong entryLimit = memory.Size >= " + EntryBytes + " ? memory.Size - " + (EntryBytes - 1) + " : 0;");
+                }
+
+                var locals = new List<string> { "table", "gpa", "pte", "frame", "pageSize" };
+                if (HasAccessedDirty)
+                {
+                    locals.AddRange(MemoryLevels.Select(EntryLocal));
+                }
+
+                _w.Line("ulong " + string.Join(", ", locals) + ";");
                 _w.Line("uint access;");
                 _w.Line("int level;");
                 _w.Line();
                 _w.Label("Retry");
-                _w.Line("walk.Restart(" + MaxLevel + ");");
+                _w.Line("// Every way out of the walk (Translated, PageFault, OutsideMemory) sets the record's ending fields; here, only the");
+                _w.Line("// first level read.");
+                _w.Line("walk.MaxLevel = " + MaxLevel + ";");
                 _w.Line("access = " + Ns + "AccessRights.All;");
                 _w.Line("table = _root;");
+                if (HasAccessedDirty && MemoryLevels.Count() > 1)
+                {
+                    _w.Line(string.Join(" = ", MemoryLevels.Where(l => l.Level != MaxLevel).Select(EntryLocal)) + " = ulong.MaxValue;   // levels not read pass the A/D test");
+                }
+
                 foreach (LevelSpec level in _spec.Levels)
                 {
                     _w.Line();
@@ -371,6 +413,13 @@ namespace ShadowMmu.Generators
                 _w.Line("return walk.Translated(level, frame | (va & (pageSize - 1)), pageSize, access, " + (_spec.ProtectionKey != null ? "key" : "0") + ");");
                 _w.Close();
                 _w.Line();
+                EmitSetAccessedDirty();
+            }
+
+            private void EmitGeneralProtection()
+            {
+                _w.Line("walk.Restart(0);");
+                _w.Line("return walk.GeneralProtection();");
             }
 
             private void EmitRegisterLevel(LevelSpec level)
@@ -380,7 +429,7 @@ namespace ShadowMmu.Generators
                 _w.Line("// Level " + level.Level + ": the " + level.EntryName + " register that va[" + level.Index + "] selects. It carries no rights and no accessed flag.");
                 _w.Line("gpa = table + (((va >> " + shift + ") & " + Hex(mask) + ") << " + EntryShift + ");");
                 _w.Line("pte = " + RegistersField(level) + "[(int)(va >> " + shift + ") & " + Hex(mask) + "];");
-                _w.Line("walk.Record(" + level.Level + ", table, gpa, pte, access);");
+                _w.Line("walk.Record(" + level.Level + ", gpa, pte, access);");
                 EmitPresentCheck(level);
                 _w.Line("table = pte & " + Hex(level.Table!.Value.Mask) + ";");
             }
@@ -390,13 +439,31 @@ namespace ShadowMmu.Generators
                 BitRange index = level.Index;
                 int byteShift = index.Lo - EntryShift;
                 ulong byteMask = ((1UL << index.Width) - 1) << EntryShift;
+                string saved = HasAccessedDirty ? " = " + EntryLocal(level) : "";
                 _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that va[" + index + "] selects" + (level.Level == _spec.RootLevel ? ", in the table CR3 names." : "."));
                 _w.Line("gpa = table + ((va >> " + byteShift + ") & " + Hex(byteMask) + ");");
-                _w.Open("if (!TryReadEntry(gpa, out pte))");
-                _w.Line("return walk.OutsideMemory(" + level.Level + ", table, gpa, faultBits);");
-                _w.Close();
-                _w.Line();
-                _w.Line("walk.Record(" + level.Level + ", table, gpa, pte, access);");
+                if (EntriesAligned(level))
+                {
+                    _w.Open("if (gpa >= entryLimit)");
+                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("pte" + saved + " = ReadEntry(ref memoryBase, gpa);");
+                }
+                else
+                {
+                    _w.Line("// The table's address may leave the entry unaligned: the checked read.");
+                    _w.Open("if (!TryReadEntry(gpa, out pte))");
+                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
+                    _w.Close();
+                    _w.Line();
+                    if (HasAccessedDirty)
+                    {
+                        _w.Line(EntryLocal(level) + " = pte;");
+                    }
+                }
+
+                _w.Line("walk.Record(" + level.Level + ", gpa, pte, access);");
                 _w.Line("access &= " + AccessOf() + ";");
                 EmitPresentCheck(level);
                 PageRule? page = level.Page;
@@ -460,17 +527,18 @@ namespace ShadowMmu.Generators
 
             private void EmitRightsCheck()
             {
-                _w.Line("// Rights: one byte of the permission bitmap says which rights values fault for this request.");
-                _w.Line("uint fault = (uint)(Permissions[request] >> (int)access) & 1;");
+                _w.Line("// Rights: the request's byte of the permission bitmap says which rights values fault.");
+                _w.Line("uint fault = (faultingRights >> (int)access) & 1;");
                 if (_spec.ProtectionKey != null)
                 {
                     BitRange key = _spec.ProtectionKey.Value;
                     _w.Line();
                     _w.Line("// Protection keys: the leaf's key selects PKRU's AD and WD bits; the PKRU mask keeps those that apply to data");
-                    _w.Line("// accesses to user-mode pages (WD only to writes by user mode, or by the supervisor with CR0.WP).");
-                    _w.Line("// The key field is ignored (reported as 0) unless protection keys are on.");
-                    _w.Line("int key = _pkruMask != 0 ? (int)((pte >> " + key.Lo + ") & " + Hex((1UL << key.Width) - 1) + ") : 0;");
-                    _w.Line("int pkOffset = (write ? 2 : 0) | (user ? 4 : 0) | (fetch ? 16 : 0) | ((access & " + Ns + "AccessRights.User) != 0 ? 8 : 0);");
+                    _w.Line("// accesses to user-mode pages (WD only to writes by user mode, or by the supervisor with CR0.WP). The offset");
+                    _w.Line("// adds the page's U/S (rights bit 2) as bit 3. The key field is ignored (reported as 0, _keyMask is 0) unless");
+                    _w.Line("// protection keys are on.");
+                    _w.Line("int key = (int)(pte >> " + key.Lo + ") & _keyMask;");
+                    _w.Line("int pkOffset = pkRequest | (int)(access & " + Ns + "AccessRights.User) << 1;");
                     _w.Line("uint pkBits = (_pkru >> (key * 2)) & 3 & (_pkruMask >> pkOffset);");
                     _w.Line("uint pkFault = pkBits != 0 ? " + Ns + "PageFaultErrorCode.ProtectionKey : 0;");
                     _w.Open("if ((fault | pkFault) != 0)");
@@ -483,32 +551,69 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Close();
-
                 _w.Line();
             }
 
             private void EmitAccessedDirty()
             {
-                if (_spec.Accessed == null)
+                if (!HasAccessedDirty)
                 {
                     return;
                 }
 
-                ulong a = 1UL << _spec.Accessed.Value.Bit;
-                ulong d = _spec.Dirty != null ? 1UL << _spec.Dirty.Value.Bit : 0;
+                ulong a = 1UL << _spec.Accessed!.Value.Bit;
+                string entries = string.Join(" & ", MemoryLevels.Select(EntryLocal));
+                string test = "(" + (MemoryLevels.Count() > 1 ? "(" + entries + ")" : entries) + " & " + Hex(a) + ") == 0";
+                if (_spec.Dirty != null)
+                {
+                    test += " || (write != 0 && (pte & " + Hex(1UL << _spec.Dirty.Value.Bit) + ") == 0)";
+                }
+
+                _w.Line("// Accessed and dirty flags, set after the checks pass: one test for the whole walk, A in every entry read" + (_spec.Dirty != null ? " and D" : "."));
+                if (_spec.Dirty != null)
+                {
+                    _w.Line("// in the leaf for a write. When one is missing, SetAccessedDirty sets them; when an entry changed since it was read,");
+                }
+                else
+                {
+                    _w.Line("// When one is missing, SetAccessedDirty sets them; when an entry changed since it was read,");
+                }
+
+                _w.Line("// the whole walk runs again (KVM's update_accessed_dirty_bits).");
+                _w.Open("if (" + test + ")");
+                _w.Open("if (!SetAccessedDirty(memory, ref walk, level, write != 0))");
+                _w.Line("goto Retry;");
+                _w.Close();
+                _w.Close();
                 _w.Line();
-                _w.Line("// Accessed and dirty flags, set after the checks pass: a locked compare-exchange per entry that lacks them,");
-                _w.Line("// and the whole walk again when an entry changed since it was read (KVM's update_accessed_dirty_bits).");
+            }
+
+            private void EmitSetAccessedDirty()
+            {
+                if (!HasAccessedDirty)
+                {
+                    return;
+                }
+
+                ulong a = 1UL << _spec.Accessed!.Value.Bit;
+                ulong d = _spec.Dirty != null ? 1UL << _spec.Dirty.Value.Bit : 0;
+                _w.Line("/// <summary>");
+                _w.Line("/// Sets the accessed flag of every entry the walk read, and the leaf's dirty flag for a write: a locked compare-exchange");
+                _w.Line("/// of the value read, for each entry that lacks them. False when an entry changed since the walk read it: the walk runs");
+                _w.Line("/// again. Out of line, as a walk whose entries have their flags (the common case) never calls it.");
+                _w.Line("/// </summary>");
+                _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
+                _w.Open("private static bool SetAccessedDirty(" + Ns + "GuestMemory memory, ref " + Ns + "GuestWalk walk, int level, bool write)");
                 int deepestLeafAbove = int.MaxValue;
-                foreach (LevelSpec level in _spec.Levels.Where(l => !l.Register))
+                foreach (LevelSpec level in MemoryLevels)
                 {
                     bool mayBeLeaf = level.Page != null;
                     string flags = mayBeLeaf && d != 0
                         ? (level.Level == 1 ? "write ? " + Hex(a | d) + " : " + Hex(a) : "level == " + level.Level + " && write ? " + Hex(a | d) + " : " + Hex(a))
                         : Hex(a);
                     string reached = deepestLeafAbove == int.MaxValue ? "" : (level.Level == 1 ? "level == 1 && " : "level <= " + level.Level + " && ");
-                    _w.Open("if (" + reached + "!walk.TrySetFlags(_memory, " + level.Level + ", " + flags + ", " + EntryBytes + "))");
-                    _w.Line("goto Retry;");
+                    _w.Open("if (" + reached + "!walk.TrySetFlags(memory, " + level.Level + ", " + flags + ", " + EntryBytes + "))");
+                    _w.Line("return false;");
                     _w.Close();
                     _w.Line();
                     if (mayBeLeaf)
@@ -516,10 +621,26 @@ namespace ShadowMmu.Generators
                         deepestLeafAbove = level.Level;
                     }
                 }
+
+                _w.Line("return true;");
+                _w.Close();
+                _w.Line();
             }
 
             private void EmitHelpers()
             {
+                if (MemoryLevels.Any(EntriesAligned))
+                {
+                    string type = EntryBytes == 8 ? "ulong" : "uint";
+                    _w.Line("/// <summary>Atomically reads the naturally aligned entry at <paramref name=\"gpa\"/>, which the caller found inside memory.</summary>");
+                    _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+                    _w.Open("private static ulong ReadEntry(ref byte memoryBase, ulong gpa)");
+                    _w.Line("return global::System.Threading.Volatile.Read(ref global::System.Runtime.CompilerServices.Unsafe.As<byte, " + type + ">(");
+                    _w.Line("    ref global::System.Runtime.CompilerServices.Unsafe.AddByteOffset(ref memoryBase, (nuint)gpa)));");
+                    _w.Close();
+                    _w.Line();
+                }
+
                 _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
                 _w.Open("private bool TryReadEntry(ulong gpa, out ulong entry)");
                 if (EntryBytes == 8)
@@ -534,6 +655,27 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Close();
+            }
+
+            /// <summary>The levels whose entries the walk reads from guest memory (not the registers), root first.</summary>
+            private IEnumerable<LevelSpec> MemoryLevels => _spec.Levels.Where(l => !l.Register).OrderByDescending(l => l.Level);
+
+            /// <summary>The spec has an accessed flag, which the walk sets (and a dirty flag, if it has one).</summary>
+            private bool HasAccessedDirty => _spec.Accessed != null;
+
+            /// <summary>The local that keeps <paramref name="level"/>'s entry for the A/D test.</summary>
+            private static string EntryLocal(LevelSpec level) => "pte" + level.Level.ToString(CultureInfo.InvariantCulture);
+
+            /// <summary>
+            /// True when every entry address of <paramref name="level"/> is naturally aligned: the address of its table (from
+            /// CR3 or from the entry above) has no bits below the entry size, and the index adds a multiple of it. Such an entry
+            /// is read with one aligned atomic load and no alignment test; a spec whose table addresses may be unaligned gets
+            /// the checked read.
+            /// </summary>
+            private bool EntriesAligned(LevelSpec level)
+            {
+                ulong tableMask = level.Level == _spec.RootLevel ? _spec.Root.Mask : _spec.GetLevel(level.Level + 1).Table!.Value.Mask;
+                return (tableMask & (ulong)(EntryBytes - 1)) == 0;
             }
 
             /// <summary>The rights an entry grants, as U W X bits; X is cleared by an enabled execute-disable bit.</summary>

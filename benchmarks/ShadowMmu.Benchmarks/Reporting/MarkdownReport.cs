@@ -31,7 +31,6 @@ internal static class MarkdownReport
         WriteTargets(md, results);
         WriteFaults(md, results);
         WriteWalks(md, results);
-        WriteProposed(md, results);
         WriteDispatch(md, results);
         WriteAllocations(md, results);
         return md.ToString();
@@ -205,38 +204,6 @@ internal static class MarkdownReport
                     md.AppendLine(CultureInfo.InvariantCulture,
                         $"| {c.Name} | {pattern} | {dependency} | {string.Join(" | ", v.Select(ResultSet.Ns))} | {Ratio(v[0] / v[3])} | {Ratio(v[1] / v[0])} |");
                 }
-            }
-        }
-
-        md.AppendLine();
-    }
-
-    private static void WriteProposed(StringBuilder md, ResultSet r)
-    {
-        const string type = "ProposedEmissionBenchmarks";
-        string[] cases = { WalkCase.Legacy32_4K, WalkCase.Legacy32_4M, WalkCase.Long4_4K, WalkCase.Long4_2M, WalkCase.Long4_1G };
-        if (!cases.Any(c => r.Median(type, "Generated", ("Case", c)) != null))
-        {
-            return;
-        }
-
-        md.AppendLine("### The proposed emission (hot set, ns per walk): the emitted walker against a hand-edited copy with the changes proposed for the generator");
-        md.AppendLine();
-        md.AppendLine("| case | dependency | emitted | proposed | C unrolled | floor C | emitted / C unrolled | proposed / C unrolled | proposed / floor C |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
-        foreach (string c in cases)
-        {
-            foreach (string dependency in Enum.GetNames<WalkDependency>())
-            {
-                double? P(string method) => r.Median(type, method, ("Case", c), ("Dependency", dependency));
-                double? gen = P("Generated"), proposed = P("Proposed"), unrolled = P("NativeUnrolled"), floor = P("FloorC");
-                if (gen == null)
-                {
-                    continue;
-                }
-
-                md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {c} | {dependency} | {ResultSet.Ns(gen)} | {ResultSet.Ns(proposed)} | {ResultSet.Ns(unrolled)} | {ResultSet.Ns(floor)} | {Ratio(gen / unrolled)} | {Ratio(proposed / unrolled)} | {(dependency == nameof(WalkDependency.Serialized) ? Ratio(proposed / floor) : "")} |");
             }
         }
 

@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.IO;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
@@ -78,6 +79,25 @@ public sealed unsafe class GuestMemory : IDisposable
         image.CopyTo(new Span<byte>(memory._base, image.Length));
         return memory;
     }
+
+    /// <summary>
+    /// For generated walkers: a reference to the byte at guest-physical address 0, so that a walk can read its entries
+    /// with one bounds compare each (against <see cref="Size"/>, read once per walk) and an aligned atomic load. Nothing
+    /// checks what is done with it: read only inside <see cref="Size"/>, naturally aligned, with
+    /// <c>Volatile.Read</c> so that entries stay atomic.
+    /// </summary>
+    /// <remarks>
+    /// <para>It is public because a walker generated from a consumer's own spec is compiled into the consumer's assembly,
+    /// and it is a <c>ref byte</c> rather than a pointer so that such a walker needs no <c>unsafe</c> code.</para>
+    /// <para>The bytes never move while this object lives, so the reference may be kept for a whole walk: allocated memory
+    /// stays where it was allocated, and an image mapped with <see cref="MapImage"/> keeps its address when a write makes
+    /// the kernel give a page its private copy (copy-on-write replaces the page behind the same virtual address). Only
+    /// <see cref="Dispose"/> releases the bytes (after it the reference is null); a walk racing <see cref="Dispose"/> is a
+    /// use after free, as any access racing it would be.</para>
+    /// </remarks>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref byte DangerousGetBaseReference() => ref *_base;
 
     /// <summary>True when the <paramref name="length"/> bytes at <paramref name="gpa"/> all lie in memory.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -39,8 +39,26 @@ public struct GuestWalk
     /// <summary>The first level read from guest memory (PAE: 2, under the PDPTE registers).</summary>
     public int MaxLevel;
 
-    /// <summary>Guest frame number of the table read at each level.</summary>
-    public LevelValues TableGfn;
+    /// <summary>
+    /// Guest frame number of the table read at each level (KVM's <c>table_gfn</c>): the frame that holds the entry at
+    /// <see cref="PteGpa"/>. Derived from it rather than stored by the walk, one store less per level; for every
+    /// built-in mode it is the table's own frame (tables are 4 KiB-aligned, and PAE's 32-byte-aligned PDPT lies within
+    /// one page), and for a spec whose tables may cross a page boundary it is the frame of the entry, the one whose
+    /// writes matter to a shadow MMU.
+    /// </summary>
+    public readonly LevelValues TableGfn
+    {
+        get
+        {
+            var gfns = default(LevelValues);
+            for (int i = 0; i < 5; i++)
+            {
+                gfns[i] = PteGpa[i] >> 12;
+            }
+
+            return gfns;
+        }
+    }
 
     /// <summary>Guest-physical address of the entry read at each level.</summary>
     public LevelValues PteGpa;
@@ -103,7 +121,11 @@ public struct GuestWalk
         Restart(0);
     }
 
-    /// <summary>Starts the walk again after an entry changed under it; the A/D updates already made stay listed.</summary>
+    /// <summary>
+    /// Starts the walk again after an entry changed under it: clears the ending fields (the A/D updates already made
+    /// stay listed). The generated walkers set only <see cref="MaxLevel"/> instead, as every way out of their walk
+    /// (<see cref="Translated"/>, <see cref="PageFault"/>, <see cref="OutsideMemory"/>) sets the ending fields itself.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Restart(int maxLevel)
     {
@@ -118,35 +140,46 @@ public struct GuestWalk
         EntryOutsideMemory = false;
     }
 
-    /// <summary>Records the entry read at <paramref name="level"/> and the rights inherited from above it.</summary>
+    /// <summary>
+    /// Records the entry read at <paramref name="level"/> (at <paramref name="gpa"/>) and the rights inherited from above
+    /// it. <see cref="Level"/> is set by the walk's end.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Record(int level, ulong table, ulong gpa, ulong pte, uint inherited)
+    public void Record(int level, ulong gpa, ulong pte, uint inherited)
     {
-        Level = level;
-        TableGfn[level - 1] = table >> 12;
         PteGpa[level - 1] = gpa;
         Ptes[level - 1] = pte;
         PtAccess[level - 1] = (byte)inherited;
     }
 
-    /// <summary>Ends the walk with a #PF at <paramref name="level"/>; returns false for the caller to return.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>
+    /// Ends the walk with a #PF at <paramref name="level"/>, setting every ending field (no translation); returns false for
+    /// the caller to return. Out of line: it is on the walk's cold paths.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public bool PageFault(int level, uint errorCode)
     {
         Level = level;
+        PteAccess = 0;
+        PhysicalAddress = 0;
+        PageSize = 0;
+        ProtectionKey = 0;
         Fault = WalkFault.PageFault;
         ErrorCode = errorCode;
+        EntryOutsideMemory = false;
         return false;
     }
 
-    /// <summary>Ends the walk with a not-present #PF because the entry at <paramref name="gpa"/> is not in memory.</summary>
-    public bool OutsideMemory(int level, ulong table, ulong gpa, uint errorCode)
+    /// <summary>
+    /// Ends the walk with a not-present #PF because the entry at <paramref name="gpa"/> is not in memory: recorded as an
+    /// entry of 0 with the rights <paramref name="inherited"/> from above, as <see cref="Record"/> would.
+    /// </summary>
+    public bool OutsideMemory(int level, ulong gpa, uint inherited, uint errorCode)
     {
-        TableGfn[level - 1] = table >> 12;
-        PteGpa[level - 1] = gpa;
-        Ptes[level - 1] = 0;
+        Record(level, gpa, 0, inherited);
+        PageFault(level, errorCode);
         EntryOutsideMemory = true;
-        return PageFault(level, errorCode);
+        return false;
     }
 
     /// <summary>Ends the walk with #GP(0).</summary>
@@ -157,7 +190,7 @@ public struct GuestWalk
         return false;
     }
 
-    /// <summary>Ends the walk with a translation; returns true.</summary>
+    /// <summary>Ends the walk with a translation, setting every ending field; returns true.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Translated(int level, ulong physicalAddress, ulong pageSize, uint access, int protectionKey)
     {
@@ -166,6 +199,9 @@ public struct GuestWalk
         PageSize = pageSize;
         PteAccess = access;
         ProtectionKey = protectionKey;
+        Fault = WalkFault.None;
+        ErrorCode = 0;
+        EntryOutsideMemory = false;
         return true;
     }
 

@@ -75,6 +75,49 @@ public class ConsumerSpecTests
     }
 
     [Fact]
+    public void A_spec_whose_tables_may_be_unaligned_reads_its_entries_as_the_reference_walker_does()
+    {
+        // Tiny3 with table addresses that keep bits 3:2: an entry may start 4 bytes into an 8-byte slot. The generated
+        // walk reads those levels with the checked (unaligned) read, and the aligned one only where it is safe.
+        string unaligned = Tiny3.Replace("mode tiny3", "mode tiny3u").Replace("root CR3 51:12", "root CR3 51:2")
+            .Replace("  index 38:30\n  table 51:12", "  index 38:30\n  table 51:2");
+        var (result, output, _) = GeneratorHarness.Run(("/consumer/tiny3u.paging", unaligned));
+        Assert.Empty(result.Diagnostics);
+        string source = result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Tiny3uWalker.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Equal(2, CountOf(source, "The table's address may leave the entry unaligned"));   // levels 3 and 2; level 1 is aligned
+        Assembly assembly = GeneratorHarness.Load(output);
+        Type walkerType = assembly.GetType("Consumer.Tiny3uWalker", throwOnError: true)!;
+        var info = (PagingModeInfo)walkerType.GetField("Info")!.GetValue(null)!;
+
+        using GuestMemory memory = GuestMemory.Allocate(0x10_0000);
+        // CR3 = 0x1004: L3[1] at 0x100C -> L2 table at 0x2024 (the entry's flag bits 5 and 2, A and U, are address bits
+        // too); L2[3] at 0x203C -> L1 at 0x3000; L1[5] -> page 0x8_0000. Every A flag is set, so a read changes nothing.
+        memory.WriteUInt64(0x100C, 0x2024 | 0x3);
+        memory.WriteUInt64(0x203C, 0x3000 | 0x27);
+        memory.WriteUInt64(0x3000 + (5 * 8), 0x8_0000 | 0x27);
+        var cpu = new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, 0x1004, 0, 0);
+        var walker = (IGuestPageWalker)Activator.CreateInstance(walkerType, memory, cpu)!;
+        ReferenceWalker reference = ReferenceWalker.For(info, memory, cpu);
+
+        ulong va = (1UL << 30) | (3UL << 21) | (5UL << 12) | 0x123;
+        var walk = default(GuestWalk);
+        var expected = default(GuestWalk);
+        Assert.True(reference.WalkAddr(ref expected, va, AccessKind.Read, 3, false), expected.ToString());
+        Assert.True(walker.WalkAddr(ref walk, va, AccessKind.Read, 3, false), walk.ToString());
+        Assert.Equal(0x8_0123UL, walk.PhysicalAddress);
+        for (int level = 3; level >= 1; level--)
+        {
+            Assert.Equal(expected.PteGpa[level - 1], walk.PteGpa[level - 1]);
+            Assert.Equal(expected.Ptes[level - 1], walk.Ptes[level - 1]);
+        }
+
+        Assert.Equal(0x100CUL, walk.PteGpa[2]);
+        Assert.Equal(0x203CUL, walk.PteGpa[1]);
+
+        static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+    }
+
+    [Fact]
     public void Generated_code_compiles_as_CSharp_12_the_language_of_the_NET_8_SDK()
     {
         var specs = new[] { "legacy32", "pae", "long4", "long5" }

@@ -75,7 +75,7 @@ public sealed partial class ReferenceWalker
                 // The walk uses the registers loaded with CR3, not memory, and only tests P: reserved bits were
                 // checked by the load, and the entries carry no rights and no accessed flag.
                 entry = _registers[index];
-                walk.Record(level, table, gpa, entry, rights);
+                walk.Record(level, gpa, entry, rights);
                 if (!_rules.IsPresent(entry))
                 {
                     walk.PageFault(level, request);
@@ -94,12 +94,12 @@ public sealed partial class ReferenceWalker
 
             if (!TryReadEntry(address, out entry))
             {
-                walk.OutsideMemory(level, table, gpa, request);
+                walk.OutsideMemory(level, gpa, rights, request);
                 return PassResult.Faulted;
             }
 
             // Recorded with the rights inherited from the levels above (KVM's pt_access), then accumulated.
-            walk.Record(level, table, gpa, entry, rights);
+            walk.Record(level, gpa, entry, rights);
             rights = Accumulate(rights, entry);
 
             if (!_rules.IsPresent(entry))
