@@ -233,10 +233,10 @@ namespace ShadowMmu.Generators
                 _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that gpa[" + index + "] selects" + (level.Level == _spec.RootLevel ? ", in the table EPTP names." : "."));
                 _w.Line("entry = table + ((gpa >> " + byteShift + ") & " + Hex(byteMask) + ");");
                 _w.Open("if (!TryReadEntry(entry, out pte))");
-                _w.Line("return walk.EptOutsideMemory(" + level.Level + ", table, entry, qualification);");
+                _w.Line("return walk.EptOutsideMemory(" + level.Level + ", entry, rights, qualification);");
                 _w.Close();
                 _w.Line();
-                _w.Line("walk.Record(" + level.Level + ", table, entry, pte, rights);");
+                _w.Line("walk.Record(" + level.Level + ", entry, pte, rights);");
                 _w.Line("rights &= " + EptRightsOf() + ";");
                 _w.Line();
                 _w.Line("// Not present: a violation, whose rights bits (the AND over the entries used, this one included) are all 0.");

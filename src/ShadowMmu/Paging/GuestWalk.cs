@@ -282,31 +282,33 @@ public struct GuestWalk
         }
     }
 
-    /// <summary>Ends an EPT walk with a violation at <paramref name="level"/>; returns false for the caller to return.</summary>
+    /// <summary>
+    /// Ends an EPT walk with a violation at <paramref name="level"/>, setting every ending field as <see cref="PageFault"/>
+    /// does; returns false for the caller to return.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public bool EptViolation(int level, uint qualification)
     {
-        Level = level;
+        PageFault(level, qualification);
         Fault = WalkFault.EptViolation;
-        ErrorCode = qualification;
         return false;
     }
 
     /// <summary>Ends an EPT walk with a violation because the entry at <paramref name="gpa"/> is not in memory (as KVM reports it).</summary>
-    public bool EptOutsideMemory(int level, ulong table, ulong gpa, uint qualification)
+    public bool EptOutsideMemory(int level, ulong gpa, uint inherited, uint qualification)
     {
-        TableGfn[level - 1] = table >> 12;
-        PteGpa[level - 1] = gpa;
-        Ptes[level - 1] = 0;
+        Record(level, gpa, 0, inherited);
+        EptViolation(level, qualification);
         EntryOutsideMemory = true;
-        return EptViolation(level, qualification);
+        return false;
     }
 
     /// <summary>Ends an EPT walk with a misconfiguration at <paramref name="level"/> (no exit qualification).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public bool EptMisconfiguration(int level)
     {
-        Level = level;
+        PageFault(level, 0);
         Fault = WalkFault.EptMisconfiguration;
-        ErrorCode = 0;
         return false;
     }
 

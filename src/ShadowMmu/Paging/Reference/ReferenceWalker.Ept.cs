@@ -63,11 +63,11 @@ public sealed partial class ReferenceWalker
             ulong address = table + (index * (ulong)_spec.EntryBytes);
             if (!TryReadEntry(address, out entry))
             {
-                walk.EptOutsideMemory(level, table, address, qualification);
+                walk.EptOutsideMemory(level, address, rights, qualification);
                 return PassResult.Faulted;
             }
 
-            walk.Record(level, table, address, entry, rights);
+            walk.Record(level, address, entry, rights);
             rights &= EptRightsOf(entry, ept, modeBasedExecute);
 
             // An entry with no right at all is not present: a violation.

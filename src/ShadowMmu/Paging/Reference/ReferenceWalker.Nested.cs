@@ -88,7 +88,7 @@ public sealed partial class ReferenceWalker
 
     // A guest table entry at gpa, read at `level`: its host-physical address, or false with the EPT exit recorded
     // (the guest walk then ends at this level, the entry unread).
-    private bool TryTranslateGuestEntry(ref GuestWalk walk, int level, ulong table, ulong gpa, out ulong hostAddress)
+    private bool TryTranslateGuestEntry(ref GuestWalk walk, int level, ulong gpa, out ulong hostAddress)
     {
         if (_nested == null)
         {
@@ -103,7 +103,6 @@ public sealed partial class ReferenceWalker
         }
 
         walk.Level = level;
-        walk.TableGfn[level - 1] = table >> 12;
         walk.PteGpa[level - 1] = gpa;
         walk.Ptes[level - 1] = 0;
         return false;

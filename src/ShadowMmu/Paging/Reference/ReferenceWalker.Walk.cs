@@ -87,7 +87,7 @@ public sealed partial class ReferenceWalker
             }
 
             // In a two-dimensional walk the entry's guest-physical address goes through EPT first.
-            if (!TryTranslateGuestEntry(ref walk, level, table, gpa, out ulong address))
+            if (!TryTranslateGuestEntry(ref walk, level, gpa, out ulong address))
             {
                 return PassResult.Faulted;
             }
