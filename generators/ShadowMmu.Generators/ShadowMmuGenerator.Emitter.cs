@@ -21,6 +21,10 @@ namespace ShadowMmu.Generators
             private readonly bool _suppressRaceOrders;
             private readonly SourceWriter _w = new SourceWriter();
 
+            // True while the two-dimensional variant of the walk is written (WalkNested): the same template, with every
+            // guest table access and the final address going through EPT.
+            private bool _nested;
+
             public Emitter(PagingSpec spec, EmitOptions options)
             {
                 _spec = spec;
@@ -48,7 +52,8 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Open("namespace " + _namespace);
                 EmitTypeHeader();
-                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + (_spec.IsEpt ? "IEptWalker" : "IGuestPageWalker") + (SupportsShadow ? ", " + Ns + "IShadowFetcher" : ""));
+                string walkerInterface = _spec.IsEpt ? "IEptWalker" : SupportsNestedWalk ? "INestedPageWalker" : "IGuestPageWalker";
+                _w.Open("public sealed partial class " + _spec.WalkerName + " : " + Ns + walkerInterface + (SupportsShadow ? ", " + Ns + "IShadowFetcher" : ""));
                 EmitSpecSource();
                 if (_spec.IsEpt)
                 {
@@ -66,6 +71,12 @@ namespace ShadowMmu.Generators
                     EmitConstructor();
                     EmitMembers();
                     EmitWalkAddr();
+                    if (SupportsNestedWalk)
+                    {
+                        _nested = true;
+                        EmitWalkAddr();
+                        _nested = false;
+                    }
                 }
 
                 if (SupportsShadow)
@@ -325,10 +336,30 @@ namespace ShadowMmu.Generators
                 }
             }
 
+            /// <summary>
+            /// The two-dimensional walk is the same walk with every guest table entry and the final address translated through
+            /// EPT; PAE's PDPTE registers are loaded from guest memory when the walker is built, so a register level has none.
+            /// </summary>
+            private bool SupportsNestedWalk => !_spec.IsEpt && !Registers.Any() && MemoryLevels.All(EntriesAligned);
+
             private void EmitWalkAddr()
             {
-                _w.Line("/// <inheritdoc/>");
-                _w.Open("public bool WalkAddr(ref " + Ns + "GuestWalk walk, ulong va, " + Ns + "AccessKind kind, int cpl, bool ac)");
+                if (_nested)
+                {
+                    _w.Line("/// <inheritdoc/>");
+                    _w.Open("public bool WalkNested(ref " + Ns + "NestedWalk nested, ulong va, " + Ns + "AccessKind kind, int cpl, bool ac, " + Ns + "IEptWalker ept)");
+                    _w.Line("// The guest's own faults end the walk unless EPT exits first or everything translates.");
+                    _w.Line("nested.Begin();");
+                    _w.Line("nested.Fault = " + Ns + "NestedFault.Guest;");
+                    _w.Line("ref " + Ns + "GuestWalk walk = ref nested.Guest;");
+                    _w.Line();
+                }
+                else
+                {
+                    _w.Line("/// <inheritdoc/>");
+                    _w.Open("public bool WalkAddr(ref " + Ns + "GuestWalk walk, ulong va, " + Ns + "AccessKind kind, int cpl, bool ac)");
+                }
+
                 if (_spec.LinearBits < 64 && !_spec.Canonical)
                 {
                     _w.Line("// Linear addresses are " + _spec.LinearBits + " bits wide in this mode.");
@@ -395,6 +426,11 @@ namespace ShadowMmu.Generators
                     locals.AddRange(MemoryLevels.Select(EntryLocal));
                 }
 
+                if (_nested)
+                {
+                    locals.Add("hpa");
+                }
+
                 _w.Line("ulong " + string.Join(", ", locals) + ";");
                 _w.Line("uint access;");
                 _w.Line("int level;");
@@ -427,7 +463,19 @@ namespace ShadowMmu.Generators
                 _w.Label("Leaf");
                 EmitRightsCheck();
                 EmitAccessedDirty();
-                _w.Line("return walk.Translated(level, frame | (va & (pageSize - 1)), pageSize, access, " + (_spec.ProtectionKey != null ? "key" : "0") + ");");
+                string translated = "walk.Translated(level, frame | (va & (pageSize - 1)), pageSize, access, " + (_spec.ProtectionKey != null ? "key" : "0") + ")";
+                if (_nested)
+                {
+                    _w.Line(translated + ";");
+                    _w.Line();
+                    _w.Line("// The final guest-physical address through EPT, for the access itself.");
+                    _w.Line("return nested.TranslateFinal(ept, kind);");
+                }
+                else
+                {
+                    _w.Line("return " + translated + ";");
+                }
+
                 _w.Close();
                 _w.Line();
                 EmitSetAccessedDirty();
@@ -459,7 +507,21 @@ namespace ShadowMmu.Generators
                 string saved = HasAccessedDirty ? " = " + EntryLocal(level) : "";
                 _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that va[" + index + "] selects" + (level.Level == _spec.RootLevel ? ", in the table CR3 names." : "."));
                 _w.Line("gpa = table + ((va >> " + byteShift + ") & " + Hex(byteMask) + ");");
-                if (EntriesAligned(level))
+                if (_nested)
+                {
+                    _w.Line();
+                    _w.Line("// Through EPT first: a read of a guest paging structure (a write, with EPT A/D flags on).");
+                    _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", gpa, update: false, out hpa))");
+                    _w.Line("return false;");
+                    _w.Close();
+                    _w.Line();
+                    _w.Open("if (hpa >= entryLimit)");
+                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("pte" + saved + " = ReadEntry(ref memoryBase, hpa);");
+                }
+                else if (EntriesAligned(level))
                 {
                     _w.Open("if (gpa >= entryLimit)");
                     _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
@@ -598,9 +660,25 @@ namespace ShadowMmu.Generators
 
                 _w.Line("// the whole walk runs again (KVM's update_accessed_dirty_bits).");
                 _w.Open("if (" + test + ")");
-                _w.Open("if (!SetAccessedDirty(memory, ref walk, level, write != 0))");
-                _w.Line("goto Retry;");
-                _w.Close();
+                if (_nested)
+                {
+                    _w.Line("// Each flag is a write of a guest paging structure through EPT, which may exit.");
+                    _w.Line("int set = SetAccessedDirtyNested(ept, ref nested, level, write != 0);");
+                    _w.Open("if (set <= 0)");
+                    _w.Open("if (set == 0)");
+                    _w.Line("goto Retry;");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("return false;");
+                    _w.Close();
+                }
+                else
+                {
+                    _w.Open("if (!SetAccessedDirty(memory, ref walk, level, write != 0))");
+                    _w.Line("goto Retry;");
+                    _w.Close();
+                }
+
                 _w.Close();
                 _w.Line();
             }
@@ -619,8 +697,22 @@ namespace ShadowMmu.Generators
                 _w.Line("/// of the value read, for each entry that lacks them. False when an entry changed since the walk read it: the walk runs");
                 _w.Line("/// again. Out of line, as a walk whose entries have their flags (the common case) never calls it.");
                 _w.Line("/// </summary>");
-                _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
-                _w.Open("private static bool SetAccessedDirty(" + Ns + "GuestMemory memory, ref " + Ns + "GuestWalk walk, int level, bool write)");
+                if (_nested)
+                {
+                    _w.Line("/// <summary>");
+                    _w.Line("/// As SetAccessedDirty, in two dimensions: each entry that lacks a flag is first translated through EPT as a write of a guest");
+                    _w.Line("/// paging structure, then exchanged at its host-physical address. 1: done; 0: an entry changed, walk again; -1: EPT exited.");
+                    _w.Line("/// </summary>");
+                    _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
+                    _w.Open("private int SetAccessedDirtyNested(" + Ns + "IEptWalker ept, ref " + Ns + "NestedWalk nested, int level, bool write)");
+                    _w.Line("ref " + Ns + "GuestWalk walk = ref nested.Guest;");
+                }
+                else
+                {
+                    _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
+                    _w.Open("private static bool SetAccessedDirty(" + Ns + "GuestMemory memory, ref " + Ns + "GuestWalk walk, int level, bool write)");
+                }
+
                 int deepestLeafAbove = int.MaxValue;
                 foreach (LevelSpec level in MemoryLevels)
                 {
@@ -629,9 +721,25 @@ namespace ShadowMmu.Generators
                         ? (level.Level == 1 ? "write ? " + Hex(a | d) + " : " + Hex(a) : "level == " + level.Level + " && write ? " + Hex(a | d) + " : " + Hex(a))
                         : Hex(a);
                     string reached = deepestLeafAbove == int.MaxValue ? "" : (level.Level == 1 ? "level == 1 && " : "level <= " + level.Level + " && ");
-                    _w.Open("if (" + reached + "!walk.TrySetFlags(memory, " + level.Level + ", " + flags + ", " + EntryBytes + "))");
-                    _w.Line("return false;");
-                    _w.Close();
+                    if (_nested)
+                    {
+                        _w.Open("if (" + reached + "(walk.Ptes[" + (level.Level - 1) + "] & (" + flags + ")) != (" + flags + "))");
+                        _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", walk.PteGpa[" + (level.Level - 1) + "], update: true, out ulong hpa" + level.Level + "))");
+                        _w.Line("return -1;");
+                        _w.Close();
+                        _w.Line();
+                        _w.Open("if (!walk.TrySetFlagsAt(_memory, hpa" + level.Level + ", " + level.Level + ", " + flags + ", " + EntryBytes + "))");
+                        _w.Line("return 0;");
+                        _w.Close();
+                        _w.Close();
+                    }
+                    else
+                    {
+                        _w.Open("if (" + reached + "!walk.TrySetFlags(memory, " + level.Level + ", " + flags + ", " + EntryBytes + "))");
+                        _w.Line("return false;");
+                        _w.Close();
+                    }
+
                     _w.Line();
                     if (mayBeLeaf)
                     {
@@ -639,7 +747,7 @@ namespace ShadowMmu.Generators
                     }
                 }
 
-                _w.Line("return true;");
+                _w.Line(_nested ? "return 1;" : "return true;");
                 _w.Close();
                 _w.Line();
             }

@@ -48,7 +48,8 @@ internal sealed class WalkSession : IDisposable
     private const int MaxCachedWalkers = 4096;
 
     private readonly Dictionary<string, (GuestMemory? Memory, string? Error)> _images = new(StringComparer.Ordinal);
-    private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), IGuestPageWalker> _walkers = new();
+    // Keyed by the EPT mode's name too: a two-dimensional walk uses a guest walker and an EPT walker for one state.
+    private readonly Dictionary<(GuestMemory Memory, CpuState Cpu, string? Ept), IGuestPageWalker> _walkers = new();
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), ReferenceWalker> _nestedWalkers = new();
 
     /// <summary>Maps the image at <paramref name="path"/> (once per full path); null and a reason when it cannot be read.</summary>
@@ -182,8 +183,8 @@ internal sealed class WalkSession : IDisposable
         return true;
     }
 
-    // Two dimensions: the guest's mode from its registers, EPT from EPTP. The reference walker interprets both specs
-    // (the generated walkers have no two-dimensional walk yet); its EPT walks are the generated EPT walker's.
+    // Two dimensions: the guest's mode from its registers, EPT from EPTP; the generated walkers' WalkNested, or for PAE
+    // (whose PDPTE registers would be loaded through EPT) the reference walker, with the generated EPT walker.
     private bool TryTranslateNested(GuestMemory memory, in TranslateRequest request, ref Translation result, out string? error)
     {
         PagingModeInfo? eptMode = TrySelectEptMode(request.Cpu, out error);
@@ -199,22 +200,33 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        if (!_nestedWalkers.TryGetValue((memory, request.Cpu), out ReferenceWalker? walker))
-        {
-            if (_nestedWalkers.Count >= MaxCachedWalkers)
-            {
-                _nestedWalkers.Clear();
-            }
-
-            walker = ReferenceWalker.Nested(memory, request.Cpu, (IEptWalker)PagingModes.CreateWalker(eptMode.Name, memory, request.Cpu));
-            _nestedWalkers[(memory, request.Cpu)] = walker;
-        }
-
+        var ept = (IEptWalker)Walker(memory, request.Cpu, eptMode);
+        IGuestPageWalker guest = Walker(memory, request.Cpu);
         result.Mode = mode;
         result.EptMode = eptMode;
         result.MemorySize = memory.Size;
-        result.PdpteLoadFaulted = walker.RegisterLoadFaulted;
-        walker.WalkNested(ref result.Nested, request.Va, request.Access, request.Cpl, request.Ac);
+        if (guest is INestedPageWalker generated)
+        {
+            result.PdpteLoadFaulted = false;
+            generated.WalkNested(ref result.Nested, request.Va, request.Access, request.Cpl, request.Ac, ept);
+        }
+        else
+        {
+            if (!_nestedWalkers.TryGetValue((memory, request.Cpu), out ReferenceWalker? walker))
+            {
+                if (_nestedWalkers.Count >= MaxCachedWalkers)
+                {
+                    _nestedWalkers.Clear();
+                }
+
+                walker = ReferenceWalker.Nested(memory, request.Cpu, ept);
+                _nestedWalkers[(memory, request.Cpu)] = walker;
+            }
+
+            result.PdpteLoadFaulted = walker.RegisterLoadFaulted;
+            walker.WalkNested(ref result.Nested, request.Va, request.Access, request.Cpl, request.Ac);
+        }
+
         result.Walk = result.Nested.Guest;
 
         // Back to the image's bytes: the guest's entries where they live (host-physical), then EPT's.
@@ -265,7 +277,7 @@ internal sealed class WalkSession : IDisposable
     {
         // A walker holds state loaded from memory when it is built (PAE's PDPTE registers); memory is back to the
         // image's bytes after every walk, so a cached walker is the one a fresh MOV to CR3 would give.
-        if (!_walkers.TryGetValue((memory, cpu), out IGuestPageWalker? walker))
+        if (!_walkers.TryGetValue((memory, cpu, ept?.Name), out IGuestPageWalker? walker))
         {
             if (_walkers.Count >= MaxCachedWalkers)
             {
@@ -273,7 +285,7 @@ internal sealed class WalkSession : IDisposable
             }
 
             walker = ept != null ? PagingModes.CreateWalker(ept.Name, memory, cpu) : PagingModes.CreateWalker(memory, cpu);
-            _walkers[(memory, cpu)] = walker;
+            _walkers[(memory, cpu, ept?.Name)] = walker;
         }
 
         return walker;

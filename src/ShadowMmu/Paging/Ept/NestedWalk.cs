@@ -55,6 +55,83 @@ public struct NestedWalk
     /// <summary>The guest-physical address an EPT fault was translating.</summary>
     public readonly ulong FaultGpa => Fault == NestedFault.Ept ? Ept.Va : 0;
 
+    /// <summary>Starts a walk: no fault, no EPT updates (the guest record is the guest walk's to start).</summary>
+    public void Begin()
+    {
+        Fault = NestedFault.None;
+        EptOnGuestTable = false;
+        HostPhysicalAddress = 0;
+        EptUpdateCount = 0;
+    }
+
+    /// <summary>
+    /// A guest paging-structure entry at <paramref name="gpa"/>, of guest <paramref name="level"/>, through EPT before it
+    /// is read (a read with a valid linear address, not the final translation; with EPT A/D flags a write) or, for
+    /// <paramref name="update"/>, before a guest A/D flag is written into it (a write). True with its host-physical
+    /// address; false with the EPT exit recorded, the guest walk ending at that level.
+    /// </summary>
+    public bool TranslateGuestEntry(IEptWalker ept, int level, ulong gpa, bool update, out ulong hostAddress)
+    {
+        AccessKind kind = update ? AccessKind.Write : AccessKind.Read;
+        if (EptWalk(ept, gpa, kind, EptAccessFlags.GuestLinearAddressValid | EptAccessFlags.GuestPagingStructure))
+        {
+            hostAddress = Ept.PhysicalAddress;
+            GuestEntryHpa[level - 1] = hostAddress;
+            return true;
+        }
+
+        // The guest walk ends here, with no fault of its own: its ending fields cleared, its level the entry's.
+        hostAddress = 0;
+        EptOnGuestTable = true;
+        Guest.PageFault(level, 0);
+        Guest.Fault = WalkFault.None;
+        if (!update)
+        {
+            Guest.PteGpa[level - 1] = gpa;
+            Guest.Ptes[level - 1] = 0;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// After the guest walk translated: its guest-physical address through EPT for the access itself, the guest's U/S,
+    /// R/W and XD for the linear address going into the qualification. True with <see cref="HostPhysicalAddress"/> set.
+    /// </summary>
+    public bool TranslateFinal(IEptWalker ept, AccessKind kind)
+    {
+        uint rights = Guest.PteAccess;
+        EptAccessFlags flags = EptAccessFlags.Final
+            | ((rights & AccessRights.User) != 0 ? EptAccessFlags.GuestUser : 0)
+            | ((rights & AccessRights.Write) != 0 ? EptAccessFlags.GuestWritable : 0)
+            | ((rights & AccessRights.Execute) == 0 ? EptAccessFlags.GuestExecuteDisable : 0);
+        if (!EptWalk(ept, Guest.PhysicalAddress, kind, flags))
+        {
+            return false;
+        }
+
+        HostPhysicalAddress = Ept.PhysicalAddress;
+        Fault = NestedFault.None;
+        return true;
+    }
+
+    // One EPT walk into Ept, its A/D updates kept; a fault is the walk's end.
+    private bool EptWalk(IEptWalker ept, ulong gpa, AccessKind kind, EptAccessFlags flags)
+    {
+        bool translated = ept.WalkGpa(ref Ept, gpa, kind, flags);
+        for (int i = 0; i < Ept.UpdateCount; i++)
+        {
+            NoteEptUpdate(Ept.Updates[i]);
+        }
+
+        if (!translated)
+        {
+            Fault = NestedFault.Ept;
+        }
+
+        return translated;
+    }
+
     /// <summary>Records an EPT A/D update, merging repeated updates of one entry.</summary>
     public void NoteEptUpdate(in PteUpdate update)
     {

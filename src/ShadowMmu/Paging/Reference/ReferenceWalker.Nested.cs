@@ -4,9 +4,10 @@ namespace ShadowMmu;
 
 public sealed partial class ReferenceWalker
 {
-    // Set while a two-dimensional walk runs: the EPT walker the guest's table accesses go through, and the record
-    // they are written to. Null for ordinary walks, which read guest memory directly.
-    private NestedContext? _nested;
+    // While a two-dimensional walk runs: its EPT walker, and its record (the guest walk inside it is the one WalkAddr
+    // fills). Null for ordinary walks, which read guest memory directly.
+    private IEptWalker? _walkingEpt;
+    private NestedWalk _current;
 
     /// <summary>
     /// A reference walker for a guest in <paramref name="cpu"/>'s x86 mode whose guest-physical addresses
@@ -49,67 +50,41 @@ public sealed partial class ReferenceWalker
             return false;
         }
 
-        var context = new NestedContext(ept);
-        _nested = context;
+        _current.Begin();
+        _current.Fault = NestedFault.Guest;   // unless EPT exits or everything translates
+        _walkingEpt = ept;
         try
         {
-            if (!WalkAddr(ref nested.Guest, va, kind, cpl, ac))
+            if (!WalkAddr(ref _current.Guest, va, kind, cpl, ac))
             {
-                nested.Fault = context.Exited ? NestedFault.Ept : NestedFault.Guest;
-                nested.EptOnGuestTable = context.Exited;
-                nested.Ept = context.Exit;
-                context.CopyTo(ref nested);
+                nested = _current;
                 return false;
             }
         }
         finally
         {
-            _nested = null;
+            _walkingEpt = null;
         }
 
-        // The final access: the guest's rights for the linear address go into bits 9 to 11 of a qualification.
-        uint rights = nested.Guest.PteAccess;
-        EptAccessFlags flags = EptAccessFlags.Final
-            | ((rights & AccessRights.User) != 0 ? EptAccessFlags.GuestUser : 0)
-            | ((rights & AccessRights.Write) != 0 ? EptAccessFlags.GuestWritable : 0)
-            | ((rights & AccessRights.Execute) == 0 ? EptAccessFlags.GuestExecuteDisable : 0);
-        bool translated = context.Translate(nested.Guest.PhysicalAddress, kind, flags, out ulong hpa);
-        nested.Ept = context.Last;
-        context.CopyTo(ref nested);
-        if (!translated)
-        {
-            nested.Fault = NestedFault.Ept;
-            return false;
-        }
-
-        nested.HostPhysicalAddress = hpa;
-        return true;
+        bool translated = _current.TranslateFinal(ept, kind);
+        nested = _current;
+        return translated;
     }
 
     // A guest table entry at gpa, read at `level`: its host-physical address, or false with the EPT exit recorded
     // (the guest walk then ends at this level, the entry unread).
     private bool TryTranslateGuestEntry(ref GuestWalk walk, int level, ulong gpa, out ulong hostAddress)
     {
-        if (_nested == null)
+        if (_walkingEpt == null)
         {
             hostAddress = gpa;
             return true;
         }
 
-        if (_nested.Translate(gpa, AccessKind.Read, EptAccessFlags.GuestLinearAddressValid | EptAccessFlags.GuestPagingStructure, out hostAddress))
-        {
-            _nested.EntryHpa[level - 1] = hostAddress;
-            return true;
-        }
-
-        walk.Level = level;
-        walk.PteGpa[level - 1] = gpa;
-        walk.Ptes[level - 1] = 0;
-        return false;
+        return _current.TranslateGuestEntry(_walkingEpt, level, gpa, update: false, out hostAddress);
     }
 
-    // Setting a guest A/D flag writes the guest entry: through EPT, as a write. Null: done (or restart when false);
-    // an EPT exit ends the walk.
+    // Setting a guest A/D flag writes the guest entry: through EPT, as a write. Faulted: EPT refused it.
     private PassResult SetFlagNested(ref GuestWalk walk, int level, ulong flags)
     {
         if ((walk.Ptes[level - 1] & flags) == flags)
@@ -117,9 +92,8 @@ public sealed partial class ReferenceWalker
             return PassResult.Translated;
         }
 
-        if (!_nested!.Translate(walk.PteGpa[level - 1], AccessKind.Write, EptAccessFlags.GuestLinearAddressValid | EptAccessFlags.GuestPagingStructure, out ulong hostAddress))
+        if (!_current.TranslateGuestEntry(_walkingEpt!, level, walk.PteGpa[level - 1], update: true, out ulong hostAddress))
         {
-            walk.Level = level;
             return PassResult.Faulted;
         }
 
@@ -145,47 +119,5 @@ public sealed partial class ReferenceWalker
         _registerLoadExit ??= walk;
         hostAddress = 0;
         return false;
-    }
-
-    private sealed class NestedContext(IEptWalker ept)
-    {
-        private NestedWalk _updates;
-
-        public GuestWalk Exit;
-
-        public GuestWalk Last;
-
-        public bool Exited;
-
-        public LevelValues EntryHpa;
-
-        // One EPT walk; its A/D updates are kept. On a fault the walk is kept as the exit.
-        public bool Translate(ulong gpa, AccessKind kind, EptAccessFlags flags, out ulong hostAddress)
-        {
-            Last = default;
-            bool translated = ept.WalkGpa(ref Last, gpa, kind, flags);
-            for (int i = 0; i < Last.UpdateCount; i++)
-            {
-                _updates.NoteEptUpdate(Last.Updates[i]);
-            }
-
-            hostAddress = Last.PhysicalAddress;
-            if (!translated)
-            {
-                Exit = Last;
-                Exited = true;
-            }
-
-            return translated;
-        }
-
-        public void CopyTo(ref NestedWalk nested)
-        {
-            nested.GuestEntryHpa = EntryHpa;
-            for (int i = 0; i < _updates.EptUpdateCount; i++)
-            {
-                nested.NoteEptUpdate(_updates.EptUpdates[i]);
-            }
-        }
     }
 }

@@ -224,7 +224,7 @@ public sealed partial class ReferenceWalker
                 continue;
             }
 
-            if (_nested != null)
+            if (_walkingEpt != null)
             {
                 PassResult result = SetFlagNested(ref walk, level, flags);
                 if (result != PassResult.Translated)

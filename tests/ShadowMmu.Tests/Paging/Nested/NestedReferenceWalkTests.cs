@@ -4,6 +4,12 @@ using Xunit;
 
 namespace ShadowMmu.Tests.Paging.Nested;
 
+/// <summary>One two-dimensional walker: the generated one (<c>Long4Walker.WalkNested</c>) or the reference walker.</summary>
+internal interface INestedWalker
+{
+    bool Walk(ref NestedWalk nested, ulong va, AccessKind kind, int cpl, bool ac);
+}
+
 /// <summary>
 /// The two-dimensional walk (a long4 or PAE guest's tables, each entry and the final address through ept4), on a
 /// layout where every guest-physical address X lives at host-physical X + 16 MiB, so that a translation that skips
@@ -65,23 +71,42 @@ public sealed class NestedReferenceWalkTests : IDisposable
         }
     }
 
-    private ReferenceWalker Walker(bool eptAccessedDirty = false, string mode = "long4")
+    // Tests run with the reference walker and, where the mode has one (not PAE: its PDPTE registers), the generated.
+    private bool _generated;
+
+    public static TheoryData<bool> Walkers => new() { false, true };
+
+    private INestedWalker Walker(bool eptAccessedDirty = false, string mode = "long4")
     {
         var cpu = mode == "long4"
             ? new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, _guestRoot, Cr4.PAE, Efer.LME | Efer.LMA | Efer.NXE)
             : new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, _guestRoot, Cr4.PAE, Efer.NXE);
         IEptWalker ept = PagingModes.CreateEptWalker(_host, new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(_ept.Root, 4, eptAccessedDirty)));
-        return ReferenceWalker.Nested(_host, cpu, ept);
+        return _generated && mode == "long4"
+            ? new Generated(new Long4Walker(_host, cpu), ept)
+            : new Reference(ReferenceWalker.Nested(_host, cpu, ept));
     }
 
-    [Fact]
-    public void A_linear_address_goes_through_the_guest_tables_and_EPT_to_the_host_address()
+    private sealed record Generated(Long4Walker Guest, IEptWalker Ept) : INestedWalker
     {
+        public bool Walk(ref NestedWalk nested, ulong va, AccessKind kind, int cpl, bool ac) => Guest.WalkNested(ref nested, va, kind, cpl, ac, Ept);
+    }
+
+    private sealed record Reference(ReferenceWalker Walker) : INestedWalker
+    {
+        public bool Walk(ref NestedWalk nested, ulong va, AccessKind kind, int cpl, bool ac) => Walker.WalkNested(ref nested, va, kind, cpl, ac);
+    }
+
+    [Theory]
+    [MemberData(nameof(Walkers))]
+    public void A_linear_address_goes_through_the_guest_tables_and_EPT_to_the_host_address(bool generated)
+    {
+        _generated = generated;
         BuildGuest("long4");
         MapEpt();
         var nested = default(NestedWalk);
 
-        Assert.True(Walker().WalkNested(ref nested, Va, AccessKind.Write, 3, false), nested.ToString());
+        Assert.True(Walker().Walk(ref nested, Va, AccessKind.Write, 3, false), nested.ToString());
 
         Assert.Equal(NestedFault.None, nested.Fault);
         Assert.Equal(DataGpa + 0x123, nested.Guest.PhysicalAddress);
@@ -93,15 +118,17 @@ public sealed class NestedReferenceWalkTests : IDisposable
         Assert.Equal(4, nested.Guest.UpdateCount);
     }
 
-    [Fact]
-    public void A_guest_table_EPT_does_not_map_is_an_EPT_violation_on_that_guest_level()
+    [Theory]
+    [MemberData(nameof(Walkers))]
+    public void A_guest_table_EPT_does_not_map_is_an_EPT_violation_on_that_guest_level(bool generated)
     {
+        _generated = generated;
         BuildGuest("long4");
         ulong pteTable = _guestPte & ~0xFFFUL;
         MapEpt((pteTable, 0));
         var nested = default(NestedWalk);
 
-        Assert.False(Walker().WalkNested(ref nested, Va, AccessKind.Read, 3, false));
+        Assert.False(Walker().Walk(ref nested, Va, AccessKind.Read, 3, false));
 
         Assert.Equal(NestedFault.Ept, nested.Fault);
         Assert.True(nested.EptOnGuestTable);
@@ -112,32 +139,36 @@ public sealed class NestedReferenceWalkTests : IDisposable
         Assert.Equal(0x81UL, nested.Ept.ExitQualification);
 
         // With EPT A/D flags on, that read is a write: bits 0 and 1.
-        Assert.False(Walker(eptAccessedDirty: true).WalkNested(ref nested, Va, AccessKind.Read, 3, false));
+        Assert.False(Walker(eptAccessedDirty: true).Walk(ref nested, Va, AccessKind.Read, 3, false));
         Assert.Equal(0x83UL, nested.Ept.ExitQualification);
     }
 
-    [Fact]
-    public void The_guests_own_fault_comes_before_EPT_for_the_final_address()
+    [Theory]
+    [MemberData(nameof(Walkers))]
+    public void The_guests_own_fault_comes_before_EPT_for_the_final_address(bool generated)
     {
+        _generated = generated;
         BuildGuest("long4", leafFlags: 0x5);   // read-only in the guest
         MapEpt((DataGpa, 0));                    // and the page is not in EPT either
         var nested = default(NestedWalk);
 
-        Assert.False(Walker().WalkNested(ref nested, Va, AccessKind.Write, 3, false));
+        Assert.False(Walker().Walk(ref nested, Va, AccessKind.Write, 3, false));
 
         Assert.Equal(NestedFault.Guest, nested.Fault);
         Assert.Equal(WalkFault.PageFault, nested.Guest.Fault);
         Assert.Equal(PageFaultErrorCode.Present | PageFaultErrorCode.Write | PageFaultErrorCode.User, nested.Guest.ErrorCode);
     }
 
-    [Fact]
-    public void The_final_address_EPT_refuses_carries_the_guests_rights_in_the_qualification()
+    [Theory]
+    [MemberData(nameof(Walkers))]
+    public void The_final_address_EPT_refuses_carries_the_guests_rights_in_the_qualification(bool generated)
     {
+        _generated = generated;
         BuildGuest("long4", leafFlags: 0x7 | (1UL << 63));   // user, writable, execute-disabled in the guest
         MapEpt((DataGpa, 0x31));                               // read-only in EPT
         var nested = default(NestedWalk);
 
-        Assert.False(Walker().WalkNested(ref nested, Va, AccessKind.Write, 3, false));
+        Assert.False(Walker().Walk(ref nested, Va, AccessKind.Write, 3, false));
 
         Assert.Equal(NestedFault.Ept, nested.Fault);
         Assert.False(nested.EptOnGuestTable);
@@ -146,16 +177,18 @@ public sealed class NestedReferenceWalkTests : IDisposable
         Assert.Equal(0xF8AUL, nested.Ept.ExitQualification);
     }
 
-    [Fact]
-    public void Setting_a_guest_accessed_flag_is_a_write_through_EPT()
+    [Theory]
+    [MemberData(nameof(Walkers))]
+    public void Setting_a_guest_accessed_flag_is_a_write_through_EPT(bool generated)
     {
+        _generated = generated;
         BuildGuest("long4");
         ulong pteTable = _guestPte & ~0xFFFUL;
         MapEpt((pteTable, 0x31));   // the guest's page table is read-only in EPT
         var nested = default(NestedWalk);
 
         // The walk reads the PTE (allowed) but must write its accessed flag: an EPT violation, a write of a guest table.
-        Assert.False(Walker().WalkNested(ref nested, Va, AccessKind.Read, 3, false));
+        Assert.False(Walker().Walk(ref nested, Va, AccessKind.Read, 3, false));
         Assert.Equal(NestedFault.Ept, nested.Fault);
         Assert.True(nested.EptOnGuestTable);
         Assert.Equal(_guestPte, nested.FaultGpa);
@@ -163,17 +196,19 @@ public sealed class NestedReferenceWalkTests : IDisposable
 
         // Once the flag is set no write is needed, and the walk translates.
         _host.WriteUInt64(_guestPte + HostOffset, _host.ReadEntry(_guestPte + HostOffset, 8) | 0x20);
-        Assert.True(Walker().WalkNested(ref nested, Va, AccessKind.Read, 3, false), nested.ToString());
+        Assert.True(Walker().Walk(ref nested, Va, AccessKind.Read, 3, false), nested.ToString());
     }
 
-    [Fact]
-    public void EPT_accessed_and_dirty_flags_are_set_for_the_guest_tables_and_the_data_page()
+    [Theory]
+    [MemberData(nameof(Walkers))]
+    public void EPT_accessed_and_dirty_flags_are_set_for_the_guest_tables_and_the_data_page(bool generated)
     {
+        _generated = generated;
         BuildGuest("long4");
         MapEpt((DataGpa, 0x37), (_guestPte & ~0xFFFUL, 0x37));
         var nested = default(NestedWalk);
 
-        Assert.True(Walker(eptAccessedDirty: true).WalkNested(ref nested, Va, AccessKind.Read, 3, false), nested.ToString());
+        Assert.True(Walker(eptAccessedDirty: true).Walk(ref nested, Va, AccessKind.Read, 3, false), nested.ToString());
 
         ulong dataEntry = _ept.EntryAddress(DataGpa, 1)!.Value;
         ulong tableEntry = _ept.EntryAddress(_guestPte & ~0xFFFUL, 1)!.Value;
@@ -188,14 +223,14 @@ public sealed class NestedReferenceWalkTests : IDisposable
         BuildGuest("pae");
         MapEpt();
         var nested = default(NestedWalk);
-        Assert.True(Walker(mode: "pae").WalkNested(ref nested, Va, AccessKind.Read, 0, false), nested.ToString());
+        Assert.True(Walker(mode: "pae").Walk(ref nested, Va, AccessKind.Read, 0, false), nested.ToString());
         Assert.Equal(DataGpa + 0x123 + HostOffset, nested.HostPhysicalAddress);
 
         // With the PDPT's page missing from EPT the MOV to CR3 exits: a read without a linear address (qualification 1).
         using var fresh = new NestedReferenceWalkTests();
         fresh.BuildGuest("pae");
         fresh.MapEpt((fresh._guestRoot & ~0xFFFUL, 0));
-        Assert.False(fresh.Walker(mode: "pae").WalkNested(ref nested, Va, AccessKind.Read, 0, false));
+        Assert.False(fresh.Walker(mode: "pae").Walk(ref nested, Va, AccessKind.Read, 0, false));
         Assert.Equal(NestedFault.Ept, nested.Fault);
         Assert.Equal(1UL, nested.Ept.ExitQualification);
     }
