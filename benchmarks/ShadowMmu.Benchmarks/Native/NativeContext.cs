@@ -39,6 +39,10 @@ internal static unsafe class NativeContext
 
         switch (mode)
         {
+            case "ept4" or "ept5":
+                FillEpt(c, cpu, mode == "ept5" ? 5 : 4, high);
+                break;
+
             case "legacy32":
             {
                 c->Root = cpu.Cr3 & 0xFFFF_F000;
@@ -140,6 +144,91 @@ internal static unsafe class NativeContext
 
                 break;
             }
+        }
+    }
+
+    /// <summary>
+    /// EPT, from the Intel SDM's EPT entry formats and "EPT Misconfigurations" and KVM's reset_rsvds_bits_mask_ept and
+    /// update_permission_bitmask (ept branch): reserved bits per level, the bad_mt_xwr bitmap, the permission rows.
+    /// </summary>
+    private static void FillEpt(CwCtx* c, in CpuState cpu, int levels, ulong high)
+    {
+        bool mbec = cpu.ModeBasedExecute;
+        bool executeOnly = (cpu.Features & CpuFeatures.EptExecuteOnly) != 0;
+        bool page1G = (cpu.Features & CpuFeatures.EptPage1Gb) != 0;
+        c->Root = cpu.Eptp & Addr51_12;
+        c->RootLevel = (ulong)levels;
+        c->LinearBits = levels == 5 ? 57UL : 48UL;
+        c->EptGpaMask = (1UL << (int)c->LinearBits) - 1;
+        c->EptPresent = mbec ? 0x407UL : 7UL;
+        c->EptUserExec = mbec ? 8UL : 0;
+        c->EptUxIndex = mbec ? 1UL : 0;
+        c->EptAd = (cpu.Eptp & EptPointer.AccessedDirty) != 0 ? 1UL : 0;
+
+        // bad_mt_xwr: memory types 2, 3, 7 at any XWR; write-only (010) and write+execute (110); execute-only (100)
+        // without the capability. Under MBEC a user-execute-only entry (bit 10 with XWR 000) is executable too.
+        for (int word = 0; word < 2; word++)
+        {
+            ulong bad = 0;
+            for (int bits = 0; bits < 64; bits++)
+            {
+                int type = bits >> 3, xwr = bits & 7;
+                bool r = (xwr & 1) != 0, w = (xwr & 2) != 0, x = (xwr & 4) != 0 || word == 1;
+                bool badType = type is 2 or 3 or 7;
+                bool badXwr = (w && !r) || (x && !r && !executeOnly);
+                if (badType || badXwr)
+                {
+                    bad |= 1UL << bits;
+                }
+            }
+
+            c->EptBadMtXwr[word] = bad;
+        }
+
+        // Permissions: index kind | user-mode linear address << 2; bit v set when ACC rights v fault.
+        for (int index = 0; index < 8; index++)
+        {
+            int kind = index & 3;
+            bool user = (index & 4) != 0;
+            ushort bits = 0;
+            for (int v = 0; v < 16; v++)
+            {
+                bool fault = kind switch
+                {
+                    0 => (v & 4) == 0,
+                    1 => (v & 2) == 0,
+                    2 => mbec && user ? (v & 8) == 0 : (v & 1) == 0,
+                    _ => false,
+                };
+                if (fault)
+                {
+                    bits |= (ushort)(1 << v);
+                }
+            }
+
+            c->EptPerm[index] = bits;
+        }
+
+        for (int level = 1; level <= levels; level++)
+        {
+            // Table entries: PML5E/PML4E 7:3, PDPTE/PDE 6:3; pages: 1G 29:12, 2M 20:12, 4K none; plus MAXPHYADDR.
+            ulong table = (level >= 4 ? 0xF8UL : 0x78UL) | high;
+            ulong frame = level switch { 1 => Addr51_12, 2 => Addr51_21, 3 => Addr51_30, _ => 0 };
+            ulong page = level switch
+            {
+                1 => high,
+                2 => 0x1F_F000UL | (high & Addr51_21),
+                3 => 0x3FFF_F000UL | (high & Addr51_30) | (page1G ? 0 : 0x80UL),
+                _ => 0,
+            };
+            c->Rsvd[level - 1] = level == 1 ? page : table;
+            c->RsvdPage[level - 1] = page;
+            c->Levels[level - 1] = new CwLevel
+            {
+                IndexShift = 12 + (9 * (ulong)(level - 1)), IndexMask = 511, TableMask = Addr51_12, FrameMask = frame,
+                PageSize = level switch { 1 => 0x1000, 2 => 0x20_0000, 3 => 0x4000_0000, _ => 0 },
+                Rsvd = c->Rsvd[level - 1], RsvdPage = page, MapsPages = level <= 3 ? 1UL : 0,
+            };
         }
     }
 

@@ -42,6 +42,13 @@ internal unsafe struct CwCtx
     public CwLevels Levels;
     public fixed ulong Rsvd[5];
     public fixed ulong RsvdPage[5];
+    public ulong EptPresent;
+    public ulong EptUserExec;
+    public ulong EptUxIndex;
+    public fixed ulong EptBadMtXwr[2];
+    public ulong EptAd;
+    public ulong EptGpaMask;
+    public fixed ushort EptPerm[8];
 }
 
 /// <summary>The C walk record (<c>cw_walk</c>), <see cref="GuestWalk"/> field for field.</summary>
@@ -64,6 +71,8 @@ internal unsafe struct CwWalk
     public byte Outside;
     public int UpdateCount;
     public fixed ulong Updates[24];
+    public byte MemoryType;
+    public byte IgnorePat;
 }
 
 /// <summary>The implementations in <c>libshadowmmu_cwalk.so</c> (ids shared with <c>cwalk.c</c>).</summary>
@@ -74,6 +83,9 @@ internal enum CwImpl
     Long4Unrolled = 2,
     Long5Unrolled = 3,
     Loop = 4,
+    Ept4Unrolled = 5,
+    Ept5Unrolled = 6,
+    EptLoop = 7,
     FloorLegacy32_4K = 10,
     FloorLegacy32_4M,
     FloorPae_4K,
@@ -109,10 +121,15 @@ internal static unsafe partial class NativeWalkers
         "pae" => CwImpl.PaeUnrolled,
         "long4" => CwImpl.Long4Unrolled,
         "long5" => CwImpl.Long5Unrolled,
+        "ept4" => CwImpl.Ept4Unrolled,
+        "ept5" => CwImpl.Ept5Unrolled,
         _ => throw new ArgumentException($"No C walker for '{mode}'.", nameof(mode)),
     };
 
-    /// <summary>The floor for a case (<c>mode-size</c>).</summary>
+    /// <summary>The looped walker for <paramref name="mode"/>: the x86 one, or the EPT one.</summary>
+    public static CwImpl Loop(string mode) => mode is "ept4" or "ept5" ? CwImpl.EptLoop : CwImpl.Loop;
+
+    /// <summary>The floor for a case (<c>mode-size</c>; EPT cases take their <see cref="Walks.WalkCase.FloorCase"/>).</summary>
     public static CwImpl Floor(string caseName) => caseName switch
     {
         "legacy32-4K" => CwImpl.FloorLegacy32_4K,
@@ -137,6 +154,8 @@ internal static unsafe partial class NativeWalkers
         Check(3, (long)Marshal.OffsetOf<CwCtx>(nameof(CwCtx.Levels)), "offsetof(cw_ctx, lv)");
         Check(4, (long)Marshal.OffsetOf<CwWalk>(nameof(CwWalk.UpdateCount)), "offsetof(cw_walk, update_count)");
         Check(5, sizeof(CwLevel), "sizeof(cw_level)");
+        Check(6, (long)Marshal.OffsetOf<CwCtx>(nameof(CwCtx.EptPresent)), "offsetof(cw_ctx, ept_present)");
+        Check(7, (long)Marshal.OffsetOf<CwWalk>(nameof(CwWalk.MemoryType)), "offsetof(cw_walk, memory_type)");
 
         static void Check(int what, long managed, string name)
         {

@@ -8,7 +8,8 @@
  * emitted Legacy32Walker/PaeWalker/Long4Walker/Long5Walker): the bounds check of each entry against guest memory,
  * present bit, page-size bit, the reserved-bit mask of each level, U/W/X accumulation, KVM's permission bitmap and
  * PKRU mask, A/D flags (a locked compare-exchange when missing; the benchmarks set them, as a warm guest has) and
- * the same walk record (struct cw_walk mirrors ShadowMmu.GuestWalk). Three flavours:
+ * the same walk record (struct cw_walk mirrors ShadowMmu.GuestWalk). The EPT walkers (cw_ept4_unrolled,
+ * cw_ept5_unrolled, cw_ept_loop) have the semantics of the generated Ept4Walker/Ept5Walker. Three flavours:
  *
  *   cw_*_unrolled   one block per level, every shift and mask a constant: what the generator emits, by hand.
  *   cw_loop         one loop over a per-mode level table, KVM's walk_addr_generic shape.
@@ -30,7 +31,7 @@
 
 /* AccessKind, WalkFault and PageFaultErrorCode values of the runtime. */
 enum { KIND_READ = 0, KIND_WRITE = 1, KIND_FETCH = 2 };
-enum { FAULT_NONE = 0, FAULT_PF = 1, FAULT_GP = 2 };
+enum { FAULT_NONE = 0, FAULT_PF = 1, FAULT_GP = 2, FAULT_EPT_VIOLATION = 3, FAULT_EPT_MISCONFIG = 4 };
 enum { EC_P = 1, EC_W = 2, EC_U = 4, EC_RSVD = 8, EC_I = 16, EC_PK = 32 };
 
 typedef struct cw_level {
@@ -71,6 +72,14 @@ typedef struct cw_ctx {
     /* Reserved masks for the unrolled walkers, [level - 1]. */
     uint64_t rsvd[5];
     uint64_t rsvd_page[5];
+    /* EPT (ept4, ept5): rsvd and rsvd_page above hold each level's reserved bits (MAXPHYADDR included), lv the levels. */
+    uint64_t ept_present;   /* 7, or 0x407 under mode-based execute control */
+    uint64_t ept_user_exec; /* 8 under mode-based execute control (entry bit 10 -> ACC bit 3), else 0 */
+    uint64_t ept_ux_index;  /* 1 under mode-based execute control: bit 10 picks the bad_mt_xwr word */
+    uint64_t ept_bad_mt_xwr[2]; /* KVM's bad_mt_xwr for this CPU: bit (type << 3 | XWR); [bit 10 of the entry] */
+    uint64_t ept_ad;        /* EPTP bit 6: A/D flags */
+    uint64_t ept_gpa_mask;  /* the guest-physical bits translated: 47:0 or 56:0 */
+    uint16_t ept_perm[8];   /* access kind | user-mode linear address << 2: bit v set when ACC rights v fault */
 } cw_ctx;
 
 typedef struct cw_update { uint64_t gpa, old_value, new_value; } cw_update;
@@ -93,6 +102,8 @@ typedef struct cw_walk {
     uint8_t outside;
     int32_t update_count;
     cw_update updates[8];
+    uint8_t memory_type;    /* EPT: the leaf's memory type */
+    uint8_t ignore_pat;     /* EPT: the leaf's ignore-PAT bit */
 } cw_walk;
 
 /* ---- guest memory: GuestMemory.TryReadUInt64/32 and TryCompareExchange ---- */
@@ -446,6 +457,214 @@ leaf: {
     }
 }
 
+/* ---- EPT walkers: guest-physical to host-physical (the generated Ept4Walker/Ept5Walker's WalkAddr) ----
+ *
+ * Present when any of R W X (or user-execute under MBEC) is set; then KVM's is_bad_mt_xwr (a bitmap lookup on the
+ * memory type and XWR) and the level's reserved bits, both misconfigurations; rights accumulate in KVM's ACC order
+ * (X = 1, W = 2, R = 4 in the place of U, user-execute = 8); at the leaf the permission check (a violation whose
+ * qualification carries the access, bits 7-9 of the request and the rights), then A/D with a locked compare-exchange
+ * when missing, and the leaf's memory type and ignore-PAT bit. WalkAddr's cpl 3 is a user-mode linear address. */
+
+static int ept_violation(cw_walk *w, int level, uint32_t qualification)
+{
+    page_fault(w, level, qualification);
+    w->fault = FAULT_EPT_VIOLATION;
+    return 0;
+}
+
+static int ept_outside(cw_walk *w, int level, uint64_t table, uint64_t gpa, uint32_t rights, uint32_t qualification)
+{
+    outside(w, level, table, gpa, qualification);
+    w->pt_access[level - 1] = (uint8_t)rights;
+    w->fault = FAULT_EPT_VIOLATION;
+    return 0;
+}
+
+static int ept_misconfig(cw_walk *w, int level)
+{
+    page_fault(w, level, 0);
+    w->fault = FAULT_EPT_MISCONFIG;
+    return 0;
+}
+
+static inline int translated_ept(cw_walk *w, int level, uint64_t pa, uint64_t size, uint32_t rights, uint64_t leaf)
+{
+    w->memory_type = (uint8_t)((leaf >> 3) & 7);
+    w->ignore_pat = (uint8_t)((leaf >> 6) & 1);
+    return translated(w, level, pa, size, rights, 0);
+}
+
+/* The qualification's bits 3-6 for ACC rights: R (4) -> 3, W (2) -> 4, X (1) -> 5, user-execute (8) -> 6. */
+static inline uint32_t ept_rights_qualification(uint32_t r)
+{
+    return ((r & 4u) << 1) | ((r & 2u) << 3) | ((r & 1u) << 5) | ((r & 8u) << 3);
+}
+
+/* Entry bits 0 (R), 1 (W), 2 (X), 10 (user-execute) as ACC rights. */
+#define EPT_RIGHTS(pte) ((((uint32_t)(pte) & 1u) << 2) | ((uint32_t)(pte) & 2u) | (((uint32_t)(pte) >> 2) & 1u) |       \
+                         ((uint32_t)((pte) >> 7) & ux))
+#define EPT_BAD_MT_XWR(pte) ((c->ept_bad_mt_xwr[((pte) >> 10) & c->ept_ux_index] >> ((pte) & 0x3F)) & 1)
+
+#define EPT_REQUEST()                                                                                                \
+    int write = kind == KIND_WRITE, user = cpl == 3;                                                                 \
+    (void)ac;                                                                                                        \
+    uint32_t request = (uint32_t)kind | (user ? 4u : 0u);                                                            \
+    uint32_t qualification = (1u << kind) | 0x180u | (user ? 0x200u : 0u);                                          \
+    uint32_t present = (uint32_t)c->ept_present, ux = (uint32_t)c->ept_user_exec
+
+/* One level of the unrolled EPT walkers. */
+#define EPT_LEVEL(L, SHIFT, PAGE_LABEL, PAGE_SIZE, PAGE_MASK)                                                        \
+    gpa = table + ((va >> (SHIFT)) & 0xFF8u);                                                                        \
+    if (UNLIKELY(!read64(c, gpa, &pte)))                                                                             \
+        return ept_outside(w, (L), table, gpa, rights, qualification);                                               \
+    RECORD((L), table, gpa, pte, rights);                                                                            \
+    rights &= EPT_RIGHTS(pte);                                                                                       \
+    if (UNLIKELY((pte & present) == 0))                                                                              \
+        return ept_violation(w, (L), qualification);                                                                 \
+    if (UNLIKELY(EPT_BAD_MT_XWR(pte)))                                                                               \
+        return ept_misconfig(w, (L));                                                                                \
+    if (PAGE_SIZE && (pte & 0x80u)) {                                                                                \
+        if (UNLIKELY(pte & c->rsvd_page[(L) - 1]))                                                                   \
+            return ept_misconfig(w, (L));                                                                            \
+        level = (L);                                                                                                 \
+        page_size = PAGE_SIZE;                                                                                       \
+        frame = pte & (PAGE_MASK);                                                                                   \
+        goto PAGE_LABEL;                                                                                             \
+    }                                                                                                                \
+    if (UNLIKELY(pte & c->rsvd[(L) - 1]))                                                                            \
+        return ept_misconfig(w, (L));                                                                                \
+    table = pte & ADDR_51_12;
+
+#define EPT_AD(L)                                                                                                    \
+    if (level <= (L) && UNLIKELY(!SET_FLAGS((L), ptes[(L) - 1], level == (L) ? leaf_flags : 0x100u, 8)))            \
+        goto retry;
+
+#define EPT_LEAF(AD_ALL)                                                                                             \
+    {                                                                                                                \
+        if (UNLIKELY(((uint32_t)c->ept_perm[request] >> rights) & 1u))                                               \
+            return ept_violation(w, level, qualification | ept_rights_qualification(rights));                       \
+        if (c->ept_ad) {                                                                                             \
+            uint64_t leaf_flags = write ? 0x300u : 0x100u;                                                           \
+            AD_ALL                                                                                                   \
+        }                                                                                                            \
+        return translated_ept(w, level, frame | (va & (page_size - 1)), page_size, rights, pte);                    \
+    }
+
+NOIPA int cw_ept4_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
+{
+    va &= 0xFFFFFFFFFFFFull;
+    begin(w, va);
+    EPT_REQUEST();
+    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint32_t rights;
+    int level;
+retry:
+    restart(w, 4);
+    rights = 15;
+    table = c->root;
+    EPT_LEVEL(4, 36, leaf, 0, 0)
+    ptes[3] = pte;
+    EPT_LEVEL(3, 27, leaf, 0x40000000ull, ADDR_51_30)
+    ptes[2] = pte;
+    EPT_LEVEL(2, 18, leaf2, 0x200000ull, ADDR_51_21)
+    ptes[1] = pte;
+    EPT_LEVEL(1, 9, leaf1, 0, 0)
+    level = 1;
+    page_size = 0x1000;
+    frame = pte & ADDR_51_12;
+leaf1:
+    ptes[0] = pte;
+    goto leaf_all;
+leaf2:
+    ptes[1] = pte;
+    goto leaf_all;
+leaf:
+    ptes[2] = pte;
+leaf_all:
+    EPT_LEAF(EPT_AD(4) EPT_AD(3) EPT_AD(2) EPT_AD(1))
+}
+
+NOIPA int cw_ept5_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
+{
+    va &= 0x1FFFFFFFFFFFFFFull;
+    begin(w, va);
+    EPT_REQUEST();
+    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint32_t rights;
+    int level;
+retry:
+    restart(w, 5);
+    rights = 15;
+    table = c->root;
+    EPT_LEVEL(5, 45, leaf, 0, 0)
+    ptes[4] = pte;
+    EPT_LEVEL(4, 36, leaf, 0, 0)
+    ptes[3] = pte;
+    EPT_LEVEL(3, 27, leaf, 0x40000000ull, ADDR_51_30)
+    ptes[2] = pte;
+    EPT_LEVEL(2, 18, leaf2, 0x200000ull, ADDR_51_21)
+    ptes[1] = pte;
+    EPT_LEVEL(1, 9, leaf1, 0, 0)
+    level = 1;
+    page_size = 0x1000;
+    frame = pte & ADDR_51_12;
+leaf1:
+    ptes[0] = pte;
+    goto leaf_all;
+leaf2:
+    ptes[1] = pte;
+    goto leaf_all;
+leaf:
+    ptes[2] = pte;
+leaf_all:
+    EPT_LEAF(EPT_AD(5) EPT_AD(4) EPT_AD(3) EPT_AD(2) EPT_AD(1))
+}
+
+/* The looped EPT walker: either level count, from the level table (walk_addr_generic with PTTYPE_EPT). */
+NOIPA int cw_ept_loop(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
+{
+    va &= c->ept_gpa_mask;
+    begin(w, va);
+    EPT_REQUEST();
+    uint64_t table, gpa, pte = 0;
+    uint32_t rights;
+    int level;
+    const cw_level *lv;
+retry:
+    restart(w, (int)c->root_level);
+    rights = 15;
+    table = c->root;
+    for (level = (int)c->root_level;; level--) {
+        lv = &c->lv[level - 1];
+        gpa = table + ((va >> lv->index_shift) & lv->index_mask) * 8u;
+        if (UNLIKELY(!read64(c, gpa, &pte)))
+            return ept_outside(w, level, table, gpa, rights, qualification);
+        RECORD(level, table, gpa, pte, rights);
+        rights &= EPT_RIGHTS(pte);
+        if (UNLIKELY((pte & present) == 0))
+            return ept_violation(w, level, qualification);
+        if (UNLIKELY(EPT_BAD_MT_XWR(pte)))
+            return ept_misconfig(w, level);
+        int is_page = level == 1 || (lv->maps_pages && (pte & 0x80u));
+        if (UNLIKELY(pte & (is_page ? lv->rsvd_page : lv->rsvd)))
+            return ept_misconfig(w, level);
+        if (is_page)
+            break;
+        table = pte & lv->table_mask;
+    }
+    uint64_t frame = pte & lv->frame_mask, page_size = lv->page_size;
+    if (UNLIKELY(((uint32_t)c->ept_perm[request] >> rights) & 1u))
+        return ept_violation(w, level, qualification | ept_rights_qualification(rights));
+    if (c->ept_ad) {
+        for (int l = w->max_level; l >= level; l--) {
+            uint64_t flags = (l == level && write) ? 0x300u : 0x100u;
+            if (UNLIKELY(!SET_FLAGS(l, w->ptes[l - 1], flags, 8)))
+                goto retry;
+        }
+    }
+    return translated_ept(w, level, frame | (va & (page_size - 1)), page_size, rights, pte);
+}
+
 /* ---- the looped walker: any mode, from the level table (KVM's walk_addr_generic) ---- */
 
 NOIPA int cw_loop(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
@@ -598,6 +817,7 @@ NOIPA uint64_t cw_floor_legacy32_4m(const cw_ctx *c, uint64_t va)
 /* Implementation ids shared with NativeWalkers.cs. */
 enum {
     CW_LEGACY32_UNROLLED = 0, CW_PAE_UNROLLED = 1, CW_LONG4_UNROLLED = 2, CW_LONG5_UNROLLED = 3, CW_LOOP = 4,
+    CW_EPT4_UNROLLED = 5, CW_EPT5_UNROLLED = 6, CW_EPT_LOOP = 7,
     CW_FLOOR_LEGACY32_4K = 10, CW_FLOOR_LEGACY32_4M, CW_FLOOR_PAE_4K, CW_FLOOR_PAE_2M, CW_FLOOR_LONG4_4K,
     CW_FLOOR_LONG4_2M, CW_FLOOR_LONG4_1G, CW_FLOOR_LONG5_4K, CW_FLOOR_LONG5_2M, CW_FLOOR_LONG5_1G,
 };
@@ -650,6 +870,9 @@ BATCHES(b_pae, WALKER_CALL(cw_pae_unrolled))
 BATCHES(b_long4, WALKER_CALL(cw_long4_unrolled))
 BATCHES(b_long5, WALKER_CALL(cw_long5_unrolled))
 BATCHES(b_loop, WALKER_CALL(cw_loop))
+BATCHES(b_ept4, WALKER_CALL(cw_ept4_unrolled))
+BATCHES(b_ept5, WALKER_CALL(cw_ept5_unrolled))
+BATCHES(b_ept_loop, WALKER_CALL(cw_ept_loop))
 BATCHES(f_legacy32_4k, FLOOR_CALL(cw_floor_legacy32_4k))
 BATCHES(f_legacy32_4m, FLOOR_CALL(cw_floor_legacy32_4m))
 BATCHES(f_pae_4k, FLOOR_CALL(cw_floor_pae_4k))
@@ -673,6 +896,9 @@ static batch_fn batch_for(int impl, int serial)
     case CW_LONG4_UNROLLED: PICK(b_long4);
     case CW_LONG5_UNROLLED: PICK(b_long5);
     case CW_LOOP: PICK(b_loop);
+    case CW_EPT4_UNROLLED: PICK(b_ept4);
+    case CW_EPT5_UNROLLED: PICK(b_ept5);
+    case CW_EPT_LOOP: PICK(b_ept_loop);
     case CW_FLOOR_LEGACY32_4K: PICK(f_legacy32_4k);
     case CW_FLOOR_LEGACY32_4M: PICK(f_legacy32_4m);
     case CW_FLOOR_PAE_4K: PICK(f_pae_4k);
@@ -707,6 +933,9 @@ int32_t cw_walk_one(int32_t impl, const cw_ctx *c, cw_walk *w, uint64_t va, int3
     case CW_LONG4_UNROLLED: return cw_long4_unrolled(c, w, va, kind, cpl, ac);
     case CW_LONG5_UNROLLED: return cw_long5_unrolled(c, w, va, kind, cpl, ac);
     case CW_LOOP: return cw_loop(c, w, va, kind, cpl, ac);
+    case CW_EPT4_UNROLLED: return cw_ept4_unrolled(c, w, va, kind, cpl, ac);
+    case CW_EPT5_UNROLLED: return cw_ept5_unrolled(c, w, va, kind, cpl, ac);
+    case CW_EPT_LOOP: return cw_ept_loop(c, w, va, kind, cpl, ac);
     default: {
         uint32_t cursor = 0;
         uint64_t one = va;
@@ -729,6 +958,8 @@ int64_t cw_layout(int32_t what)
     case 3: return (int64_t)__builtin_offsetof(cw_ctx, lv);
     case 4: return (int64_t)__builtin_offsetof(cw_walk, update_count);
     case 5: return (int64_t)sizeof(cw_level);
+    case 6: return (int64_t)__builtin_offsetof(cw_ctx, ept_present);
+    case 7: return (int64_t)__builtin_offsetof(cw_walk, memory_type);
     default: return -1;
     }
 }

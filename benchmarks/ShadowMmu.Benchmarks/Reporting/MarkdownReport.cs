@@ -42,7 +42,7 @@ internal static class MarkdownReport
     /// <summary>One row per mode: the worst ratio over its page sizes (and both dependencies) against each target.</summary>
     private static void WriteModeSummary(StringBuilder md, ResultSet r)
     {
-        string[] modes = { "legacy32", "pae", "long4", "long5" };
+        IReadOnlyList<string> modes = WalkCase.Modes;
         md.AppendLine("### Targets per mode (hot working set; the worst case over the mode's page sizes, serialized and independent)");
         md.AppendLine();
         md.AppendLine("| mode | ref / gen ≥ 3 | gen / C unrolled ≤ 1.2 | gen / C loop < 1 | gen / floor C ≤ 1.65 (serialized) | whole fault < 150 ns |");
@@ -138,7 +138,7 @@ internal static class MarkdownReport
 
     private static void WriteFaults(StringBuilder md, ResultSet r)
     {
-        string[] modes = { "legacy32", "pae", "long4", "long5" };
+        IReadOnlyList<string> modes = WalkCase.Modes;
         if (!modes.Any(m => r.Median(Faults, "Fault", ("Mode", m)) != null))
         {
             return;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
@@ -25,7 +26,7 @@ internal static class SvgChart
         int top = 92;
         int width = (2 * Margin) + (patterns.Length * PanelWidth);
         int faultTop = top + (WalkCase.All.Count * panelHeight) + 30;
-        int faultHeight = 4 * 58;
+        int faultHeight = WalkCase.Modes.Count * 58;
         int height = faultTop + faultHeight + 40;
         var svg = new StringBuilder();
         svg.AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"10\">");
@@ -117,7 +118,7 @@ internal static class SvgChart
             ("Walk", "guest walk", "#1f5fa8"), ("Fetch", "Fetch", "#27ae60"), ("Fault", "whole fault (walk + fetch + prefetch)", "#8e44ad"),
             ("InvlpgAndAccess", "INVLPG + access (vCPU)", "#7f8c8d"),
         };
-        string[] modes = { "legacy32", "pae", "long4", "long5" };
+        IReadOnlyList<string> modes = WalkCase.Modes;
         double max = 160;
         foreach (string mode in modes)
         {
@@ -130,7 +131,7 @@ internal static class SvgChart
         svg.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Margin}\" y=\"{top - 8}\" font-size=\"14\" font-weight=\"bold\">Shadow fault path, ns per operation (median); dashed line: the 150 ns target for a whole fault</text>");
         int x0 = Margin + 80, plotWidth = width - x0 - 120;
         double scale = plotWidth / (max * 1.05);
-        for (int m = 0; m < modes.Length; m++)
+        for (int m = 0; m < modes.Count; m++)
         {
             int y0 = top + (m * 58);
             svg.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Margin}\" y=\"{y0 + 24}\" font-weight=\"bold\">{modes[m]}</text>");
@@ -150,7 +151,7 @@ internal static class SvgChart
         }
 
         double target = x0 + (150 * scale);
-        svg.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{target:0.0}\" y1=\"{top - 2}\" x2=\"{target:0.0}\" y2=\"{top + (modes.Length * 58) - 6}\" stroke=\"#c0392b\" stroke-dasharray=\"4 3\"/>");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{target:0.0}\" y1=\"{top - 2}\" x2=\"{target:0.0}\" y2=\"{top + (modes.Count * 58) - 6}\" stroke=\"#c0392b\" stroke-dasharray=\"4 3\"/>");
     }
 
     private static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);

@@ -25,9 +25,11 @@ public class FaultBenchmarks
     private PaeOps _pae;
     private Long4Ops _long4;
     private Long5Ops _long5;
+    private Ept4Ops _ept4;
+    private Ept5Ops _ept5;
 
     /// <summary>The paging mode.</summary>
-    [Params("legacy32", "pae", "long4", "long5")]
+    [Params("legacy32", "pae", "long4", "long5", "ept4", "ept5")]
     public string Mode { get; set; } = "long4";
 
     [GlobalSetup]
@@ -41,6 +43,8 @@ public class FaultBenchmarks
             case PaeWalker w: _pae.W = w; _mode = 1; break;
             case Long4Walker w: _long4.W = w; _mode = 2; break;
             case Long5Walker w: _long5.W = w; _mode = 3; break;
+            case Ept4Walker w: _ept4.W = w; _mode = 4; break;
+            case Ept5Walker w: _ept5.W = w; _mode = 5; break;
         }
 
         _walk = default;
@@ -74,7 +78,9 @@ public class FaultBenchmarks
         0 => Walks(ref _legacy32),
         1 => Walks(ref _pae),
         2 => Walks(ref _long4),
-        _ => Walks(ref _long5),
+        3 => Walks(ref _long5),
+        4 => Walks(ref _ept4),
+        _ => Walks(ref _ept5),
     };
 
     /// <summary>
@@ -87,7 +93,9 @@ public class FaultBenchmarks
         0 => Fetches(ref _legacy32, prefetch: false),
         1 => Fetches(ref _pae, prefetch: false),
         2 => Fetches(ref _long4, prefetch: false),
-        _ => Fetches(ref _long5, prefetch: false),
+        3 => Fetches(ref _long5, prefetch: false),
+        4 => Fetches(ref _ept4, prefetch: false),
+        _ => Fetches(ref _ept5, prefetch: false),
     };
 
     /// <summary>
@@ -100,7 +108,9 @@ public class FaultBenchmarks
         0 => Fetches(ref _legacy32, prefetch: true),
         1 => Fetches(ref _pae, prefetch: true),
         2 => Fetches(ref _long4, prefetch: true),
-        _ => Fetches(ref _long5, prefetch: true),
+        3 => Fetches(ref _long5, prefetch: true),
+        4 => Fetches(ref _ept4, prefetch: true),
+        _ => Fetches(ref _ept5, prefetch: true),
     };
 
     /// <summary>
@@ -113,7 +123,9 @@ public class FaultBenchmarks
         0 => Faults(ref _legacy32),
         1 => Faults(ref _pae),
         2 => Faults(ref _long4),
-        _ => Faults(ref _long5),
+        3 => Faults(ref _long5),
+        4 => Faults(ref _ept4),
+        _ => Faults(ref _ept5),
     };
 
     /// <summary>What a vCPU sees: INVLPG (under the lock), then the access misses the shadow tables, faults (the handler above) and retries.</summary>
@@ -262,7 +274,7 @@ public class FaultThroughputBenchmarks
     private VcpuWorker? _worker;
 
     /// <summary>The paging mode.</summary>
-    [Params("legacy32", "pae", "long4", "long5")]
+    [Params("legacy32", "pae", "long4", "long5", "ept4", "ept5")]
     public string Mode { get; set; } = "long4";
 
     /// <summary>vCPUs faulting at once (the machine has 2 cores).</summary>

@@ -57,9 +57,33 @@ internal struct Long5Ops : IModeOps
     public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
 }
 
+internal struct Ept4Ops : IModeOps
+{
+    public Ept4Walker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+}
+
+internal struct Ept5Ops : IModeOps
+{
+    public Ept5Walker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+}
+
 /// <summary>
 /// A VM with one or two vCPUs in a steady state: 64 user pages mapped with 4 KiB pages in the guest (eight groups of
-/// eight, each group one prefetch's worth), every shadow page already made, every leaf already faulted in once.
+/// eight, each group one prefetch's worth), every shadow page already made, every leaf already faulted in once. For
+/// ept4 and ept5 the tables are L1's EPT tables (RWX, write-back, A/D set) and the vCPU runs an L2 guest whose
+/// addresses are guest-physical: the shadow MMU shadows EPT.
 /// </summary>
 internal sealed class ShadowRig
 {
@@ -74,12 +98,13 @@ internal sealed class ShadowRig
         Mode = PagingModes.All.Single(m => m.Name == modeName);
         Memory = GuestMemory.Allocate(0x80_0000);
         var builder = new PageTableBuilder(Memory, Mode, 0x1000, 0x20_0000);
+        Walks.WalkCase walkCase = Walks.WalkCase.All.First(c => c.Mode == modeName);
         for (ulong page = 0; page < Pages; page++)
         {
-            builder.Map(Base + (page << 12), 0x30_0000 + (page << 12), 0x1000, 0x67, 0x27);
+            builder.Map(Base + (page << 12), 0x30_0000 + (page << 12), 0x1000, Walks.WalkImage.LeafFlagsFor(walkCase), Walks.WalkImage.TableFlagsFor(walkCase));
         }
 
-        Cpu = Walks.WalkCase.All.First(c => c.Mode == modeName).StateFor(builder.Root);
+        Cpu = walkCase.StateFor(builder.Root);
         Vm = new Vm(Memory);
         Vcpus = new Vcpu[vcpus];
         for (int i = 0; i < vcpus; i++)
@@ -163,8 +188,12 @@ internal sealed class ShadowRig
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint LeafAccess(in GuestWalk walk, in CpuState cpu, bool write, int cpl)
     {
-        uint access = walk.PteAccess;
-        bool wp = (cpu.Cr0 & Cr0.WP) != 0;
+        // EPT rights arrive as ACC (read as U) and the shadow keeps R, W, X; EPT has no CR0.WP to honour, and its dirty
+        // flag is bit 9 (only with EPT A/D flags on).
+        bool ept = cpu.Eptp != 0;
+        ulong dirty = ept ? ((cpu.Eptp & EptPointer.AccessedDirty) != 0 ? 0x200UL : 0) : 0x40UL;
+        uint access = walk.PteAccess & AccessRights.All;
+        bool wp = (cpu.Cr0 & Cr0.WP) != 0 || ept;
         if (write && cpl != 3 && !wp && (access & AccessRights.Write) == 0)
         {
             access = (access | AccessRights.Write) & ~AccessRights.User;
@@ -173,7 +202,7 @@ internal sealed class ShadowRig
                 access &= ~AccessRights.Execute;
             }
         }
-        else if (!write && (walk.Ptes[walk.Level - 1] & 0x40) == 0)
+        else if (!write && dirty != 0 && (walk.Ptes[walk.Level - 1] & dirty) == 0)
         {
             access &= ~AccessRights.Write;
         }

@@ -7,7 +7,7 @@ using ShadowMmu.Benchmarks.Native;
 namespace ShadowMmu.Benchmarks.Walks;
 
 /// <summary>
-/// WalkAddr per mode, page size, access pattern and dependency: the generated walker (on its sealed type), the
+/// WalkAddr per mode (EPT: the final translation of a user-mode linear address's guest-physical address), page size, access pattern and dependency: the generated walker (on its sealed type), the
 /// reference interpreter, the native C walkers (looped and unrolled) and the floors (C and C#), on the same tables
 /// and the same addresses, each checked at setup to give the same results. One operation is one walk.
 /// </summary>
@@ -20,7 +20,7 @@ public unsafe class WalkBenchmarks
     private WalkImage _image = null!;
     private VaList _list = null!;
     private CwWalk* _cwalk;
-    private CwImpl _unrolled, _floor;
+    private CwImpl _unrolled, _loop, _floor;
     private uint _cursor;
     private ulong _zero;
     private int _mode;
@@ -28,6 +28,8 @@ public unsafe class WalkBenchmarks
     private PaeGenerated _pae;
     private Long4Generated _long4;
     private Long5Generated _long5;
+    private Ept4Generated _ept4;
+    private Ept5Generated _ept5;
     private ReferenceImpl _reference;
 
     /// <summary>Environment variable (or <c>--cases</c>): a comma-separated subset of the cases to run.</summary>
@@ -65,17 +67,20 @@ public unsafe class WalkBenchmarks
         _cwalk = (CwWalk*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)sizeof(CwWalk), 64);
         *_cwalk = default;
         _unrolled = NativeWalkers.Unrolled(c.Mode);
-        _floor = NativeWalkers.Floor(c.Name);
+        _loop = NativeWalkers.Loop(c.Mode);
+        _floor = NativeWalkers.Floor(c.FloorCase);
         _zero = 0;
         _cursor = 0;
         IGuestPageWalker generated = PagingModes.CreateWalker(c.Mode, _image.Memory, _image.Cpu);
-        _mode = c.Mode switch { "legacy32" => 0, "pae" => 1, "long4" => 2, _ => 3 };
+        _mode = c.Mode switch { "legacy32" => 0, "pae" => 1, "long4" => 2, "long5" => 3, "ept4" => 4, _ => 5 };
         switch (generated)
         {
             case Legacy32Walker w: _legacy32.W = w; break;
             case PaeWalker w: _pae.W = w; break;
             case Long4Walker w: _long4.W = w; break;
             case Long5Walker w: _long5.W = w; break;
+            case Ept4Walker w: _ept4.W = w; break;
+            case Ept5Walker w: _ept5.W = w; break;
         }
 
         _reference.W = ReferenceWalker.For(c.Info, _image.Memory, _image.Cpu);
@@ -110,7 +115,9 @@ public unsafe class WalkBenchmarks
         0 => Run(ref _legacy32),
         1 => Run(ref _pae),
         2 => Run(ref _long4),
-        _ => Run(ref _long5),
+        3 => Run(ref _long5),
+        4 => Run(ref _ept4),
+        _ => Run(ref _ept5),
     };
 
     /// <summary>The reference walker: the spec interpreted, one loop iteration per level.</summary>
@@ -119,7 +126,7 @@ public unsafe class WalkBenchmarks
 
     /// <summary>C, one loop over the levels (KVM's walk_addr_generic shape), gcc -O2.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public ulong NativeLoop() => RunNative(CwImpl.Loop);
+    public ulong NativeLoop() => RunNative(_loop);
 
     /// <summary>C, unrolled by hand: one block per level with constant shifts and masks, gcc -O2.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
@@ -129,9 +136,9 @@ public unsafe class WalkBenchmarks
     [Benchmark(OperationsPerInvoke = Ops)]
     public ulong FloorC() => RunNative(_floor);
 
-    /// <summary>The floor in C#: the dependent loads alone.</summary>
+    /// <summary>The floor in C#: the dependent loads alone (EPT cases: the 4- or 5-level paging floor, the same loads).</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public ulong FloorCs() => _image.Case.Name switch
+    public ulong FloorCs() => _image.Case.FloorCase switch
     {
         WalkCase.Legacy32_4K => RunFloor<FloorLegacy32_4K>(),
         WalkCase.Legacy32_4M => RunFloor<FloorLegacy32_4M>(),

@@ -19,6 +19,12 @@ internal sealed unsafe class WalkImage
     /// <summary>Table flags: present, writable, user, accessed.</summary>
     public const ulong TableFlags = 0x27;
 
+    /// <summary>EPT leaf flags: read, write, execute, write-back memory type (6 &lt;&lt; 3), accessed, dirty.</summary>
+    public const ulong EptLeafFlags = 0x337;
+
+    /// <summary>EPT table flags: read, write, execute, accessed.</summary>
+    public const ulong EptTableFlags = 0x107;
+
     private static readonly Dictionary<(string, bool), WalkImage> Images = new();
     private static readonly Dictionary<(string, WalkPattern), VaList> Lists = new();
 
@@ -62,6 +68,12 @@ internal sealed unsafe class WalkImage
     public CwCtx* Ctx { get; }
 
     private ulong[]? HotVas { get; }
+
+    /// <summary>The flags of a leaf entry in <paramref name="c"/>'s format (A/D set, as a warm guest has them).</summary>
+    public static ulong LeafFlagsFor(WalkCase c) => c.IsEpt ? EptLeafFlags : LeafFlags;
+
+    /// <summary>The flags of a table entry in <paramref name="c"/>'s format.</summary>
+    public static ulong TableFlagsFor(WalkCase c) => c.IsEpt ? EptTableFlags : TableFlags;
 
     /// <summary>The image for <paramref name="walkCase"/>: the hot set's, or the large region's.</summary>
     public static WalkImage Get(WalkCase walkCase, WalkPattern pattern)
@@ -126,7 +138,7 @@ internal sealed unsafe class WalkImage
             }
             while (!seen.Add(page));
 
-            builder.Map(page, 0x4000_0000 + ((ulong)k * c.PageSize), c.PageSize, LeafFlags, TableFlags);
+            builder.Map(page, 0x4000_0000 + ((ulong)k * c.PageSize), c.PageSize, LeafFlagsFor(c), TableFlagsFor(c));
             vas[k] = page | (((ulong)k * 0x1d8) & 0xFF8);
         }
 
@@ -162,7 +174,7 @@ internal sealed unsafe class WalkImage
         {
             ulong va = c.LargeBase + (t * perTable * c.PageSize);
             ulong pa = (t * perTable * c.PageSize) % paLimit;
-            builder.Map(va, pa, c.PageSize, LeafFlags, TableFlags);
+            builder.Map(va, pa, c.PageSize, LeafFlagsFor(c), TableFlagsFor(c));
             ulong gpa = builder.EntryAddress(va, c.LeafLevel)!.Value;
             ulong first = memory.ReadEntry(gpa, bytes);
             ulong count = Math.Min(perTable, pages);

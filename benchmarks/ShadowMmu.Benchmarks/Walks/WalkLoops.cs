@@ -108,6 +108,30 @@ internal struct Long5Generated : IWalkImpl
     }
 }
 
+internal struct Ept4Generated : IWalkImpl
+{
+    public Ept4Walker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong Walk(ref GuestWalk walk, ulong va)
+    {
+        W.WalkAddr(ref walk, va, AccessKind.Read, 3, false);
+        return walk.PhysicalAddress;
+    }
+}
+
+internal struct Ept5Generated : IWalkImpl
+{
+    public Ept5Walker W;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong Walk(ref GuestWalk walk, ulong va)
+    {
+        W.WalkAddr(ref walk, va, AccessKind.Read, 3, false);
+        return walk.PhysicalAddress;
+    }
+}
+
 /// <summary>Any walker through <see cref="IGuestPageWalker"/>: what a caller that holds the interface pays.</summary>
 internal struct InterfaceWalker : IWalkImpl
 {

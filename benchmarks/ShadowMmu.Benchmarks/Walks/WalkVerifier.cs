@@ -28,7 +28,8 @@ internal static unsafe class WalkVerifier
     /// <summary>
     /// The wider check behind <c>--verify</c>: every case's hot set with every access kind, CPL and EFLAGS.AC, then
     /// with leaf and upper entries changed one way at a time (not present, reserved bit, read-only, supervisor, NX, a
-    /// protection key, A and D clear) in both copies of guest memory. Returns the number of walks compared.
+    /// protection key, A and D clear; for EPT see <see cref="EptChanges"/>) in both copies of guest memory. Returns the
+    /// number of walks compared.
     /// </summary>
     public static int CheckAll(Action<string> log)
     {
@@ -38,7 +39,7 @@ internal static unsafe class WalkVerifier
         {
             WalkImage image = WalkImage.Get(c, WalkPattern.Hot);
             VaList list = WalkImage.Addresses(c, WalkPattern.Hot);
-            (string Name, ulong Set, ulong Clear)[] changes =
+            (string Name, ulong Set, ulong Clear)[] changes = c.IsEpt ? EptChanges : new (string, ulong, ulong)[]
             {
                 ("none", 0, 0), ("not present", 0, 1), ("reserved", c.Mode == "legacy32" ? 0 : 1UL << 51, 0),
                 ("read-only", 0, 2), ("supervisor", 0, 4), ("NX", c.Mode == "legacy32" ? 0 : 1UL << 63, 0),
@@ -99,6 +100,19 @@ internal static unsafe class WalkVerifier
         return compared;
     }
 
+    /// <summary>
+    /// EPT entries changed one way at a time: not present (XWR 000), a reserved address bit (above MAXPHYADDR),
+    /// read+execute, read+write, execute-only (allowed: a violation for reads and writes), write-only (a
+    /// misconfiguration), memory type 2 (reserved at a leaf, reserved bits in a table entry), uncacheable, ignore-PAT
+    /// (reserved in a table entry), the page-size bit, A/D clear (the walkers set them with a compare-exchange).
+    /// </summary>
+    private static readonly (string Name, ulong Set, ulong Clear)[] EptChanges =
+    {
+        ("none", 0, 0), ("not present", 0, 7), ("reserved", 1UL << 51, 0), ("read+execute", 0, 2), ("read+write", 0, 4),
+        ("execute-only", 0, 3), ("write-only", 0, 5), ("memory type 2", 0x10, 0x28), ("memory type UC", 0, 0x38),
+        ("ignore PAT", 0x40, 0), ("page size", 0x80, 0), ("A/D clear", 0, 0x300),
+    };
+
     private static void Set(WalkImage image, ulong gpa, ulong value, int bytes)
     {
         image.Memory.WriteEntry(gpa, value, bytes);
@@ -131,7 +145,7 @@ internal static unsafe class WalkVerifier
             return $"generated {g} / reference {r}";
         }
 
-        foreach (CwImpl impl in new[] { NativeWalkers.Unrolled(image.Case.Mode), CwImpl.Loop })
+        foreach (CwImpl impl in new[] { NativeWalkers.Unrolled(image.Case.Mode), NativeWalkers.Loop(image.Case.Mode) })
         {
             // The C walkers read the native copy: undo the A/D updates the managed walks just made there too.
             var cw = default(CwWalk);
@@ -149,7 +163,7 @@ internal static unsafe class WalkVerifier
         if (checkFloors && gOk)
         {
             var cw = default(CwWalk);
-            NativeWalkers.WalkOne(NativeWalkers.Floor(image.Case.Name), image.Ctx, &cw, va, 0, 3, 0);
+            NativeWalkers.WalkOne(NativeWalkers.Floor(image.Case.FloorCase), image.Ctx, &cw, va, 0, 3, 0);
             if (cw.Pa != g.PhysicalAddress)
             {
                 return $"C floor 0x{cw.Pa:x}, generated 0x{g.PhysicalAddress:x}";
@@ -165,7 +179,7 @@ internal static unsafe class WalkVerifier
         return null;
     }
 
-    private static ulong CsFloor(WalkImage image, ulong va) => image.Case.Name switch
+    private static ulong CsFloor(WalkImage image, ulong va) => image.Case.FloorCase switch
     {
         WalkCase.Legacy32_4K => Floors.Legacy32_4K(image.Ctx, va),
         WalkCase.Legacy32_4M => Floors.Legacy32_4M(image.Ctx, va),
@@ -217,7 +231,8 @@ internal static unsafe class WalkVerifier
     {
         if (a.Va != b.Va || a.Level != b.Level || a.MaxLevel != b.MaxLevel || a.PhysicalAddress != b.PhysicalAddress || a.PageSize != b.PageSize
             || a.PteAccess != b.PteAccess || a.ProtectionKey != b.ProtectionKey || a.Fault != b.Fault || a.ErrorCode != b.ErrorCode
-            || a.EntryOutsideMemory != b.EntryOutsideMemory)
+            || a.EntryOutsideMemory != b.EntryOutsideMemory
+            || (a.Fault == WalkFault.None && (a.MemoryType != b.MemoryType || a.IgnorePat != b.IgnorePat)))
         {
             return false;
         }
@@ -242,9 +257,10 @@ internal static unsafe class WalkVerifier
 
         if (g.Va != c.Va || g.Level != c.Level || g.MaxLevel != c.MaxLevel || g.PhysicalAddress != c.Pa || g.PageSize != c.PageSize
             || g.PteAccess != c.PteAccess || g.ProtectionKey != c.Pkey || (byte)g.Fault != c.Fault || g.ErrorCode != c.ErrorCode
-            || g.EntryOutsideMemory != (c.Outside != 0) || g.UpdateCount != c.UpdateCount)
+            || g.EntryOutsideMemory != (c.Outside != 0) || g.UpdateCount != c.UpdateCount
+            || (g.Fault == WalkFault.None && (g.MemoryType != c.MemoryType || g.IgnorePat != (c.IgnorePat != 0))))
         {
-            return $"level {c.Level}/{c.MaxLevel} pa 0x{c.Pa:x} size 0x{c.PageSize:x} access {c.PteAccess} key {c.Pkey} fault {c.Fault} ec 0x{c.ErrorCode:x} updates {c.UpdateCount}";
+            return $"level {c.Level}/{c.MaxLevel} pa 0x{c.Pa:x} size 0x{c.PageSize:x} access {c.PteAccess} key {c.Pkey} fault {c.Fault} ec 0x{c.ErrorCode:x} updates {c.UpdateCount} type {c.MemoryType} ipat {c.IgnorePat}";
         }
 
         // Entries the walk read: from the first level it read down to where it stopped.
