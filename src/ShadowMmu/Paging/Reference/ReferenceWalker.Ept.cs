@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using ShadowMmu.Specs;
 
 namespace ShadowMmu;
@@ -176,6 +175,20 @@ public sealed partial class ReferenceWalker
         }
 
         int memoryType = (int)((entry & ept.MemoryType.Mask) >> ept.MemoryType.Lo);
-        return isPage && ept.ReservedMemoryTypes.Contains(memoryType);
+        return isPage && IsReservedMemoryType(ept, memoryType);
+    }
+
+    // A plain loop: the walk allocates nothing, the reference walker's included.
+    private static bool IsReservedMemoryType(EptSpec ept, int memoryType)
+    {
+        for (int i = 0; i < ept.ReservedMemoryTypes.Count; i++)
+        {
+            if (ept.ReservedMemoryTypes[i] == memoryType)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
