@@ -72,8 +72,8 @@ namespace ShadowMmu.Generators
 
                 _w.Line("private readonly ulong _presentMask;");
                 _w.Line("private readonly uint _userExecute;");
-                _w.Line("private readonly int _userExecuteIndex;");
-                _w.Line("private readonly int _badXwrRow;");
+                _w.Line("private readonly ulong _badXwr;");
+                _w.Line("private readonly ulong _badXwrUserExecute;");
                 _w.Line("private readonly int _permissionRow;");
                 if (_spec.Accessed != null)
                 {
@@ -102,9 +102,13 @@ namespace ShadowMmu.Generators
                 ulong rights = ReadBit | WriteBit | ExecuteBit;
                 _w.Line("_presentMask = " + Hex(rights) + (userExecute != null ? " | (mbec ? " + Hex(1UL << userExecute.Value.Bit) + " : 0)" : "") + ";");
                 _w.Line("_userExecute = mbec ? " + EptTables.UserExecute + "U : 0;");
-                _w.Line("_userExecuteIndex = mbec ? 1 : 0;");
+                _w.Line();
+                _w.Line("// This state's words of the misconfiguration bitmap: for entries without and with the user-execute bit (the same");
+                _w.Line("// word unless mode-based execute control makes that bit count).");
                 string executeOnly = !Ept.ExecuteOnly ? "false" : Ept.ExecuteOnlyWhen == null ? "true" : Test(Ept.ExecuteOnlyWhen.Value);
-                _w.Line("_badXwrRow = " + executeOnly + " ? 2 : 0;");
+                _w.Line("int badRow = " + executeOnly + " ? 2 : 0;");
+                _w.Line("_badXwr = BadMemoryTypeXwr[badRow];");
+                _w.Line("_badXwrUserExecute = BadMemoryTypeXwr[badRow + (mbec ? 1 : 0)];");
                 _w.Line("_permissionRow = mbec ? " + EptTables.RequestsPerRow + " : 0;");
                 if (_spec.Accessed != null)
                 {
@@ -138,7 +142,9 @@ namespace ShadowMmu.Generators
                     _w.Line("gpa &= " + Hex((1UL << _spec.LinearBits) - 1) + ";");
                 }
 
-                _w.Line("walk.Begin(gpa);");
+                _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
+                _w.Line("walk.Va = gpa;");
+                _w.Line("walk.UpdateCount = 0;");
                 _w.Line();
                 _w.Line("// The request: a guest paging-structure access is a write when EPT A/D flags are on. The exit qualification");
                 _w.Line("// reports the access kind (bit 0 read, 1 write, 2 fetch; both 0 and 1 for such a write) and bits 7 to 11 as given.");
@@ -146,15 +152,33 @@ namespace ShadowMmu.Generators
                 _w.Line("bool pagingStructureWrite = " + pagingWrite + ";");
                 _w.Line("bool writes = kind == " + Ns + "AccessKind.Write || pagingStructureWrite;");
                 _w.Line("int request = _permissionRow + (pagingStructureWrite ? 1 : (int)kind) + ((flags & " + Ns + "EptAccessFlags.GuestUser) != 0 ? 4 : 0);");
+                _w.Line("uint faultingRights = global::System.Runtime.CompilerServices.Unsafe.Add(");
+                _w.Line("    ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(Permissions), request & 15);");
                 _w.Line("uint qualification = (pagingStructureWrite ? 3U : 1U << (int)kind) | ((uint)flags & 0xF80U);");
-                _w.Line("ulong table, entry, pte, frame, pageSize;");
+                _w.Line();
+                _w.Line("// The memory in locals, read once per walk: an entry at address a lies wholly inside memory when a < entryLimit.");
+                _w.Line(Ns + "GuestMemory memory = _memory;");
+                _w.Line("ref byte memoryBase = ref memory.DangerousGetBaseReference();");
+                _w.Line("ulong entryLimit = memory.Size >= 8 ? memory.Size - 7 : 0;");
+                var locals = new List<string> { "table", "entry", "pte", "frame", "pageSize" };
+                if (HasAccessedDirty)
+                {
+                    locals.AddRange(MemoryLevels.Select(EntryLocal));
+                }
+
+                _w.Line("ulong " + string.Join(", ", locals) + ";");
                 _w.Line("uint rights;");
                 _w.Line("int level;");
                 _w.Line();
                 _w.Label("Retry");
-                _w.Line("walk.Restart(" + _spec.RootLevel + ");");
+                _w.Line("// Every way out of the walk sets the record's ending fields; here, only the first level read.");
+                _w.Line("walk.MaxLevel = " + _spec.RootLevel + ";");
                 _w.Line("rights = " + Ns + "EptRights.All;");
                 _w.Line("table = _root;");
+                if (HasAccessedDirty)
+                {
+                    _w.Line(string.Join(" = ", MemoryLevels.Where(l => l.Level != _spec.RootLevel).Select(EntryLocal)) + " = ulong.MaxValue;   // levels not read pass the A/D test");
+                }
                 foreach (LevelSpec level in _spec.Levels)
                 {
                     _w.Line();
@@ -165,7 +189,7 @@ namespace ShadowMmu.Generators
                 _w.Label("Leaf");
                 _w.Line("// Rights: one entry of the permission table says which accumulated rights values fault for this request;");
                 _w.Line("// the qualification's bits 3 to 6 are those rights.");
-                _w.Open("if (((Permissions[request & 15] >> (int)rights) & 1) != 0)");
+                _w.Open("if (((faultingRights >> (int)rights) & 1) != 0)");
                 _w.Line("return walk.EptViolation(level, qualification | RightsQualification[(int)rights & 15]);");
                 _w.Close();
                 _w.Line();
@@ -175,6 +199,7 @@ namespace ShadowMmu.Generators
                 _w.Line("return walk.TranslatedEpt(level, frame | (gpa & (pageSize - 1)), pageSize, rights, (int)(pte >> " + memoryType.Lo + ") & 7, " + ipat + ");");
                 _w.Close();
                 _w.Line();
+                EmitSetAccessedDirty();
                 EmitEptMisconfiguredHelper();
             }
 
@@ -185,10 +210,11 @@ namespace ShadowMmu.Generators
                 ulong byteMask = ((1UL << index.Width) - 1) << EntryShift;
                 _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that gpa[" + index + "] selects" + (level.Level == _spec.RootLevel ? ", in the table EPTP names." : "."));
                 _w.Line("entry = table + ((gpa >> " + byteShift + ") & " + Hex(byteMask) + ");");
-                _w.Open("if (!TryReadEntry(entry, out pte))");
+                _w.Open("if (entry >= entryLimit)");
                 _w.Line("return walk.EptOutsideMemory(" + level.Level + ", entry, rights, qualification);");
                 _w.Close();
                 _w.Line();
+                _w.Line("pte" + (HasAccessedDirty ? " = " + EntryLocal(level) : "") + " = ReadEntry(ref memoryBase, entry);");
                 _w.Line("walk.Record(" + level.Level + ", entry, pte, rights);");
                 _w.Line("rights &= " + EptRightsOf() + ";");
                 _w.Line();
@@ -234,28 +260,26 @@ namespace ShadowMmu.Generators
 
             private void EmitEptAccessedDirty()
             {
-                if (_spec.Accessed == null)
+                if (!HasAccessedDirty)
                 {
                     return;
                 }
 
-                ulong a = 1UL << _spec.Accessed.Value.Bit;
-                ulong d = _spec.Dirty != null ? 1UL << _spec.Dirty.Value.Bit : 0;
-                _w.Line("// With EPT A/D flags on: the accessed flag in every entry used and, for a write, the dirty flag in the leaf, each set");
-                _w.Line("// with a locked compare-exchange after the checks pass; the walk starts again if an entry changed since it was read.");
-                _w.Open("if (_accessedDirty)");
-                _w.Line("ulong leafFlags = writes ? " + Hex(a | d) + " : " + Hex(a) + ";");
-                foreach (LevelSpec level in _spec.Levels)
+                ulong a = 1UL << _spec.Accessed!.Value.Bit;
+                string entries = string.Join(" & ", MemoryLevels.Select(EntryLocal));
+                string test = "((" + entries + ") & " + Hex(a) + ") == 0";
+                if (_spec.Dirty != null)
                 {
-                    _w.Line();
-                    string flags = level.Page == null ? Hex(a) : level.Level == 1 ? "leafFlags" : "level == " + level.Level + " ? leafFlags : " + Hex(a);
-                    bool mayEndAbove = _spec.Levels.Any(l => l.Level > level.Level && l.Page != null);
-                    string reached = mayEndAbove ? "level <= " + level.Level + " && " : "";
-                    _w.Open("if (" + reached + "!walk.TrySetFlags(_memory, " + level.Level + ", " + flags + ", " + EntryBytes + "))");
-                    _w.Line("goto Retry;");
-                    _w.Close();
+                    test += " || (writes && (pte & " + Hex(1UL << _spec.Dirty.Value.Bit) + ") == 0)";
                 }
 
+                _w.Line("// With EPT A/D flags on: one test for the whole walk, A in every entry used and D in the leaf for a write. When one");
+                _w.Line("// is missing SetAccessedDirty sets them, each with a locked compare-exchange; when an entry changed since it was");
+                _w.Line("// read, the walk runs again.");
+                _w.Open("if (_accessedDirty && (" + test + "))");
+                _w.Open("if (!SetAccessedDirty(memory, ref walk, level, writes))");
+                _w.Line("goto Retry;");
+                _w.Close();
                 _w.Close();
                 _w.Line();
             }
@@ -265,11 +289,11 @@ namespace ShadowMmu.Generators
                 string index = StandardEptLayout
                     ? "(int)pte & 0x3F"
                     : "(int)((pte >> " + _spec.Present.Bit + ") & 1) | (int)((pte >> " + _spec.Writable.Bit + ") & 1) << 1 | (int)((pte >> " + Ept.Execute.Bit + ") & 1) << 2 | (int)((pte >> " + Ept.MemoryType.Lo + ") & 7) << 3";
-                string userExecute = Ept.UserExecute != null ? " + ((int)(pte >> " + Ept.UserExecute.Value.Bit + ") & _userExecuteIndex)" : "";
+                string word = Ept.UserExecute != null ? "(pte & " + Hex(1UL << Ept.UserExecute.Value.Bit) + ") != 0 ? _badXwrUserExecute : _badXwr" : "_badXwr";
                 _w.Line("// KVM's is_bad_mt_xwr: a present entry's XWR and memory type (and the user-execute bit under mode-based execute control).");
                 _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
                 _w.Open("private bool IsMisconfigured(ulong pte)");
-                _w.Line("ulong bad = BadMemoryTypeXwr[(_badXwrRow" + userExecute + ") & 3];");
+                _w.Line("ulong bad = " + word + ";");
                 _w.Line("return ((bad >> (" + index + ")) & 1) != 0;");
                 _w.Close();
                 _w.Line();

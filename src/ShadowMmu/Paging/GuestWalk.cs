@@ -291,6 +291,8 @@ public struct GuestWalk
     {
         PageFault(level, qualification);
         Fault = WalkFault.EptViolation;
+        MemoryType = 0;
+        IgnorePat = false;
         return false;
     }
 
@@ -309,6 +311,8 @@ public struct GuestWalk
     {
         PageFault(level, 0);
         Fault = WalkFault.EptMisconfiguration;
+        MemoryType = 0;
+        IgnorePat = false;
         return false;
     }
 
