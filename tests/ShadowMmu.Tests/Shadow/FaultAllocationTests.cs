@@ -50,9 +50,21 @@ public class FaultAllocationTests
 
         Round();
         long faultsBefore = vm.Stats.Faults;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Round();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Steady state: a round allocates nothing. Measured up to three times, because the runtime may still be
+        // replacing the first-tier code of a method under load (that is not the fault path allocating: a fault path
+        // that allocates does so in every round, 400 faults each).
+        long allocated = 0;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Round();
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (allocated == 0)
+            {
+                break;
+            }
+        }
 
         Assert.True(vm.Stats.Faults - faultsBefore >= 400, $"the round must fault: {vm.Stats.Faults - faultsBefore} faults, {vm.Stats.TrappedWrites} trapped, {vm.Stats.ZappedEntries} zapped, {vm.Stats.Invlpgs} invlpg, {vm.Stats.Prefetched} prefetched");
         Assert.Equal(0, allocated);

@@ -12,7 +12,7 @@ namespace ShadowMmu.Benchmarks.Nested;
 /// alone; a 4-level guest under 4-level EPT makes 5 EPT walks and 4 guest reads per translation.
 /// </summary>
 [MemoryDiagnoser]
-public class NestedWalkBenchmarks
+public class NestedPagingBenchmarks
 {
     private const int Pages = 64;
     private const ulong Offset = 0x100_0000;        // guest-physical X is at host-physical X + 16 MiB
