@@ -235,3 +235,51 @@ public sealed class NestedReferenceWalkTests : IDisposable
         Assert.Equal(1UL, nested.Ept.ExitQualification);
     }
 }
+
+/// <summary>The two-dimensional walks allocate nothing in steady state, generated and reference.</summary>
+public sealed class NestedWalkAllocationTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Two_dimensional_walks_allocate_zero_bytes(bool reference)
+    {
+        using GuestMemory host = GuestMemory.Allocate(0x40_0000);
+        using GuestMemory guest = GuestMemory.Allocate(0x20_0000);
+        var builder = new PageTableBuilder(guest, PagingModes.All.Single(m => m.Name == "long4"), 0x1000, 0x10_0000);
+        builder.Map(0x7FFF_0000, 0x10_0000, 0x1000, 0x7);
+        var bytes = new byte[0x20_0000];
+        guest.Read(0, bytes);
+        host.Write(0x20_0000, bytes);
+        var ept = new PageTableBuilder(host, PagingModes.All.Single(m => m.Name == "ept4"), 0x1000, 0x10_0000);
+        for (ulong gpa = 0; gpa < 0x20_0000; gpa += 0x1000)
+        {
+            ept.Map(gpa, gpa + 0x20_0000, 0x1000, 0x37);
+        }
+
+        var cpu = new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, builder.Root, Cr4.PAE, Efer.LME | Efer.LMA | Efer.NXE);
+        IEptWalker eptWalker = PagingModes.CreateEptWalker(host, new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(ept.Root, 4, accessedDirty: true)));
+        var generated = new Long4Walker(host, cpu);
+        ReferenceWalker interpreted = ReferenceWalker.Nested(host, cpu, eptWalker);
+        var nested = default(NestedWalk);
+
+        void Round()
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                bool ok = reference
+                    ? interpreted.WalkNested(ref nested, 0x7FFF_0123, AccessKind.Write, 3, false)
+                    : generated.WalkNested(ref nested, 0x7FFF_0123, AccessKind.Write, 3, false, eptWalker);
+                Assert.True(ok);
+                Assert.False(reference
+                    ? interpreted.WalkNested(ref nested, 0x1234_5000, AccessKind.Read, 3, false)
+                    : generated.WalkNested(ref nested, 0x1234_5000, AccessKind.Read, 3, false, eptWalker));
+            }
+        }
+
+        Round();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Round();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
