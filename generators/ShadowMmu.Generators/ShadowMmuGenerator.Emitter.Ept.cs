@@ -64,6 +64,7 @@ namespace ShadowMmu.Generators
             private void EmitEptFields()
             {
                 _w.Line("private readonly " + Ns + "GuestMemory _memory;");
+                _w.Line("private readonly ulong _entryLimit;");
                 _w.Line("private readonly ulong _root;");
                 foreach (ReservedSlot slot in _reserved.Slots)
                 {
@@ -90,6 +91,7 @@ namespace ShadowMmu.Generators
                 _w.Line("/// <param name=\"cpu\">EPTP, mode-based execute control, MAXPHYADDR and the VMX capabilities.</param>");
                 _w.Open("public " + _spec.WalkerName + "(" + Ns + "GuestMemory memory, in " + Ns + "CpuState cpu)");
                 _w.Line("_memory = memory;");
+                EmitEntryLimit();
                 _w.Line("_root = cpu.Eptp & " + Hex(_spec.Root.Mask) + ";");
                 _w.Line("int maxPhysAddr = cpu.MaxPhysAddr;");
                 _w.Line();
@@ -120,6 +122,17 @@ namespace ShadowMmu.Generators
                 _w.Line();
             }
 
+            private void EmitEptWalk()
+            {
+                EmitEptWalkAddr();
+                EmitEptWalkGpa();
+                EmitEptRequestHelpers();
+                EmitEptWalkOnce();
+                EmitEptLeaf();
+                EmitSetAccessedDirty();
+                EmitEptMisconfiguredHelper();
+            }
+
             private void EmitEptWalkAddr()
             {
                 _w.Line("/// <summary>");
@@ -135,6 +148,9 @@ namespace ShadowMmu.Generators
             private void EmitEptWalkGpa()
             {
                 _w.Line("/// <inheritdoc/>");
+                _w.Line("// Never inlined: the pass is inlined here, and a call site that inlined this small method would get a copy of the");
+                _w.Line("// whole walk.");
+                _w.Line(NoInline);
                 _w.Open("public bool WalkGpa(ref " + Ns + "GuestWalk walk, ulong gpa, " + Ns + "AccessKind kind, " + Ns + "EptAccessFlags flags)");
                 if (_spec.LinearBits < 64)
                 {
@@ -146,61 +162,65 @@ namespace ShadowMmu.Generators
                 _w.Line("walk.Va = gpa;");
                 _w.Line("walk.UpdateCount = 0;");
                 _w.Line();
-                _w.Line("// The request: a guest paging-structure access is a write when EPT A/D flags are on. The exit qualification");
-                _w.Line("// reports the access kind (bit 0 read, 1 write, 2 fetch; both 0 and 1 for such a write) and bits 7 to 11 as given.");
-                string pagingWrite = _spec.Accessed != null ? "_accessedDirty && (flags & " + Ns + "EptAccessFlags.GuestPagingStructure) != 0" : "false";
-                _w.Line("bool pagingStructureWrite = " + pagingWrite + ";");
-                _w.Line("bool writes = kind == " + Ns + "AccessKind.Write || pagingStructureWrite;");
-                _w.Line("int request = _permissionRow + (pagingStructureWrite ? 1 : (int)kind) + ((flags & " + Ns + "EptAccessFlags.GuestUser) != 0 ? 4 : 0);");
-                _w.Line("uint faultingRights = global::System.Runtime.CompilerServices.Unsafe.Add(");
-                _w.Line("    ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(Permissions), request & 15);");
-                _w.Line("uint qualification = (pagingStructureWrite ? 3U : 1U << (int)kind) | ((uint)flags & 0xF80U);");
+                _w.Line("return WalkOnce(ref walk, gpa, Request(kind, flags)" + (HasAccessedDirty ? ", retry: false" : "") + ");");
+
+                _w.Close();
                 _w.Line();
-                _w.Line("// The memory in locals, read once per walk: an entry at address a lies wholly inside memory when a < entryLimit.");
-                _w.Line(Ns + "GuestMemory memory = _memory;");
-                _w.Line("ref byte memoryBase = ref memory.DangerousGetBaseReference();");
-                _w.Line("ulong entryLimit = memory.Size >= 8 ? memory.Size - 7 : 0;");
-                var locals = new List<string> { "table", "entry", "pte", "frame", "pageSize" };
+            }
+
+            private void EmitEptRequestHelpers()
+            {
+                string pagingWrite = _spec.Accessed != null ? "_accessedDirty && (flags & " + Ns + "EptAccessFlags.GuestPagingStructure) != 0" : "false";
+                _w.Line("/// <summary>");
+                _w.Line("/// The request as one value: bits 0 to 3 its entry of the permission table (the access kind, 4 for a user-mode linear");
+                _w.Line("/// address, the mode-based execute control row), bit 4 set when it writes (for the dirty flag), and from bit 8 the exit");
+                _w.Line("/// qualification's access bits (0 read, 1 write, 2 fetch; both 0 and 1 for a guest paging-structure write) and bits 7 to");
+                _w.Line("/// 11 as <paramref name=\"flags\"/> give them. A guest paging-structure access is a write when EPT A/D flags are on.");
+                _w.Line("/// </summary>");
+                _w.Line(Inline);
+                _w.Open("private int Request(" + Ns + "AccessKind kind, " + Ns + "EptAccessFlags flags)");
+                _w.Line("bool pagingStructureWrite = " + pagingWrite + ";");
+                _w.Line("int permission = _permissionRow + (pagingStructureWrite ? 1 : (int)kind) + ((flags & " + Ns + "EptAccessFlags.GuestUser) != 0 ? 4 : 0);");
+                _w.Line("int writes = kind == " + Ns + "AccessKind.Write || pagingStructureWrite ? 16 : 0;");
+                _w.Line("uint qualification = (pagingStructureWrite ? 3U : 1U << (int)kind) | ((uint)flags & 0xF80U);");
+                _w.Line("return permission | writes | (int)(qualification << 8);");
+                _w.Close();
+                _w.Line();
+                _w.Line("/// <summary>The exit qualification's bits that <paramref name=\"request\"/> gives (its rights bits are the walk's).</summary>");
+                _w.Line(Inline);
+                _w.Open("private static uint Qualification(int request)");
+                _w.Line("return (uint)request >> 8;");
+                _w.Close();
+                _w.Line();
+            }
+
+            private void EmitEptWalkOnce()
+            {
+                _w.Line("/// <summary>");
+                _w.Line("/// One pass of the walk: true when it translated, false with the violation or misconfiguration recorded" + (HasAccessedDirty ? " (or, in a" : "."));
                 if (HasAccessedDirty)
                 {
-                    locals.AddRange(MemoryLevels.Select(EntryLocal));
+                    _w.Line("/// retry's pass, with neither when accessed or dirty flags are missing).");
                 }
 
-                _w.Line("ulong " + string.Join(", ", locals) + ";");
-                _w.Line("uint rights;");
-                _w.Line("int level;");
+                _w.Line("/// </summary>");
+                _w.Line(Inline);
+                _w.Open("private bool WalkOnce(ref " + Ns + "GuestWalk walk, ulong gpa, int request" + (HasAccessedDirty ? ", bool retry" : "") + ")");
+                _w.Line("// The memory's bytes never move while it lives (the stores to the record cannot change them).");
+                _w.Line("ref byte memoryBase = ref _memory.DangerousGetBaseReference();");
                 _w.Line();
-                _w.Label("Retry");
-                _w.Line("// Every way out of the walk sets the record's ending fields; here, only the first level read.");
-                _w.Line("walk.MaxLevel = " + _spec.RootLevel + ";");
-                _w.Line("rights = " + Ns + "EptRights.All;");
-                _w.Line("table = _root;");
-                if (HasAccessedDirty)
-                {
-                    _w.Line(string.Join(" = ", MemoryLevels.Where(l => l.Level != _spec.RootLevel).Select(EntryLocal)) + " = ulong.MaxValue;   // levels not read pass the A/D test");
-                }
+                _w.Line("// What the pass learns stays in locals until its end: the rights accumulated so far, those each level inherits");
+                _w.Line("// (byte level - 1 of ptAccess)" + (HasAccessedDirty ? ", and the AND of the entries read, for the A/D test." : "."));
+                _w.Line("uint rights = " + Ns + "EptRights.All;");
+                _w.Line("ulong ptAccess = 0, table = _root, address, pte" + (HasAccessedDirty ? ", accessed" : "") + ";");
                 foreach (LevelSpec level in _spec.Levels)
                 {
                     _w.Line();
                     EmitEptLevel(level);
                 }
 
-                _w.Line();
-                _w.Label("Leaf");
-                _w.Line("// Rights: one entry of the permission table says which accumulated rights values fault for this request;");
-                _w.Line("// the qualification's bits 3 to 6 are those rights.");
-                _w.Open("if (((faultingRights >> (int)rights) & 1) != 0)");
-                _w.Line("return walk.EptViolation(level, qualification | RightsQualification[(int)rights & 15]);");
                 _w.Close();
                 _w.Line();
-                EmitEptAccessedDirty();
-                BitRange memoryType = Ept.MemoryType;
-                string ipat = Ept.IgnorePat != null ? "(pte & " + Hex(1UL << Ept.IgnorePat.Value.Bit) + ") != 0" : "false";
-                _w.Line("return walk.TranslatedEpt(level, frame | (gpa & (pageSize - 1)), pageSize, rights, (int)(pte >> " + memoryType.Lo + ") & 7, " + ipat + ");");
-                _w.Close();
-                _w.Line();
-                EmitSetAccessedDirty();
-                EmitEptMisconfiguredHelper();
             }
 
             private void EmitEptLevel(LevelSpec level)
@@ -208,32 +228,31 @@ namespace ShadowMmu.Generators
                 BitRange index = level.Index;
                 int byteShift = index.Lo - EntryShift;
                 ulong byteMask = ((1UL << index.Width) - 1) << EntryShift;
-                _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that gpa[" + index + "] selects" + (level.Level == _spec.RootLevel ? ", in the table EPTP names." : "."));
-                _w.Line("entry = table + ((gpa >> " + byteShift + ") & " + Hex(byteMask) + ");");
-                _w.Open("if (entry >= entryLimit)");
-                _w.Line("return walk.EptOutsideMemory(" + level.Level + ", entry, rights, qualification);");
-                _w.Close();
-                _w.Line();
-                _w.Line("pte" + (HasAccessedDirty ? " = " + EntryLocal(level) : "") + " = ReadEntry(ref memoryBase, entry);");
-                _w.Line("walk.Record(" + level.Level + ", entry, pte, rights);");
+                int max = _spec.RootLevel;
+                string ptAccess = PtAccessArgument;
+                _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that gpa[" + index + "] selects" + (level.Level == max ? ", in the table EPTP names." : "."));
+                _w.Line("address = table + ((gpa >> " + byteShift + ") & " + Hex(byteMask) + ");");
+                EmitInherited(level);
+                EmitFault("address >= _entryLimit", "EndEptOutsideMemory(" + max + ", " + level.Level + ", address, Qualification(request), " + ptAccess + ")");
+                _w.Line("pte" + (HasAccessedDirty && level.Level == max ? " = accessed" : "") + " = ReadEntry(ref memoryBase, address);");
+                if (HasAccessedDirty && level.Level != max)
+                {
+                    _w.Line("accessed &= pte;");
+                }
+
+                _w.Line("walk.Record(" + level.Level + ", address, pte);");
                 _w.Line("rights &= " + EptRightsOf() + ";");
                 _w.Line();
                 _w.Line("// Not present: a violation, whose rights bits (the AND over the entries used, this one included) are all 0.");
-                _w.Open("if ((pte & _presentMask) == 0)");
-                _w.Line("return walk.EptViolation(" + level.Level + ", qualification);");
-                _w.Close();
-                _w.Line();
-                _w.Open("if (IsMisconfigured(pte))");
-                _w.Line("return walk.EptMisconfiguration(" + level.Level + ");");
-                _w.Close();
-                _w.Line();
+                EmitFault("(pte & _presentMask) == 0", "EndEptViolation(" + max + ", " + level.Level + ", Qualification(request), " + ptAccess + ")");
+                EmitFault("IsMisconfigured(pte)", "EndEptMisconfiguration(" + max + ", " + level.Level + ", " + ptAccess + ")");
 
                 ReservedSlot tableSlot = _reserved.Slots.FirstOrDefault(s => s.Level.Level == level.Level && s.Case == EntryCase.Table);
                 ReservedSlot pageSlot = _reserved.Slots.FirstOrDefault(s => s.Level.Level == level.Level && s.Case == EntryCase.Page);
                 if (level.Level == 1)
                 {
                     EmitEptReservedCheck(level, pageSlot);
-                    EmitPage(level, gotoLeaf: false);
+                    EmitLeafCall(level);
                     return;
                 }
 
@@ -241,7 +260,7 @@ namespace ShadowMmu.Generators
                 {
                     _w.Open("if ((pte & " + Hex(1UL << _spec.PageSize!.Value.Bit) + ") != 0)");
                     EmitEptReservedCheck(level, pageSlot);
-                    EmitPage(level, gotoLeaf: true);
+                    EmitLeafCall(level);
                     _w.Close();
                     _w.Line();
                 }
@@ -252,34 +271,36 @@ namespace ShadowMmu.Generators
 
             private void EmitEptReservedCheck(LevelSpec level, ReservedSlot slot)
             {
-                _w.Open("if ((pte & " + slot.FieldName + ") != 0)");
-                _w.Line("return walk.EptMisconfiguration(" + level.Level + ");");
-                _w.Close();
-                _w.Line();
+                EmitFault("(pte & " + slot.FieldName + ") != 0", "EndEptMisconfiguration(" + _spec.RootLevel + ", " + level.Level + ", " + PtAccessArgument + ")");
             }
 
-            private void EmitEptAccessedDirty()
+            private void EmitEptLeaf()
             {
+                int max = _spec.RootLevel;
+                _w.Line("/// <summary>");
+                _w.Line("/// The end of a pass at a leaf of <paramref name=\"level\"/> that maps <paramref name=\"pageSize\"/> bytes at <paramref name=\"frame\"/>:");
+                _w.Line("/// the rights the request needs, then the translation with the leaf's memory type. Inlined into each level that may");
+                _w.Line("/// map a page, where all but the entry's values are constants.");
+                _w.Line("/// </summary>");
+                _w.Line(Inline);
+                _w.Open("private bool Leaf(ref " + Ns + "GuestWalk walk, ulong gpa, int request, ulong pte, uint rights, ulong ptAccess, int level, ulong pageSize, ulong frame" + AccessedParameters + ")");
+                _w.Line("// Rights: the request's entry of the permission table says which accumulated rights values fault; the qualification's");
+                _w.Line("// bits 3 to 6 are those rights.");
+                _w.Line("uint faultingRights = " + Unsafe + ".Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(Permissions), request & 15);");
+                EmitFault("((faultingRights >> (int)rights) & 1) != 0", "EndEptViolation(" + max + ", level, Qualification(request) | RightsQualification[(int)rights & 15], " + PtAccessArgument + ")");
+                BitRange memoryType = Ept.MemoryType;
+                string ipat = Ept.IgnorePat != null ? "(pte & " + Hex(1UL << Ept.IgnorePat.Value.Bit) + ") != 0" : "false";
+                string translated = "walk.EndTranslatedEpt(" + max + ", level, frame | (gpa & (pageSize - 1)), pageSize, rights, (int)(pte >> " + memoryType.Lo + ") & 7, " + ipat + ", " + PtAccessArgument + ")";
                 if (!HasAccessedDirty)
                 {
-                    return;
+                    _w.Line("return " + translated + ";");
                 }
-
-                ulong a = 1UL << _spec.Accessed!.Value.Bit;
-                string entries = string.Join(" & ", MemoryLevels.Select(EntryLocal));
-                string test = "((" + entries + ") & " + Hex(a) + ") == 0";
-                if (_spec.Dirty != null)
+                else
                 {
-                    test += " || (writes && (pte & " + Hex(1UL << _spec.Dirty.Value.Bit) + ") == 0)";
+                    _w.Line(translated + ";");
+                    EmitAccessedDirtyTest("(request & 16) != 0", "gpa", "!_accessedDirty || ");
                 }
 
-                _w.Line("// With EPT A/D flags on: one test for the whole walk, A in every entry used and D in the leaf for a write. When one");
-                _w.Line("// is missing SetAccessedDirty sets them, each with a locked compare-exchange; when an entry changed since it was");
-                _w.Line("// read, the walk runs again.");
-                _w.Open("if (_accessedDirty && (" + test + "))");
-                _w.Open("if (!SetAccessedDirty(memory, ref walk, level, writes))");
-                _w.Line("goto Retry;");
-                _w.Close();
                 _w.Close();
                 _w.Line();
             }

@@ -21,10 +21,6 @@ namespace ShadowMmu.Generators
             private readonly bool _suppressRaceOrders;
             private readonly SourceWriter _w = new SourceWriter();
 
-            // True while the two-dimensional variant of the walk is written (WalkNested): the same template, with every
-            // guest table access and the final address going through EPT.
-            private bool _nested;
-
             public Emitter(PagingSpec spec, EmitOptions options)
             {
                 _spec = spec;
@@ -61,8 +57,7 @@ namespace ShadowMmu.Generators
                     EmitEptFields();
                     EmitEptConstructor();
                     EmitMembers();
-                    EmitEptWalkAddr();
-                    EmitEptWalkGpa();
+                    EmitEptWalk();
                 }
                 else
                 {
@@ -70,13 +65,7 @@ namespace ShadowMmu.Generators
                     EmitFields();
                     EmitConstructor();
                     EmitMembers();
-                    EmitWalkAddr();
-                    if (SupportsNestedWalk)
-                    {
-                        _nested = true;
-                        EmitWalkAddr();
-                        _nested = false;
-                    }
+                    EmitWalk();
                 }
 
                 if (SupportsShadow)
@@ -135,6 +124,9 @@ namespace ShadowMmu.Generators
             private void EmitStaticTables()
             {
                 EmitReservedBitsTable("KVM's rsvd_bits_mask");
+                _w.Line("// The error code of a fault on a reserved bit, with the request's bits.");
+                _w.Line("private const uint ReservedFault = " + Ns + "PageFaultErrorCode.Present | " + Ns + "PageFaultErrorCode.Reserved;");
+                _w.Line();
 
                 // Permission bitmap.
                 byte[] permissions = PermissionBitmap.Compute(HasExecuteDisable);
@@ -148,6 +140,9 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Close(";");
+                _w.Line();
+                _w.Line("// A request's write (1), user (2), SMAP-override (4) and fetch (8) bits: [kind | user mode << 2 | EFLAGS.AC << 3].");
+                _w.Line("private static global::System.ReadOnlySpan<byte> RequestBits => new byte[] { 0, 1, 8, 0, 2, 3, 10, 2, 4, 5, 12, 4, 2, 3, 10, 2 };");
                 _w.Line();
                 if (_spec.ProtectionKey != null)
                 {
@@ -186,6 +181,7 @@ namespace ShadowMmu.Generators
             private void EmitFields()
             {
                 _w.Line("private readonly " + Ns + "GuestMemory _memory;");
+                _w.Line("private readonly ulong _entryLimit;");
                 _w.Line("private readonly ulong _root;");
                 foreach (ReservedSlot slot in _reserved.Slots)
                 {
@@ -207,8 +203,9 @@ namespace ShadowMmu.Generators
                 if (_spec.ProtectionKey != null)
                 {
                     _w.Line("private readonly uint _pkruMask;");
-                    _w.Line("private readonly uint _pkru;");
+                    _w.Line("private readonly ulong _pkDenied;");
                     _w.Line("private readonly int _keyMask;");
+                    _w.Line("private readonly ulong[] _leafFaults = new ulong[" + LeafFaultWords + "];");
                 }
 
                 foreach (LevelSpec register in Registers)
@@ -227,6 +224,7 @@ namespace ShadowMmu.Generators
                 _w.Line("/// <param name=\"cpu\">Control registers, EFER, PKRU, MAXPHYADDR and CPU features.</param>");
                 _w.Open("public " + _spec.WalkerName + "(" + Ns + "GuestMemory memory, in " + Ns + "CpuState cpu)");
                 _w.Line("_memory = memory;");
+                EmitEntryLimit();
                 _w.Line("_root = cpu.Cr3 & " + Hex(_spec.Root.Mask) + ";");
                 _w.Line("int maxPhysAddr = cpu.MaxPhysAddr;");
                 _w.Line();
@@ -259,9 +257,22 @@ namespace ShadowMmu.Generators
                 if (_spec.ProtectionKey != null)
                 {
                     string when = _spec.ProtectionKeyWhen == null ? "true" : Test(_spec.ProtectionKeyWhen.Value);
+                    int keys = 1 << _spec.ProtectionKey.Value.Width;
                     _w.Line("_pkruMask = " + when + " ? (wp ? PkruMaskWp1 : PkruMaskWp0) : 0;");
-                    _w.Line("_pkru = cpu.Pkru;");
-                    _w.Line("_keyMask = _pkruMask != 0 ? " + ((1 << _spec.ProtectionKey.Value.Width) - 1).ToString(CultureInfo.InvariantCulture) + " : 0;");
+                    _w.Line("_keyMask = _pkruMask != 0 ? " + (keys - 1).ToString(CultureInfo.InvariantCulture) + " : 0;");
+                    _w.Line();
+                    _w.Line("// For each data access (write | user mode << 1), the keys whose PKRU bits deny it on a user-mode page: bit");
+                    _w.Line("// access * 16 + key. KVM's pkru_mask, at the offset of the access (pfec >> 1) with the page's U/S as bit 3, says");
+                    _w.Line("// which of the key's AD and WD bits apply (WD to user writes, and to supervisor writes with CR0.WP).");
+                    _w.Open("for (int access = 0; access < 4; access++)");
+                    _w.Open("for (int key = 0; key < " + keys.ToString(CultureInfo.InvariantCulture) + "; key++)");
+                    _w.Line("int pkOffset = (access & 1) << 1 | (access & 2) << 1 | 8;");
+                    _w.Open("if (((cpu.Pkru >> (key * 2)) & 3 & (_pkruMask >> pkOffset)) != 0)");
+                    _w.Line("_pkDenied |= 1UL << ((access * 16) + key);");
+                    _w.Close();
+                    _w.Close();
+                    _w.Close();
+                    EmitLeafFaults();
                 }
 
                 foreach (LevelSpec register in Registers)
@@ -271,6 +282,36 @@ namespace ShadowMmu.Generators
 
                 _w.Close();
                 _w.Line();
+            }
+
+            private void EmitEntryLimit()
+            {
+                _w.Line("// An entry at address a lies wholly inside memory when a < _entryLimit (the size never changes).");
+                _w.Line("_entryLimit = memory.Size >= " + EntryBytes + " ? memory.Size - " + (EntryBytes - 1) + " : 0;");
+            }
+
+            /// <summary>Bits of a leaf-fault table: for each request (4 bits), rights value (3 bits) and protection key.</summary>
+            private int LeafFaultWords => (16 * 8 << _spec.ProtectionKey!.Value.Width) / 64;
+
+            private void EmitLeafFaults()
+            {
+                int keyWidth = _spec.ProtectionKey!.Value.Width;
+                _w.Line();
+                _w.Line("// The leaf's whole check in one table for this CPU state: bit request << " + (keyWidth + 3) + " | rights << " + keyWidth + " | key is set when the request");
+                _w.Line("// (write, user, SMAP override, fetch) faults on a page with those rights (U W X) and that key, for its rights (the");
+                _w.Line("// permission bitmap) or for its key (a data access to a user-mode page that _pkDenied denies).");
+                _w.Open("for (int request = 0; request < 16; request++)");
+                _w.Open("for (int rights = 0; rights < 8; rights++)");
+                _w.Line("bool rightsFault = ((Permissions[_permissionRow | request] >> rights) & 1) != 0;");
+                _w.Open("for (int key = 0; key < " + (1 << keyWidth) + "; key++)");
+                _w.Line("bool keyFault = (request & 8) == 0 && (rights & 4) != 0 && ((_pkDenied >> (((request & 3) * 16) + key)) & 1) != 0;");
+                _w.Line("int bit = request << " + (keyWidth + 3) + " | rights << " + keyWidth + " | key;");
+                _w.Open("if (rightsFault || keyFault)");
+                _w.Line("_leafFaults[bit >> 6] |= 1UL << bit;");
+                _w.Close();
+                _w.Close();
+                _w.Close();
+                _w.Close();
             }
 
             private void EmitReservedFieldsInit()
@@ -341,416 +382,6 @@ namespace ShadowMmu.Generators
             /// EPT; PAE's PDPTE registers are loaded from guest memory when the walker is built, so a register level has none.
             /// </summary>
             private bool SupportsNestedWalk => !_spec.IsEpt && !Registers.Any() && MemoryLevels.All(EntriesAligned);
-
-            private void EmitWalkAddr()
-            {
-                if (_nested)
-                {
-                    _w.Line("/// <inheritdoc/>");
-                    _w.Open("public bool WalkNested(ref " + Ns + "NestedWalk nested, ulong va, " + Ns + "AccessKind kind, int cpl, bool ac, " + Ns + "IEptWalker ept)");
-                    _w.Line("// The guest's own faults end the walk unless EPT exits first or everything translates.");
-                    _w.Line("nested.Begin();");
-                    _w.Line("nested.Fault = " + Ns + "NestedFault.Guest;");
-                    _w.Line("ref " + Ns + "GuestWalk walk = ref nested.Guest;");
-                    _w.Line();
-                }
-                else
-                {
-                    _w.Line("/// <inheritdoc/>");
-                    _w.Open("public bool WalkAddr(ref " + Ns + "GuestWalk walk, ulong va, " + Ns + "AccessKind kind, int cpl, bool ac)");
-                }
-
-                if (_spec.LinearBits < 64 && !_spec.Canonical)
-                {
-                    _w.Line("// Linear addresses are " + _spec.LinearBits + " bits wide in this mode.");
-                    _w.Line("va &= " + Hex((1UL << _spec.LinearBits) - 1) + ";");
-                }
-
-                _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
-                _w.Line("walk.Va = va;");
-                _w.Line("walk.UpdateCount = 0;");
-                if (_spec.Canonical)
-                {
-                    int shift = 64 - _spec.LinearBits;
-                    _w.Line();
-                    _w.Line("// A non-canonical address (bits 63:" + (_spec.LinearBits - 1) + " not all equal) is a #GP(0), raised before any table is read.");
-                    _w.Open("if (((long)va << " + shift + " >> " + shift + ") != (long)va)");
-                    EmitGeneralProtection();
-                    _w.Close();
-                }
-
-                if (Registers.Any())
-                {
-                    _w.Line();
-                    _w.Open("if (_registerLoadFaulted)");
-                    EmitGeneralProtection();
-                    _w.Close();
-                }
-
-                _w.Line();
-                _w.Line("// The request, as 0/1 flags combined without branches:");
-                _w.Line("// - faultingRights: its byte of the permission bitmap (bit v set when rights v fault), read now, off the walk's");
-                _w.Line("//   chain of loads, and without a bounds check (the index is below 256);");
-                _w.Line("// - faultBits: the error-code bits a fault reports for it" + (_spec.ProtectionKey != null ? ";" : "."));
-                if (_spec.ProtectionKey != null)
-                {
-                    _w.Line("// - pkRequest: its part of the protection-key offset (KVM's pfec >> 1; the page's U/S is added at the leaf).");
-                }
-
-                _w.Line("int write = kind == " + Ns + "AccessKind.Write ? 1 : 0;");
-                _w.Line("int fetch = kind == " + Ns + "AccessKind.Fetch ? 1 : 0;");
-                _w.Line("int user = cpl == 3 ? 1 : 0;");
-                _w.Line("int request = _permissionRow | write | user << 1 | ((ac ? 1 : 0) & ~user) << 2 | fetch << 3;");
-                _w.Line("uint faultingRights = global::System.Runtime.CompilerServices.Unsafe.Add(");
-                _w.Line("    ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(Permissions), request & 0xFF);");
-                _w.Line("uint faultBits = (uint)write * " + Ns + "PageFaultErrorCode.Write | (uint)user * " + Ns + "PageFaultErrorCode.User | ((uint)-fetch & _fetchErrorCode);");
-                if (_spec.ProtectionKey != null)
-                {
-                    _w.Line("int pkRequest = write << 1 | user << 2 | fetch << 4;");
-                }
-
-                _w.Line("const uint reservedFault = " + Ns + "PageFaultErrorCode.Present | " + Ns + "PageFaultErrorCode.Reserved;");
-                if (MemoryLevels.Any(EntriesAligned))
-                {
-                    _w.Line();
-                    _w.Line("// Guest memory in locals, read once per walk (its bytes never move while it lives; the stores to the record cannot");
-                    _w.Line("// change them): an entry at gpa lies wholly inside memory when gpa < entryLimit.");
-                    _w.Line(Ns + "GuestMemory memory = _memory;");
-                    _w.Line("ref byte memoryBase = ref memory.DangerousGetBaseReference();");
-                    _w.Line("ulong entryLimit = memory.Size >= " + EntryBytes + " ? memory.Size - " + (EntryBytes - 1) + " : 0;");
-                }
-
-                var locals = new List<string> { "table", "gpa", "pte", "frame", "pageSize" };
-                if (HasAccessedDirty)
-                {
-                    locals.AddRange(MemoryLevels.Select(EntryLocal));
-                }
-
-                if (_nested)
-                {
-                    locals.Add("hpa");
-                }
-
-                _w.Line("ulong " + string.Join(", ", locals) + ";");
-                _w.Line("uint access;");
-                _w.Line("int level;");
-                _w.Line();
-                _w.Label("Retry");
-                _w.Line("// Every way out of the walk (Translated, PageFault, OutsideMemory) sets the record's ending fields; here, only the");
-                _w.Line("// first level read.");
-                _w.Line("walk.MaxLevel = " + MaxLevel + ";");
-                _w.Line("access = " + Ns + "AccessRights.All;");
-                _w.Line("table = _root;");
-                if (HasAccessedDirty && MemoryLevels.Count() > 1)
-                {
-                    _w.Line(string.Join(" = ", MemoryLevels.Where(l => l.Level != MaxLevel).Select(EntryLocal)) + " = ulong.MaxValue;   // levels not read pass the A/D test");
-                }
-
-                foreach (LevelSpec level in _spec.Levels)
-                {
-                    _w.Line();
-                    if (level.Register)
-                    {
-                        EmitRegisterLevel(level);
-                    }
-                    else
-                    {
-                        EmitLevel(level);
-                    }
-                }
-
-                _w.Line();
-                _w.Label("Leaf");
-                EmitRightsCheck();
-                EmitAccessedDirty();
-                string translated = "walk.Translated(level, frame | (va & (pageSize - 1)), pageSize, access, " + (_spec.ProtectionKey != null ? "key" : "0") + ")";
-                if (_nested)
-                {
-                    _w.Line(translated + ";");
-                    _w.Line();
-                    _w.Line("// The final guest-physical address through EPT, for the access itself.");
-                    _w.Line("return nested.TranslateFinal(ept, kind);");
-                }
-                else
-                {
-                    _w.Line("return " + translated + ";");
-                }
-
-                _w.Close();
-                _w.Line();
-                EmitSetAccessedDirty();
-            }
-
-            private void EmitGeneralProtection()
-            {
-                _w.Line("walk.Restart(0);");
-                _w.Line("return walk.GeneralProtection();");
-            }
-
-            private void EmitRegisterLevel(LevelSpec level)
-            {
-                int shift = level.Index.Lo;
-                ulong mask = (1UL << level.Index.Width) - 1;
-                _w.Line("// Level " + level.Level + ": the " + level.EntryName + " register that va[" + level.Index + "] selects. It carries no rights and no accessed flag.");
-                _w.Line("gpa = table + (((va >> " + shift + ") & " + Hex(mask) + ") << " + EntryShift + ");");
-                _w.Line("pte = " + RegistersField(level) + "[(int)(va >> " + shift + ") & " + Hex(mask) + "];");
-                _w.Line("walk.Record(" + level.Level + ", gpa, pte, access);");
-                EmitPresentCheck(level);
-                _w.Line("table = pte & " + Hex(level.Table!.Value.Mask) + ";");
-            }
-
-            private void EmitLevel(LevelSpec level)
-            {
-                BitRange index = level.Index;
-                int byteShift = index.Lo - EntryShift;
-                ulong byteMask = ((1UL << index.Width) - 1) << EntryShift;
-                string saved = HasAccessedDirty ? " = " + EntryLocal(level) : "";
-                _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that va[" + index + "] selects" + (level.Level == _spec.RootLevel ? ", in the table CR3 names." : "."));
-                _w.Line("gpa = table + ((va >> " + byteShift + ") & " + Hex(byteMask) + ");");
-                if (_nested)
-                {
-                    _w.Line();
-                    _w.Line("// Through EPT first: a read of a guest paging structure (a write, with EPT A/D flags on).");
-                    _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", gpa, update: false, out hpa))");
-                    _w.Line("return false;");
-                    _w.Close();
-                    _w.Line();
-                    _w.Open("if (hpa >= entryLimit)");
-                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
-                    _w.Close();
-                    _w.Line();
-                    _w.Line("pte" + saved + " = ReadEntry(ref memoryBase, hpa);");
-                }
-                else if (EntriesAligned(level))
-                {
-                    _w.Open("if (gpa >= entryLimit)");
-                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
-                    _w.Close();
-                    _w.Line();
-                    _w.Line("pte" + saved + " = ReadEntry(ref memoryBase, gpa);");
-                }
-                else
-                {
-                    _w.Line("// The table's address may leave the entry unaligned: the checked read.");
-                    _w.Open("if (!TryReadEntry(gpa, out pte))");
-                    _w.Line("return walk.OutsideMemory(" + level.Level + ", gpa, access, faultBits);");
-                    _w.Close();
-                    _w.Line();
-                    if (HasAccessedDirty)
-                    {
-                        _w.Line(EntryLocal(level) + " = pte;");
-                    }
-                }
-
-                _w.Line("walk.Record(" + level.Level + ", gpa, pte, access);");
-                _w.Line("access &= " + AccessOf() + ";");
-                EmitPresentCheck(level);
-                PageRule? page = level.Page;
-                ReservedSlot tableSlot = _reserved.Slots.FirstOrDefault(s => s.Level.Level == level.Level && s.Case == EntryCase.Table);
-                ReservedSlot pageSlot = _reserved.Slots.FirstOrDefault(s => s.Level.Level == level.Level && s.Case == EntryCase.Page);
-                if (level.Level == 1)
-                {
-                    EmitReservedCheck(level, pageSlot);
-                    EmitPage(level, gotoLeaf: false);
-                    return;
-                }
-
-                if (page != null)
-                {
-                    ulong ps = 1UL << _spec.PageSize!.Value.Bit;
-                    string test = "(pte & " + Hex(ps) + ") != 0";
-                    if (page.When != null && !page.ElseReserved)
-                    {
-                        test += " && " + MapsPagesField(level);
-                    }
-
-                    _w.Open("if (" + test + ")");
-                    EmitReservedCheck(level, pageSlot);
-                    EmitPage(level, gotoLeaf: true);
-                    _w.Close();
-                    _w.Line();
-                }
-
-                EmitReservedCheck(level, tableSlot);
-                _w.Line("table = pte & " + Hex(level.Table!.Value.Mask) + ";");
-            }
-
-            private void EmitPresentCheck(LevelSpec level)
-            {
-                _w.Open("if ((pte & " + Hex(1UL << _spec.Present.Bit) + ") == 0)");
-                _w.Line("return walk.PageFault(" + level.Level + ", faultBits);");
-                _w.Close();
-                _w.Line();
-            }
-
-            private void EmitReservedCheck(LevelSpec level, ReservedSlot slot)
-            {
-                _w.Open("if ((pte & " + slot.FieldName + ") != 0)");
-                _w.Line("return walk.PageFault(" + level.Level + ", faultBits | reservedFault);");
-                _w.Close();
-                _w.Line();
-            }
-
-            private void EmitPage(LevelSpec level, bool gotoLeaf)
-            {
-                PageRule page = level.Page!;
-                _w.Line("// " + (level.Level == 1 ? "The" : "A") + " " + page.SizeName + " page" + (page.High != null ? "; entry bits " + page.High + " are physical-address bits " + new BitRange(page.HighAt + page.High.Value.Width - 1, page.HighAt) : "") + ".");
-                _w.Line("level = " + level.Level + ";");
-                _w.Line("pageSize = " + Hex(page.Size) + ";");
-                _w.Line("frame = " + FrameOf(page) + ";");
-                if (gotoLeaf)
-                {
-                    _w.Line("goto Leaf;");
-                }
-            }
-
-            private void EmitRightsCheck()
-            {
-                _w.Line("// Rights: the request's byte of the permission bitmap says which rights values fault.");
-                _w.Line("uint fault = (faultingRights >> (int)access) & 1;");
-                if (_spec.ProtectionKey != null)
-                {
-                    BitRange key = _spec.ProtectionKey.Value;
-                    _w.Line();
-                    _w.Line("// Protection keys: the leaf's key selects PKRU's AD and WD bits; the PKRU mask keeps those that apply to data");
-                    _w.Line("// accesses to user-mode pages (WD only to writes by user mode, or by the supervisor with CR0.WP). The offset");
-                    _w.Line("// adds the page's U/S (rights bit 2) as bit 3. The key field is ignored (reported as 0, _keyMask is 0) unless");
-                    _w.Line("// protection keys are on.");
-                    _w.Line("int key = (int)(pte >> " + key.Lo + ") & _keyMask;");
-                    _w.Line("int pkOffset = pkRequest | (int)(access & " + Ns + "AccessRights.User) << 1;");
-                    _w.Line("uint pkBits = (_pkru >> (key * 2)) & 3 & (_pkruMask >> pkOffset);");
-                    _w.Line("uint pkFault = pkBits != 0 ? " + Ns + "PageFaultErrorCode.ProtectionKey : 0;");
-                    _w.Open("if ((fault | pkFault) != 0)");
-                    _w.Line("return walk.PageFault(level, faultBits | " + Ns + "PageFaultErrorCode.Present | pkFault);");
-                }
-                else
-                {
-                    _w.Open("if (fault != 0)");
-                    _w.Line("return walk.PageFault(level, faultBits | " + Ns + "PageFaultErrorCode.Present);");
-                }
-
-                _w.Close();
-                _w.Line();
-            }
-
-            private void EmitAccessedDirty()
-            {
-                if (!HasAccessedDirty)
-                {
-                    return;
-                }
-
-                ulong a = 1UL << _spec.Accessed!.Value.Bit;
-                string entries = string.Join(" & ", MemoryLevels.Select(EntryLocal));
-                string test = "(" + (MemoryLevels.Count() > 1 ? "(" + entries + ")" : entries) + " & " + Hex(a) + ") == 0";
-                if (_spec.Dirty != null)
-                {
-                    test += " || (write != 0 && (pte & " + Hex(1UL << _spec.Dirty.Value.Bit) + ") == 0)";
-                }
-
-                _w.Line("// Accessed and dirty flags, set after the checks pass: one test for the whole walk, A in every entry read" + (_spec.Dirty != null ? " and D" : "."));
-                if (_spec.Dirty != null)
-                {
-                    _w.Line("// in the leaf for a write. When one is missing, SetAccessedDirty sets them; when an entry changed since it was read,");
-                }
-                else
-                {
-                    _w.Line("// When one is missing, SetAccessedDirty sets them; when an entry changed since it was read,");
-                }
-
-                _w.Line("// the whole walk runs again (KVM's update_accessed_dirty_bits).");
-                _w.Open("if (" + test + ")");
-                if (_nested)
-                {
-                    _w.Line("// Each flag is a write of a guest paging structure through EPT, which may exit.");
-                    _w.Line("int set = SetAccessedDirtyNested(ept, ref nested, level, write != 0);");
-                    _w.Open("if (set <= 0)");
-                    _w.Open("if (set == 0)");
-                    _w.Line("goto Retry;");
-                    _w.Close();
-                    _w.Line();
-                    _w.Line("return false;");
-                    _w.Close();
-                }
-                else
-                {
-                    _w.Open("if (!SetAccessedDirty(memory, ref walk, level, write != 0))");
-                    _w.Line("goto Retry;");
-                    _w.Close();
-                }
-
-                _w.Close();
-                _w.Line();
-            }
-
-            private void EmitSetAccessedDirty()
-            {
-                if (!HasAccessedDirty)
-                {
-                    return;
-                }
-
-                ulong a = 1UL << _spec.Accessed!.Value.Bit;
-                ulong d = _spec.Dirty != null ? 1UL << _spec.Dirty.Value.Bit : 0;
-                _w.Line("/// <summary>");
-                _w.Line("/// Sets the accessed flag of every entry the walk read, and the leaf's dirty flag for a write: a locked compare-exchange");
-                _w.Line("/// of the value read, for each entry that lacks them. False when an entry changed since the walk read it: the walk runs");
-                _w.Line("/// again. Out of line, as a walk whose entries have their flags (the common case) never calls it.");
-                _w.Line("/// </summary>");
-                if (_nested)
-                {
-                    _w.Line("/// <summary>");
-                    _w.Line("/// As SetAccessedDirty, in two dimensions: each entry that lacks a flag is first translated through EPT as a write of a guest");
-                    _w.Line("/// paging structure, then exchanged at its host-physical address. 1: done; 0: an entry changed, walk again; -1: EPT exited.");
-                    _w.Line("/// </summary>");
-                    _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
-                    _w.Open("private int SetAccessedDirtyNested(" + Ns + "IEptWalker ept, ref " + Ns + "NestedWalk nested, int level, bool write)");
-                    _w.Line("ref " + Ns + "GuestWalk walk = ref nested.Guest;");
-                }
-                else
-                {
-                    _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
-                    _w.Open("private static bool SetAccessedDirty(" + Ns + "GuestMemory memory, ref " + Ns + "GuestWalk walk, int level, bool write)");
-                }
-
-                int deepestLeafAbove = int.MaxValue;
-                foreach (LevelSpec level in MemoryLevels)
-                {
-                    bool mayBeLeaf = level.Page != null;
-                    string flags = mayBeLeaf && d != 0
-                        ? (level.Level == 1 ? "write ? " + Hex(a | d) + " : " + Hex(a) : "level == " + level.Level + " && write ? " + Hex(a | d) + " : " + Hex(a))
-                        : Hex(a);
-                    string reached = deepestLeafAbove == int.MaxValue ? "" : (level.Level == 1 ? "level == 1 && " : "level <= " + level.Level + " && ");
-                    if (_nested)
-                    {
-                        _w.Open("if (" + reached + "(walk.Ptes[" + (level.Level - 1) + "] & (" + flags + ")) != (" + flags + "))");
-                        _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", walk.PteGpa[" + (level.Level - 1) + "], update: true, out ulong hpa" + level.Level + "))");
-                        _w.Line("return -1;");
-                        _w.Close();
-                        _w.Line();
-                        _w.Open("if (!walk.TrySetFlagsAt(_memory, hpa" + level.Level + ", " + level.Level + ", " + flags + ", " + EntryBytes + "))");
-                        _w.Line("return 0;");
-                        _w.Close();
-                        _w.Close();
-                    }
-                    else
-                    {
-                        _w.Open("if (" + reached + "!walk.TrySetFlags(memory, " + level.Level + ", " + flags + ", " + EntryBytes + "))");
-                        _w.Line("return false;");
-                        _w.Close();
-                    }
-
-                    _w.Line();
-                    if (mayBeLeaf)
-                    {
-                        deepestLeafAbove = level.Level;
-                    }
-                }
-
-                _w.Line(_nested ? "return 1;" : "return true;");
-                _w.Close();
-                _w.Line();
-            }
 
             private void EmitHelpers()
             {

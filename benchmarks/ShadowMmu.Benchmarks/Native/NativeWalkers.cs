@@ -56,23 +56,25 @@ internal unsafe struct CwCtx
 internal unsafe struct CwWalk
 {
     public ulong Va;
-    public int Level;
-    public int MaxLevel;
-    public fixed ulong TableGfn[5];
     public fixed ulong PteGpa[5];
     public fixed ulong Ptes[5];
-    public fixed byte PtAccess[5];
-    public uint PteAccess;
     public ulong Pa;
     public ulong PageSize;
+    public int Level;
+    public int MaxLevel;
+    public uint PteAccess;
     public int Pkey;
-    public byte Fault;
     public uint ErrorCode;
+    public byte Fault;
     public byte Outside;
-    public int UpdateCount;
-    public fixed ulong Updates[24];
     public byte MemoryType;
     public byte IgnorePat;
+    public ulong PtAccess;
+    public int UpdateCount;
+    public fixed ulong Updates[24];
+
+    /// <summary>The rights level <paramref name="level"/> inherited.</summary>
+    public readonly byte InheritedAt(int level) => (byte)(PtAccess >> ((level - 1) * 8));
 }
 
 /// <summary>The implementations in <c>libshadowmmu_cwalk.so</c> (ids shared with <c>cwalk.c</c>).</summary>
@@ -145,7 +147,10 @@ internal static unsafe partial class NativeWalkers
         _ => throw new ArgumentException($"No C floor for '{caseName}'.", nameof(caseName)),
     };
 
-    /// <summary>Throws when the C structs are laid out differently from these (a changed <c>cwalk.c</c>).</summary>
+    // A record whose field offsets the layout check measures.
+    private static GuestWalk Probe;
+
+    /// <summary>Throws when the C structs are laid out differently from these, or from <see cref="GuestWalk"/> (a changed <c>cwalk.c</c>).</summary>
     public static void CheckLayout()
     {
         Check(0, sizeof(CwCtx), "sizeof(cw_ctx)");
@@ -156,6 +161,10 @@ internal static unsafe partial class NativeWalkers
         Check(5, sizeof(CwLevel), "sizeof(cw_level)");
         Check(6, (long)Marshal.OffsetOf<CwCtx>(nameof(CwCtx.EptPresent)), "offsetof(cw_ctx, ept_present)");
         Check(7, (long)Marshal.OffsetOf<CwWalk>(nameof(CwWalk.MemoryType)), "offsetof(cw_walk, memory_type)");
+        Check(8, (long)Marshal.OffsetOf<CwWalk>(nameof(CwWalk.PtAccess)), "offsetof(cw_walk, pt_access)");
+        Check(1, sizeof(GuestWalk), "sizeof(cw_walk), as GuestWalk's");
+        Check(2, (long)Unsafe.ByteOffset(ref Unsafe.As<GuestWalk, byte>(ref Probe), ref Unsafe.As<ulong, byte>(ref Probe.PhysicalAddress)), "offsetof(cw_walk, pa), as GuestWalk's");
+        Check(8, (long)Unsafe.ByteOffset(ref Unsafe.As<GuestWalk, byte>(ref Probe), ref Unsafe.As<LevelAccess, byte>(ref Probe.PtAccess)), "offsetof(cw_walk, pt_access), as GuestWalk's");
 
         static void Check(int what, long managed, string name)
         {

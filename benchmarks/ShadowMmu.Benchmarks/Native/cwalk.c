@@ -84,26 +84,25 @@ typedef struct cw_ctx {
 
 typedef struct cw_update { uint64_t gpa, old_value, new_value; } cw_update;
 
-/* ShadowMmu.GuestWalk, field for field. */
+/* ShadowMmu.GuestWalk, field for field: the ending fields in three 8-byte words, the inherited rights packed in one. */
 typedef struct cw_walk {
     uint64_t va;
-    int32_t level;
-    int32_t max_level;
-    uint64_t table_gfn[5];
     uint64_t pte_gpa[5];
     uint64_t ptes[5];
-    uint8_t pt_access[5];
-    uint32_t pte_access;
     uint64_t pa;
     uint64_t page_size;
+    int32_t level;          /* word 1 */
+    int32_t max_level;
+    uint32_t pte_access;    /* word 2 */
     int32_t pkey;
+    uint32_t error_code;    /* word 3 */
     uint8_t fault;
-    uint32_t error_code;
     uint8_t outside;
-    int32_t update_count;
-    cw_update updates[8];
     uint8_t memory_type;    /* EPT: the leaf's memory type */
     uint8_t ignore_pat;     /* EPT: the leaf's ignore-PAT bit */
+    uint64_t pt_access;     /* byte level - 1: the rights level inherits */
+    int32_t update_count;
+    cw_update updates[8];
 } cw_walk;
 
 /* ---- guest memory: GuestMemory.TryReadUInt64/32 and TryCompareExchange ---- */
@@ -144,74 +143,67 @@ static int cmpxchg(const cw_ctx *c, uint64_t gpa, uint64_t old, uint64_t val, in
     return __atomic_compare_exchange_n((uint64_t *)(c->base + gpa), &old, val, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-/* ---- the walk record: GuestWalk's Begin/Restart/Record/PageFault/Translated ---- */
+/* ---- the walk record: GuestWalk's Record and End methods ---- */
 
-static inline void restart(cw_walk *w, int max_level)
+#define COLD __attribute__((noinline, cold))
+
+/* GuestWalk.SetEnding and the End methods: the translation (or zeros), the ending fields in three 8-byte stores and the
+   inherited rights of every level in one. */
+static inline void end_walk(cw_walk *w, int max_level, int level, uint64_t pa, uint64_t size, uint32_t access, int key,
+                            uint32_t ec, uint32_t fault, uint32_t outside, uint32_t mt, uint32_t ipat, uint64_t pt_access)
 {
-    w->level = max_level;
-    w->max_level = max_level;
-    w->pte_access = 0;
-    w->pa = 0;
-    w->page_size = 0;
-    w->pkey = 0;
-    w->fault = FAULT_NONE;
-    w->error_code = 0;
-    w->outside = 0;
-}
-
-static inline void begin(cw_walk *w, uint64_t va)
-{
-    w->va = va;
-    w->update_count = 0;
-    restart(w, 0);
-}
-
-#define RECORD(L, table, gpa, pte, acc)                                                                              \
-    do {                                                                                                             \
-        w->level = (L);                                                                                              \
-        w->table_gfn[(L) - 1] = (table) >> 12;                                                                       \
-        w->pte_gpa[(L) - 1] = (gpa);                                                                                 \
-        w->ptes[(L) - 1] = (pte);                                                                                    \
-        w->pt_access[(L) - 1] = (uint8_t)(acc);                                                                      \
-    } while (0)
-
-static int page_fault(cw_walk *w, int level, uint32_t ec)
-{
-    w->level = level;
-    w->fault = FAULT_PF;
-    w->error_code = ec;
-    return 0;
-}
-
-static int outside(cw_walk *w, int level, uint64_t table, uint64_t gpa, uint32_t ec)
-{
-    w->table_gfn[level - 1] = table >> 12;
-    w->pte_gpa[level - 1] = gpa;
-    w->ptes[level - 1] = 0;
-    w->outside = 1;
-    return page_fault(w, level, ec);
-}
-
-static int general_protection(cw_walk *w)
-{
-    w->fault = FAULT_GP;
-    w->error_code = 0;
-    return 0;
-}
-
-static inline int translated(cw_walk *w, int level, uint64_t pa, uint64_t size, uint32_t access, int key)
-{
-    w->level = level;
+    uint64_t words[3] = {
+        (uint32_t)level | (uint64_t)(uint32_t)max_level << 32,
+        access | (uint64_t)(uint32_t)key << 32,
+        ec | (uint64_t)fault << 32 | (uint64_t)outside << 40 | (uint64_t)mt << 48 | (uint64_t)ipat << 56,
+    };
     w->pa = pa;
     w->page_size = size;
-    w->pte_access = access;
-    w->pkey = key;
+    memcpy(&w->level, words, sizeof words);
+    w->pt_access = pt_access;
+}
+
+#define RECORD(L, gpa, pte)                                                                                          \
+    do {                                                                                                             \
+        w->pte_gpa[(L) - 1] = (gpa);                                                                                 \
+        w->ptes[(L) - 1] = (pte);                                                                                    \
+    } while (0)
+
+/* The rights level L inherits, in its byte of pt. */
+#define INHERIT(L, acc) (pt |= (uint64_t)(acc) << (8 * ((L) - 1)))
+
+COLD static int fail(cw_walk *w, int max_level, int level, uint32_t ec, uint32_t fault, uint64_t pt)
+{
+    end_walk(w, max_level, level, 0, 0, 0, 0, ec, fault, 0, 0, 0, pt);
+    return 0;
+}
+
+COLD static int outside(cw_walk *w, int max_level, int level, uint64_t gpa, uint32_t ec, uint32_t fault, uint64_t pt)
+{
+    RECORD(level, gpa, 0);
+    end_walk(w, max_level, level, 0, 0, 0, 0, ec, fault, 1, 0, 0, pt);
+    return 0;
+}
+
+COLD static int general_protection(cw_walk *w)
+{
+    end_walk(w, 0, 0, 0, 0, 0, 0, 0, FAULT_GP, 0, 0, 0, 0);
+    return 0;
+}
+
+static inline int translated(cw_walk *w, int max_level, int level, uint64_t pa, uint64_t size, uint32_t access, int key,
+                             uint64_t pt)
+{
+    end_walk(w, max_level, level, pa, size, access, key, 0, FAULT_NONE, 0, 0, 0, pt);
     return 1;
 }
 
-/* GuestWalk.TrySetFlagsSlow: the locked compare-exchange of an entry that lacks A (or D); 0 when it changed. */
-static int set_flags_slow(const cw_ctx *c, cw_walk *w, int level, uint64_t old, uint64_t flags, int bytes)
+/* GuestWalk.TrySetFlags: the locked compare-exchange of an entry that lacks A (or D); 0 when it changed. */
+static int set_flags(const cw_ctx *c, cw_walk *w, int level, uint64_t flags, int bytes)
 {
+    uint64_t old = w->ptes[level - 1];
+    if ((old & flags) == flags)
+        return 1;
     uint64_t gpa = w->pte_gpa[level - 1], val = old | flags;
     if (!cmpxchg(c, gpa, old, val, bytes))
         return 0;
@@ -231,10 +223,18 @@ static int set_flags_slow(const cw_ctx *c, cw_walk *w, int level, uint64_t old, 
     return 1;
 }
 
-#define SET_FLAGS(L, pte, flags, bytes)                                                                              \
-    (LIKELY(((pte) & (flags)) == (flags)) || set_flags_slow(c, w, (L), (pte), (flags), (bytes)))
+/* The generated TrySetAccessedDirty: A in every entry read from max_level down to the leaf, D in the leaf for a write;
+   0 when an entry changed (the walk runs again). Out of line, as a walk whose flags are set never calls it. */
+COLD static int set_accessed_dirty(const cw_ctx *c, cw_walk *w, int leaf, uint64_t a, uint64_t d, int bytes)
+{
+    for (int l = w->max_level; l >= leaf; l--)
+        if (!set_flags(c, w, l, l == leaf ? a | d : a, bytes))
+            return 0;
+    return 1;
+}
 
-/* The request's byte in the permission bitmap and its error-code bits, as the generated prologue computes them. */
+/* The request as the generated Request computes it: the permission bitmap's index (row | W | U | SMAP override << 2 |
+   F << 3), and the error-code bits a fault reports for it. */
 #define REQUEST()                                                                                                    \
     int write = kind == KIND_WRITE, fetch = kind == KIND_FETCH, user = cpl == 3;                                    \
     uint32_t request = (uint32_t)c->perm_row | (write ? 1u : 0u) | (user ? 2u : 0u) | (ac && !user ? 4u : 0u) |       \
@@ -246,216 +246,190 @@ static int set_flags_slow(const cw_ctx *c, cw_walk *w, int level, uint64_t old, 
 #define ADDR_51_21 0x000FFFFFFFE00000ull
 #define ADDR_51_30 0x000FFFFFC0000000ull
 
-/* One 8-byte table level of the unrolled walkers: read, record, rights, present, then page or table. */
-#define LEVEL8(L, SHIFT, PAGE_LABEL, PAGE_SIZE, PAGE_MASK)                                                           \
+/* The generated Leaf for 4- and 8-byte x86 entries: rights, protection keys, the translation, then the A/D test (the AND
+   of the entries read). Inlined with the level's constants; 0 fault, 1 translated, 2 flags missing. */
+static inline __attribute__((always_inline)) int leaf_x86(const cw_ctx *c, cw_walk *w, uint64_t va, uint32_t request,
+    uint32_t fault_bits, int write, int user, int fetch, uint64_t pte, uint32_t access, uint64_t pt, uint64_t accessed,
+    int pkeys, int max_level, int level, uint64_t page_size, uint64_t frame)
+{
+    uint32_t fault = ((uint32_t)c->permissions[request] >> access) & 1u;
+    int key = 0;
+    uint32_t pk_fault = 0;
+    if (pkeys) {
+        key = c->pkru_mask != 0 ? (int)((pte >> 59) & 0xF) : 0;
+        int pk_off = (write ? 2 : 0) | (user ? 4 : 0) | (fetch ? 16 : 0) | ((access & 4u) ? 8 : 0);
+        uint32_t pk_bits = ((uint32_t)c->pkru >> (key * 2)) & 3u & ((uint32_t)c->pkru_mask >> pk_off);
+        pk_fault = pk_bits ? EC_PK : 0u;
+    }
+    if (UNLIKELY(fault | pk_fault))
+        return fail(w, max_level, level, fault_bits | EC_P | pk_fault, FAULT_PF, pt);
+    translated(w, max_level, level, frame | (va & (page_size - 1)), page_size, access, key, pt);
+    return LIKELY((accessed & 0x20u) && (!write || (pte & 0x40u))) ? 1 : 2;
+}
+
+/* One 8-byte table level of the unrolled walkers: read, record, rights, present, then page (the leaf) or table. */
+#define LEVEL8(L, SHIFT, PAGE_SIZE, PAGE_MASK)                                                                       \
     gpa = table + ((va >> (SHIFT)) & 0xFF8u);                                                                        \
+    INHERIT((L), access);                                                                                            \
     if (UNLIKELY(!read64(c, gpa, &pte)))                                                                             \
-        return outside(w, (L), table, gpa, fault_bits);                                                              \
-    RECORD((L), table, gpa, pte, access);                                                                            \
+        return outside(w, MAX, (L), gpa, fault_bits, FAULT_PF, pt);                                                  \
+    accessed &= pte;                                                                                                 \
+    RECORD((L), gpa, pte);                                                                                           \
     access &= RIGHTS(pte);                                                                                           \
     if (UNLIKELY((pte & 1) == 0))                                                                                    \
-        return page_fault(w, (L), fault_bits);                                                                       \
+        return fail(w, MAX, (L), fault_bits, FAULT_PF, pt);                                                          \
     if (PAGE_SIZE && (pte & 0x80u)) {                                                                                \
         if (UNLIKELY(pte & c->rsvd_page[(L) - 1]))                                                                   \
-            return page_fault(w, (L), fault_bits | EC_P | EC_RSVD);                                                  \
-        level = (L);                                                                                                 \
-        page_size = PAGE_SIZE;                                                                                       \
-        frame = pte & (PAGE_MASK);                                                                                   \
-        goto PAGE_LABEL;                                                                                             \
+            return fail(w, MAX, (L), fault_bits | EC_P | EC_RSVD, FAULT_PF, pt);                                     \
+        LEAF((L), (PAGE_SIZE), pte & (PAGE_MASK));                                                                   \
     }                                                                                                                \
     if (UNLIKELY(pte & c->rsvd[(L) - 1]))                                                                            \
-        return page_fault(w, (L), fault_bits | EC_P | EC_RSVD);                                                      \
+        return fail(w, MAX, (L), fault_bits | EC_P | EC_RSVD, FAULT_PF, pt);                                         \
     table = pte & ADDR_51_12;
 
-/* Rights, protection keys, A/D, translation: the generated Leaf block. */
-#define AD(L)                                                                                                        \
-    if (level <= (L) && UNLIKELY(!SET_FLAGS((L), ptes[(L) - 1], (level == (L) && write) ? 0x60u : 0x20u, 8)))          \
-        goto retry;
-
-#define LEAF_64(PKEYS, AD_ALL)                                                                                       \
-    {                                                                                                                \
-        uint32_t fault = ((uint32_t)c->permissions[request] >> access) & 1u;                                         \
-        int key = 0;                                                                                                 \
-        uint32_t pk_fault = 0;                                                                                       \
-        if (PKEYS) {                                                                                                 \
-            key = c->pkru_mask != 0 ? (int)((pte >> 59) & 0xF) : 0;                                                  \
-            int pk_off = (write ? 2 : 0) | (user ? 4 : 0) | (fetch ? 16 : 0) | ((access & 4u) ? 8 : 0);             \
-            uint32_t pk_bits = ((uint32_t)c->pkru >> (key * 2)) & 3u & ((uint32_t)c->pkru_mask >> pk_off);         \
-            pk_fault = pk_bits ? EC_PK : 0u;                                                                         \
-        }                                                                                                            \
-        if (UNLIKELY(fault | pk_fault))                                                                              \
-            return page_fault(w, level, fault_bits | EC_P | pk_fault);                                               \
-        AD_ALL                                                                                                       \
-        return translated(w, level, frame | (va & (page_size - 1)), page_size, access, key);                        \
-    }
+/* The leaf's outcome: done, a fault, or the A/D flags set with a walk again when an entry changed. */
+#define LEAF_X86(PKEYS, BYTES, L, PAGE_SIZE, FRAME)                                                                  \
+    do {                                                                                                             \
+        int r = leaf_x86(c, w, va, request, fault_bits, write, user, fetch, pte, access, pt, accessed, (PKEYS), MAX,  \
+                         (L), (PAGE_SIZE), (FRAME));                                                                 \
+        if (LIKELY(r != 2))                                                                                          \
+            return r;                                                                                                \
+        if (set_accessed_dirty(c, w, (L), 0x20u, write ? 0x40u : 0, (BYTES)))                                        \
+            return 1;                                                                                                \
+        goto retry;                                                                                                  \
+    } while (0)
 
 /* ---- unrolled walkers, one per mode ---- */
 
+#define LEAF(L, PAGE_SIZE, FRAME) LEAF_X86(1, 8, L, PAGE_SIZE, FRAME)
+#define MAX 4
 NOIPA int cw_long4_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
 {
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     if (UNLIKELY(((int64_t)(va << 16) >> 16) != (int64_t)va))
         return general_protection(w);
     REQUEST();
-    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint64_t table, gpa, pte, pt, accessed;
     uint32_t access;
-    int level;
 retry:
-    restart(w, 4);
     access = 7;
+    pt = 0;
+    accessed = ~0ull;
     table = c->root;
-    LEVEL8(4, 36, leaf, 0, 0)
-    ptes[3] = pte;
-    LEVEL8(3, 27, leaf, 0x40000000ull, ADDR_51_30)
-    ptes[2] = pte;
-    LEVEL8(2, 18, leaf2, 0x200000ull, ADDR_51_21)
-    ptes[1] = pte;
-    LEVEL8(1, 9, leaf1, 0, 0)
-    level = 1;
-    page_size = 0x1000;
-    frame = pte & ADDR_51_12;
-leaf1:
-    ptes[0] = pte;
-    goto leaf_all;
-leaf2:
-    ptes[1] = pte;
-    goto leaf_all;
-leaf:
-    ptes[2] = pte;
-leaf_all:
-    LEAF_64(1, AD(4) AD(3) AD(2) AD(1))
+    LEVEL8(4, 36, 0, 0)
+    LEVEL8(3, 27, 0x40000000ull, ADDR_51_30)
+    LEVEL8(2, 18, 0x200000ull, ADDR_51_21)
+    LEVEL8(1, 9, 0, 0)
+    LEAF(1, 0x1000, pte & ADDR_51_12);
 }
+#undef MAX
 
+#define MAX 5
 NOIPA int cw_long5_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
 {
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     if (UNLIKELY(((int64_t)(va << 7) >> 7) != (int64_t)va))
         return general_protection(w);
     REQUEST();
-    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint64_t table, gpa, pte, pt, accessed;
     uint32_t access;
-    int level;
 retry:
-    restart(w, 5);
     access = 7;
+    pt = 0;
+    accessed = ~0ull;
     table = c->root;
-    LEVEL8(5, 45, leaf, 0, 0)
-    ptes[4] = pte;
-    LEVEL8(4, 36, leaf, 0, 0)
-    ptes[3] = pte;
-    LEVEL8(3, 27, leaf, 0x40000000ull, ADDR_51_30)
-    ptes[2] = pte;
-    LEVEL8(2, 18, leaf2, 0x200000ull, ADDR_51_21)
-    ptes[1] = pte;
-    LEVEL8(1, 9, leaf1, 0, 0)
-    level = 1;
-    page_size = 0x1000;
-    frame = pte & ADDR_51_12;
-leaf1:
-    ptes[0] = pte;
-    goto leaf_all;
-leaf2:
-    ptes[1] = pte;
-    goto leaf_all;
-leaf:
-    ptes[2] = pte;
-leaf_all:
-    LEAF_64(1, AD(5) AD(4) AD(3) AD(2) AD(1))
+    LEVEL8(5, 45, 0, 0)
+    LEVEL8(4, 36, 0, 0)
+    LEVEL8(3, 27, 0x40000000ull, ADDR_51_30)
+    LEVEL8(2, 18, 0x200000ull, ADDR_51_21)
+    LEVEL8(1, 9, 0, 0)
+    LEAF(1, 0x1000, pte & ADDR_51_12);
 }
+#undef MAX
+#undef LEAF
 
+#define LEAF(L, PAGE_SIZE, FRAME) LEAF_X86(0, 8, L, PAGE_SIZE, FRAME)
+#define MAX 2
 NOIPA int cw_pae_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
 {
     va &= 0xFFFFFFFFu;
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     if (UNLIKELY(c->register_fault))
         return general_protection(w);
     REQUEST();
-    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint64_t table, gpa, pte, pt, accessed;
     uint32_t access;
-    int level;
 retry:
-    restart(w, 2);
     access = 7;
+    pt = 0;
+    accessed = ~0ull;
     table = c->root;
     /* Level 3: the PDPTE register; it carries no rights and no accessed flag. */
     gpa = table + (((va >> 30) & 3) << 3);
     pte = c->pdpte[(va >> 30) & 3];
-    RECORD(3, table, gpa, pte, access);
+    RECORD(3, gpa, pte);
+    INHERIT(3, access);
     if (UNLIKELY((pte & 1) == 0))
-        return page_fault(w, 3, fault_bits);
+        return fail(w, MAX, 3, fault_bits, FAULT_PF, pt);
     table = pte & ADDR_51_12;
-    LEVEL8(2, 18, leaf2, 0x200000ull, ADDR_51_21)
-    ptes[1] = pte;
-    LEVEL8(1, 9, leaf1, 0, 0)
-    level = 1;
-    page_size = 0x1000;
-    frame = pte & ADDR_51_12;
-leaf1:
-    ptes[0] = pte;
-    goto leaf_all;
-leaf2:
-    ptes[1] = pte;
-leaf_all:
-    LEAF_64(0, AD(2) AD(1))
+    LEVEL8(2, 18, 0x200000ull, ADDR_51_21)
+    LEVEL8(1, 9, 0, 0)
+    LEAF(1, 0x1000, pte & ADDR_51_12);
 }
+#undef MAX
+#undef LEAF
 
+#define LEAF(L, PAGE_SIZE, FRAME) LEAF_X86(0, 4, L, PAGE_SIZE, FRAME)
+#define MAX 2
 NOIPA int cw_legacy32_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
 {
     va &= 0xFFFFFFFFu;
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     REQUEST();
-    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint64_t table, gpa, pte, pt, accessed;
     uint32_t access;
-    int level;
 retry:
-    restart(w, 2);
     access = 7;
+    pt = 0;
     table = c->root;
     /* Level 2: the PDE. */
     gpa = table + ((va >> 20) & 0xFFCu);
+    INHERIT(2, access);
     if (UNLIKELY(!read32(c, gpa, &pte)))
-        return outside(w, 2, table, gpa, fault_bits);
-    RECORD(2, table, gpa, pte, access);
+        return outside(w, MAX, 2, gpa, fault_bits, FAULT_PF, pt);
+    accessed = pte;
+    RECORD(2, gpa, pte);
     access &= ((uint32_t)pte & 6u) | 1u;
     if (UNLIKELY((pte & 1) == 0))
-        return page_fault(w, 2, fault_bits);
-    ptes[1] = pte;
+        return fail(w, MAX, 2, fault_bits, FAULT_PF, pt);
     if ((pte & 0x80u) && c->pde_maps_pages) {
         if (UNLIKELY(pte & c->rsvd_page[1]))
-            return page_fault(w, 2, fault_bits | EC_P | EC_RSVD);
-        level = 2;
-        page_size = 0x400000;
-        frame = (pte & 0xFFC00000u) | ((pte & 0x1FE000u) << 19);
-        goto leaf;
+            return fail(w, MAX, 2, fault_bits | EC_P | EC_RSVD, FAULT_PF, pt);
+        LEAF(2, 0x400000, (pte & 0xFFC00000u) | ((pte & 0x1FE000u) << 19));
     }
     if (UNLIKELY(pte & c->rsvd[1]))
-        return page_fault(w, 2, fault_bits | EC_P | EC_RSVD);
+        return fail(w, MAX, 2, fault_bits | EC_P | EC_RSVD, FAULT_PF, pt);
     table = pte & 0xFFFFF000u;
     /* Level 1: the PTE. */
     gpa = table + ((va >> 10) & 0xFFCu);
+    INHERIT(1, access);
     if (UNLIKELY(!read32(c, gpa, &pte)))
-        return outside(w, 1, table, gpa, fault_bits);
-    RECORD(1, table, gpa, pte, access);
+        return outside(w, MAX, 1, gpa, fault_bits, FAULT_PF, pt);
+    accessed &= pte;
+    RECORD(1, gpa, pte);
     access &= ((uint32_t)pte & 6u) | 1u;
     if (UNLIKELY((pte & 1) == 0))
-        return page_fault(w, 1, fault_bits);
+        return fail(w, MAX, 1, fault_bits, FAULT_PF, pt);
     if (UNLIKELY(pte & c->rsvd[0]))
-        return page_fault(w, 1, fault_bits | EC_P | EC_RSVD);
-    ptes[0] = pte;
-    level = 1;
-    page_size = 0x1000;
-    frame = pte & 0xFFFFF000u;
-leaf: {
-        uint32_t fault = ((uint32_t)c->permissions[request] >> access) & 1u;
-        if (UNLIKELY(fault))
-            return page_fault(w, level, fault_bits | EC_P);
-        if (UNLIKELY(!SET_FLAGS(2, ptes[1], (level == 2 && write) ? 0x60u : 0x20u, 4)))
-            goto retry;
-        if (level == 1 && UNLIKELY(!SET_FLAGS(1, ptes[0], write ? 0x60u : 0x20u, 4)))
-            goto retry;
-        return translated(w, level, frame | (va & (page_size - 1)), page_size, access, 0);
-    }
+        return fail(w, MAX, 1, fault_bits | EC_P | EC_RSVD, FAULT_PF, pt);
+    LEAF(1, 0x1000, pte & 0xFFFFF000u);
 }
+#undef MAX
+#undef LEAF
 
 /* ---- EPT walkers: guest-physical to host-physical (the generated Ept4Walker/Ept5Walker's WalkAddr) ----
  *
@@ -464,35 +438,6 @@ leaf: {
  * (X = 1, W = 2, R = 4 in the place of U, user-execute = 8); at the leaf the permission check (a violation whose
  * qualification carries the access, bits 7-9 of the request and the rights), then A/D with a locked compare-exchange
  * when missing, and the leaf's memory type and ignore-PAT bit. WalkAddr's cpl 3 is a user-mode linear address. */
-
-static int ept_violation(cw_walk *w, int level, uint32_t qualification)
-{
-    page_fault(w, level, qualification);
-    w->fault = FAULT_EPT_VIOLATION;
-    return 0;
-}
-
-static int ept_outside(cw_walk *w, int level, uint64_t table, uint64_t gpa, uint32_t rights, uint32_t qualification)
-{
-    outside(w, level, table, gpa, qualification);
-    w->pt_access[level - 1] = (uint8_t)rights;
-    w->fault = FAULT_EPT_VIOLATION;
-    return 0;
-}
-
-static int ept_misconfig(cw_walk *w, int level)
-{
-    page_fault(w, level, 0);
-    w->fault = FAULT_EPT_MISCONFIG;
-    return 0;
-}
-
-static inline int translated_ept(cw_walk *w, int level, uint64_t pa, uint64_t size, uint32_t rights, uint64_t leaf)
-{
-    w->memory_type = (uint8_t)((leaf >> 3) & 7);
-    w->ignore_pat = (uint8_t)((leaf >> 6) & 1);
-    return translated(w, level, pa, size, rights, 0);
-}
 
 /* The qualification's bits 3-6 for ACC rights: R (4) -> 3, W (2) -> 4, X (1) -> 5, user-execute (8) -> 6. */
 static inline uint32_t ept_rights_qualification(uint32_t r)
@@ -512,157 +457,140 @@ static inline uint32_t ept_rights_qualification(uint32_t r)
     uint32_t qualification = (1u << kind) | 0x180u | (user ? 0x200u : 0u);                                          \
     uint32_t present = (uint32_t)c->ept_present, ux = (uint32_t)c->ept_user_exec
 
+/* The generated EPT Leaf: rights (a violation), the translation with the memory type, then the A/D test. */
+static inline __attribute__((always_inline)) int leaf_ept(const cw_ctx *c, cw_walk *w, uint64_t va, uint32_t request,
+    uint32_t qualification, int write, uint64_t pte, uint32_t rights, uint64_t pt, uint64_t accessed, int max_level,
+    int level, uint64_t page_size, uint64_t frame)
+{
+    if (UNLIKELY(((uint32_t)c->ept_perm[request] >> rights) & 1u))
+        return fail(w, max_level, level, qualification | ept_rights_qualification(rights), FAULT_EPT_VIOLATION, pt);
+    end_walk(w, max_level, level, frame | (va & (page_size - 1)), page_size, rights, 0, 0, FAULT_NONE, 0,
+             (uint32_t)((pte >> 3) & 7), (uint32_t)((pte >> 6) & 1), pt);
+    return LIKELY(!c->ept_ad || ((accessed & 0x100u) && (!write || (pte & 0x200u)))) ? 1 : 2;
+}
+
+#define EPT_LEAF(L, PAGE_SIZE, FRAME)                                                                                \
+    do {                                                                                                             \
+        int r = leaf_ept(c, w, va, request, qualification, write, pte, rights, pt, accessed, MAX, (L), (PAGE_SIZE),   \
+                         (FRAME));                                                                                   \
+        if (LIKELY(r != 2))                                                                                          \
+            return r;                                                                                                \
+        if (set_accessed_dirty(c, w, (L), 0x100u, write ? 0x200u : 0, 8))                                            \
+            return 1;                                                                                                \
+        goto retry;                                                                                                  \
+    } while (0)
+
 /* One level of the unrolled EPT walkers. */
-#define EPT_LEVEL(L, SHIFT, PAGE_LABEL, PAGE_SIZE, PAGE_MASK)                                                        \
+#define EPT_LEVEL(L, SHIFT, PAGE_SIZE, PAGE_MASK)                                                                    \
     gpa = table + ((va >> (SHIFT)) & 0xFF8u);                                                                        \
+    INHERIT((L), rights);                                                                                            \
     if (UNLIKELY(!read64(c, gpa, &pte)))                                                                             \
-        return ept_outside(w, (L), table, gpa, rights, qualification);                                               \
-    RECORD((L), table, gpa, pte, rights);                                                                            \
+        return outside(w, MAX, (L), gpa, qualification, FAULT_EPT_VIOLATION, pt);                                    \
+    accessed &= pte;                                                                                                 \
+    RECORD((L), gpa, pte);                                                                                           \
     rights &= EPT_RIGHTS(pte);                                                                                       \
     if (UNLIKELY((pte & present) == 0))                                                                              \
-        return ept_violation(w, (L), qualification);                                                                 \
+        return fail(w, MAX, (L), qualification, FAULT_EPT_VIOLATION, pt);                                            \
     if (UNLIKELY(EPT_BAD_MT_XWR(pte)))                                                                               \
-        return ept_misconfig(w, (L));                                                                                \
+        return fail(w, MAX, (L), 0, FAULT_EPT_MISCONFIG, pt);                                                        \
     if (PAGE_SIZE && (pte & 0x80u)) {                                                                                \
         if (UNLIKELY(pte & c->rsvd_page[(L) - 1]))                                                                   \
-            return ept_misconfig(w, (L));                                                                            \
-        level = (L);                                                                                                 \
-        page_size = PAGE_SIZE;                                                                                       \
-        frame = pte & (PAGE_MASK);                                                                                   \
-        goto PAGE_LABEL;                                                                                             \
+            return fail(w, MAX, (L), 0, FAULT_EPT_MISCONFIG, pt);                                                    \
+        EPT_LEAF((L), (PAGE_SIZE), pte & (PAGE_MASK));                                                               \
     }                                                                                                                \
     if (UNLIKELY(pte & c->rsvd[(L) - 1]))                                                                            \
-        return ept_misconfig(w, (L));                                                                                \
+        return fail(w, MAX, (L), 0, FAULT_EPT_MISCONFIG, pt);                                                        \
     table = pte & ADDR_51_12;
 
-#define EPT_AD(L)                                                                                                    \
-    if (level <= (L) && UNLIKELY(!SET_FLAGS((L), ptes[(L) - 1], level == (L) ? leaf_flags : 0x100u, 8)))            \
-        goto retry;
-
-#define EPT_LEAF(AD_ALL)                                                                                             \
-    {                                                                                                                \
-        if (UNLIKELY(((uint32_t)c->ept_perm[request] >> rights) & 1u))                                               \
-            return ept_violation(w, level, qualification | ept_rights_qualification(rights));                       \
-        if (c->ept_ad) {                                                                                             \
-            uint64_t leaf_flags = write ? 0x300u : 0x100u;                                                           \
-            AD_ALL                                                                                                   \
-        }                                                                                                            \
-        return translated_ept(w, level, frame | (va & (page_size - 1)), page_size, rights, pte);                    \
-    }
-
+#define MAX 4
 NOIPA int cw_ept4_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
 {
     va &= 0xFFFFFFFFFFFFull;
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     EPT_REQUEST();
-    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint64_t table, gpa, pte, pt, accessed;
     uint32_t rights;
-    int level;
 retry:
-    restart(w, 4);
     rights = 15;
+    pt = 0;
+    accessed = ~0ull;
     table = c->root;
-    EPT_LEVEL(4, 36, leaf, 0, 0)
-    ptes[3] = pte;
-    EPT_LEVEL(3, 27, leaf, 0x40000000ull, ADDR_51_30)
-    ptes[2] = pte;
-    EPT_LEVEL(2, 18, leaf2, 0x200000ull, ADDR_51_21)
-    ptes[1] = pte;
-    EPT_LEVEL(1, 9, leaf1, 0, 0)
-    level = 1;
-    page_size = 0x1000;
-    frame = pte & ADDR_51_12;
-leaf1:
-    ptes[0] = pte;
-    goto leaf_all;
-leaf2:
-    ptes[1] = pte;
-    goto leaf_all;
-leaf:
-    ptes[2] = pte;
-leaf_all:
-    EPT_LEAF(EPT_AD(4) EPT_AD(3) EPT_AD(2) EPT_AD(1))
+    EPT_LEVEL(4, 36, 0, 0)
+    EPT_LEVEL(3, 27, 0x40000000ull, ADDR_51_30)
+    EPT_LEVEL(2, 18, 0x200000ull, ADDR_51_21)
+    EPT_LEVEL(1, 9, 0, 0)
+    EPT_LEAF(1, 0x1000, pte & ADDR_51_12);
 }
+#undef MAX
 
+#define MAX 5
 NOIPA int cw_ept5_unrolled(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
 {
     va &= 0x1FFFFFFFFFFFFFFull;
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     EPT_REQUEST();
-    uint64_t table, gpa, pte, frame, page_size, ptes[5];
+    uint64_t table, gpa, pte, pt, accessed;
     uint32_t rights;
-    int level;
 retry:
-    restart(w, 5);
     rights = 15;
+    pt = 0;
+    accessed = ~0ull;
     table = c->root;
-    EPT_LEVEL(5, 45, leaf, 0, 0)
-    ptes[4] = pte;
-    EPT_LEVEL(4, 36, leaf, 0, 0)
-    ptes[3] = pte;
-    EPT_LEVEL(3, 27, leaf, 0x40000000ull, ADDR_51_30)
-    ptes[2] = pte;
-    EPT_LEVEL(2, 18, leaf2, 0x200000ull, ADDR_51_21)
-    ptes[1] = pte;
-    EPT_LEVEL(1, 9, leaf1, 0, 0)
-    level = 1;
-    page_size = 0x1000;
-    frame = pte & ADDR_51_12;
-leaf1:
-    ptes[0] = pte;
-    goto leaf_all;
-leaf2:
-    ptes[1] = pte;
-    goto leaf_all;
-leaf:
-    ptes[2] = pte;
-leaf_all:
-    EPT_LEAF(EPT_AD(5) EPT_AD(4) EPT_AD(3) EPT_AD(2) EPT_AD(1))
+    EPT_LEVEL(5, 45, 0, 0)
+    EPT_LEVEL(4, 36, 0, 0)
+    EPT_LEVEL(3, 27, 0x40000000ull, ADDR_51_30)
+    EPT_LEVEL(2, 18, 0x200000ull, ADDR_51_21)
+    EPT_LEVEL(1, 9, 0, 0)
+    EPT_LEAF(1, 0x1000, pte & ADDR_51_12);
 }
+#undef MAX
 
 /* The looped EPT walker: either level count, from the level table (walk_addr_generic with PTTYPE_EPT). */
 NOIPA int cw_ept_loop(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, int ac)
 {
     va &= c->ept_gpa_mask;
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     EPT_REQUEST();
-    uint64_t table, gpa, pte = 0;
+    int max = (int)c->root_level;
+    uint64_t table, gpa, pte = 0, pt, accessed;
     uint32_t rights;
     int level;
     const cw_level *lv;
 retry:
-    restart(w, (int)c->root_level);
     rights = 15;
+    pt = 0;
+    accessed = ~0ull;
     table = c->root;
-    for (level = (int)c->root_level;; level--) {
+    for (level = max;; level--) {
         lv = &c->lv[level - 1];
         gpa = table + ((va >> lv->index_shift) & lv->index_mask) * 8u;
+        INHERIT(level, rights);
         if (UNLIKELY(!read64(c, gpa, &pte)))
-            return ept_outside(w, level, table, gpa, rights, qualification);
-        RECORD(level, table, gpa, pte, rights);
+            return outside(w, max, level, gpa, qualification, FAULT_EPT_VIOLATION, pt);
+        accessed &= pte;
+        RECORD(level, gpa, pte);
         rights &= EPT_RIGHTS(pte);
         if (UNLIKELY((pte & present) == 0))
-            return ept_violation(w, level, qualification);
+            return fail(w, max, level, qualification, FAULT_EPT_VIOLATION, pt);
         if (UNLIKELY(EPT_BAD_MT_XWR(pte)))
-            return ept_misconfig(w, level);
+            return fail(w, max, level, 0, FAULT_EPT_MISCONFIG, pt);
         int is_page = level == 1 || (lv->maps_pages && (pte & 0x80u));
         if (UNLIKELY(pte & (is_page ? lv->rsvd_page : lv->rsvd)))
-            return ept_misconfig(w, level);
+            return fail(w, max, level, 0, FAULT_EPT_MISCONFIG, pt);
         if (is_page)
             break;
         table = pte & lv->table_mask;
     }
-    uint64_t frame = pte & lv->frame_mask, page_size = lv->page_size;
-    if (UNLIKELY(((uint32_t)c->ept_perm[request] >> rights) & 1u))
-        return ept_violation(w, level, qualification | ept_rights_qualification(rights));
-    if (c->ept_ad) {
-        for (int l = w->max_level; l >= level; l--) {
-            uint64_t flags = (l == level && write) ? 0x300u : 0x100u;
-            if (UNLIKELY(!SET_FLAGS(l, w->ptes[l - 1], flags, 8)))
-                goto retry;
-        }
-    }
-    return translated_ept(w, level, frame | (va & (page_size - 1)), page_size, rights, pte);
+    int r = leaf_ept(c, w, va, request, qualification, write, pte, rights, pt, accessed, max, level, lv->page_size,
+                     pte & lv->frame_mask);
+    if (LIKELY(r != 2))
+        return r;
+    if (set_accessed_dirty(c, w, level, 0x100u, write ? 0x200u : 0, 8))
+        return 1;
+    goto retry;
 }
 
 /* ---- the looped walker: any mode, from the level table (KVM's walk_addr_generic) ---- */
@@ -672,7 +600,8 @@ NOIPA int cw_loop(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, i
     int bytes = (int)c->entry_bytes;
     if (!c->canonical && c->linear_bits < 64)
         va &= (1ull << c->linear_bits) - 1;
-    begin(w, va);
+    w->va = va;
+    w->update_count = 0;
     if (UNLIKELY(c->register_fault))
         return general_protection(w);
     if (c->canonical) {
@@ -681,59 +610,52 @@ NOIPA int cw_loop(const cw_ctx *c, cw_walk *w, uint64_t va, int kind, int cpl, i
             return general_protection(w);
     }
     REQUEST();
-    uint64_t table, gpa, pte = 0;
+    int max = (int)c->root_level - (c->lv[c->root_level - 1].is_register ? 1 : 0);
+    uint64_t table, gpa, pte = 0, pt, accessed;
     uint32_t access;
     int level;
     const cw_level *lv;
 retry:
-    restart(w, (int)c->root_level - (c->lv[c->root_level - 1].is_register ? 1 : 0));
     access = 7;
+    pt = 0;
+    accessed = ~0ull;
     table = c->root;
     for (level = (int)c->root_level;; level--) {
         lv = &c->lv[level - 1];
         uint64_t index = (va >> lv->index_shift) & lv->index_mask;
         gpa = table + index * (uint64_t)bytes;
+        INHERIT(level, access);
         if (lv->is_register) {
             pte = c->pdpte[index];
-            RECORD(level, table, gpa, pte, access);
+            RECORD(level, gpa, pte);
             if (UNLIKELY((pte & 1) == 0))
-                return page_fault(w, level, fault_bits);
+                return fail(w, max, level, fault_bits, FAULT_PF, pt);
             table = pte & lv->table_mask;
             continue;
         }
         int ok = bytes == 4 ? read32(c, gpa, &pte) : read64(c, gpa, &pte);
         if (UNLIKELY(!ok))
-            return outside(w, level, table, gpa, fault_bits);
-        RECORD(level, table, gpa, pte, access);
+            return outside(w, max, level, gpa, fault_bits, FAULT_PF, pt);
+        accessed &= pte;
+        RECORD(level, gpa, pte);
         access &= RIGHTS(pte);
         if (UNLIKELY((pte & 1) == 0))
-            return page_fault(w, level, fault_bits);
+            return fail(w, max, level, fault_bits, FAULT_PF, pt);
         int is_page = level == 1 || (lv->maps_pages && (pte & 0x80u));
         if (UNLIKELY(pte & (is_page ? lv->rsvd_page : lv->rsvd)))
-            return page_fault(w, level, fault_bits | EC_P | EC_RSVD);
+            return fail(w, max, level, fault_bits | EC_P | EC_RSVD, FAULT_PF, pt);
         if (is_page)
             break;
         table = pte & lv->table_mask;
     }
     uint64_t frame = (pte & lv->frame_mask) | ((pte & lv->high_mask) << lv->high_shift);
-    uint64_t page_size = lv->page_size;
-    uint32_t fault = ((uint32_t)c->permissions[request] >> access) & 1u;
-    int key = 0;
-    uint32_t pk_fault = 0;
-    if (c->has_pkeys) {
-        key = c->pkru_mask != 0 ? (int)((pte >> 59) & 0xF) : 0;
-        int pk_off = (write ? 2 : 0) | (user ? 4 : 0) | (fetch ? 16 : 0) | ((access & 4u) ? 8 : 0);
-        uint32_t pk_bits = ((uint32_t)c->pkru >> (key * 2)) & 3u & ((uint32_t)c->pkru_mask >> pk_off);
-        pk_fault = pk_bits ? EC_PK : 0u;
-    }
-    if (UNLIKELY(fault | pk_fault))
-        return page_fault(w, level, fault_bits | EC_P | pk_fault);
-    for (int l = w->max_level; l >= level; l--) {
-        uint64_t flags = (l == level && write) ? 0x60u : 0x20u;
-        if (UNLIKELY(!SET_FLAGS(l, w->ptes[l - 1], flags, bytes)))
-            goto retry;
-    }
-    return translated(w, level, frame | (va & (page_size - 1)), page_size, access, key);
+    int r = leaf_x86(c, w, va, request, fault_bits, write, user, fetch, pte, access, pt, accessed, (int)c->has_pkeys, max,
+                     level, lv->page_size, frame);
+    if (LIKELY(r != 2))
+        return r;
+    if (set_accessed_dirty(c, w, level, 0x20u, write ? 0x40u : 0, bytes))
+        return 1;
+    goto retry;
 }
 
 /* ---- the floor: the dependent loads alone, no check of any kind ---- */
@@ -960,6 +882,7 @@ int64_t cw_layout(int32_t what)
     case 5: return (int64_t)sizeof(cw_level);
     case 6: return (int64_t)__builtin_offsetof(cw_ctx, ept_present);
     case 7: return (int64_t)__builtin_offsetof(cw_walk, memory_type);
+    case 8: return (int64_t)__builtin_offsetof(cw_walk, pt_access);
     default: return -1;
     }
 }

@@ -257,10 +257,10 @@ internal static unsafe class WalkVerifier
 
         if (g.Va != c.Va || g.Level != c.Level || g.MaxLevel != c.MaxLevel || g.PhysicalAddress != c.Pa || g.PageSize != c.PageSize
             || g.PteAccess != c.PteAccess || g.ProtectionKey != c.Pkey || (byte)g.Fault != c.Fault || g.ErrorCode != c.ErrorCode
-            || g.EntryOutsideMemory != (c.Outside != 0) || g.UpdateCount != c.UpdateCount
+            || g.EntryOutsideMemory != (c.Outside != 0) || g.UpdateCount != c.UpdateCount || g.PtAccess.Packed != c.PtAccess
             || (g.Fault == WalkFault.None && (g.MemoryType != c.MemoryType || g.IgnorePat != (c.IgnorePat != 0))))
         {
-            return $"level {c.Level}/{c.MaxLevel} pa 0x{c.Pa:x} size 0x{c.PageSize:x} access {c.PteAccess} key {c.Pkey} fault {c.Fault} ec 0x{c.ErrorCode:x} updates {c.UpdateCount} type {c.MemoryType} ipat {c.IgnorePat}";
+            return $"level {c.Level}/{c.MaxLevel} pa 0x{c.Pa:x} size 0x{c.PageSize:x} access {c.PteAccess} key {c.Pkey} fault {c.Fault} ec 0x{c.ErrorCode:x} updates {c.UpdateCount} type {c.MemoryType} ipat {c.IgnorePat} inherited 0x{c.PtAccess:x}";
         }
 
         // Entries the walk read: from the first level it read down to where it stopped.
@@ -271,9 +271,9 @@ internal static unsafe class WalkVerifier
                 continue;
             }
 
-            if (g.Ptes[l - 1] != c.Ptes[l - 1] || g.PteGpa[l - 1] != c.PteGpa[l - 1] || g.TableGfn[l - 1] != c.TableGfn[l - 1] || g.PtAccess[l - 1] != c.PtAccess[l - 1])
+            if (g.Ptes[l - 1] != c.Ptes[l - 1] || g.PteGpa[l - 1] != c.PteGpa[l - 1])
             {
-                return $"level {l} entry 0x{c.Ptes[l - 1]:x} at 0x{c.PteGpa[l - 1]:x} (table gfn 0x{c.TableGfn[l - 1]:x}, inherited {c.PtAccess[l - 1]})";
+                return $"level {l} entry 0x{c.Ptes[l - 1]:x} at 0x{c.PteGpa[l - 1]:x}";
             }
         }
 

@@ -186,6 +186,12 @@ namespace ShadowMmu.Specs
                         Report(SpecDiagnosticIds.Duplicate, key, key.Text);
                     }
 
+                    if (keyBits.Width > 4)
+                    {
+                        // PKRU holds an AD and a WD bit for each of 16 keys.
+                        Report(SpecDiagnosticIds.Syntax, line.Word(1), "A protection key is at most 4 bits wide: PKRU has 16 keys");
+                    }
+
                     _protectionKey = keyBits;
                     _protectionKeyWhen = ParseWhen(line, 2, allowUnless: false);
                     break;

@@ -33,11 +33,64 @@ public struct GuestWalk
     /// <summary>The linear address walked.</summary>
     public ulong Va;
 
+    /// <summary>Guest-physical address of the entry read at each level.</summary>
+    public LevelValues PteGpa;
+
+    /// <summary>
+    /// The entry read at each level (after this walk's own A/D updates). Read without the mmu_lock: under the lock a
+    /// value may be trusted only after it was re-read (the mmu_lock analyzer enforces it).
+    /// </summary>
+    [ShadowMmu.Annotations.UnlockedGuestPte]
+    public LevelValues Ptes;
+
+    /// <summary>The physical address of the accessed byte.</summary>
+    public ulong PhysicalAddress;
+
+    /// <summary>Size of the page the leaf maps.</summary>
+    public ulong PageSize;
+
+    // The ending fields below are laid out as three 8-byte words (Level and MaxLevel; PteAccess and ProtectionKey;
+    // ErrorCode, Fault, EntryOutsideMemory, MemoryType and IgnorePat) that the generated walks write with one store each
+    // (see SetEnding): on a core with one store port a walk is bound by its stores, not by its loads.
+
     /// <summary>The leaf level (1 = 4 KiB page); on a fault, the level where the walk stopped.</summary>
     public int Level;
 
     /// <summary>The first level read from guest memory (PAE: 2, under the PDPTE registers).</summary>
     public int MaxLevel;
+
+    /// <summary>Rights of the translation (KVM's <c>pte_access</c>), <see cref="AccessRights"/>.</summary>
+    public uint PteAccess;
+
+    /// <summary>Protection key of the leaf (0 where the mode has none).</summary>
+    public int ProtectionKey;
+
+    /// <summary>The #PF error code (<see cref="PageFaultErrorCode"/>) or 0.</summary>
+    public uint ErrorCode;
+
+    /// <summary>How the walk ended.</summary>
+    public WalkFault Fault;
+
+    /// <summary>True when an entry lay outside guest memory; the walk reports that as a not-present #PF, as KVM does.</summary>
+    public bool EntryOutsideMemory;
+
+    /// <summary>EPT walks: the leaf's memory type (bits 5:3 of the entry).</summary>
+    public byte MemoryType;
+
+    /// <summary>EPT walks: the leaf's ignore-PAT bit.</summary>
+    public bool IgnorePat;
+
+    /// <summary>
+    /// Rights inherited by each level from the levels above it (KVM's <c>pt_access</c>); 0 for levels the walk did not
+    /// reach.
+    /// </summary>
+    public LevelAccess PtAccess;
+
+    /// <summary>Number of entries in <see cref="Updates"/>.</summary>
+    public int UpdateCount;
+
+    /// <summary>The entries whose A or D flag this walk set, first value and last.</summary>
+    public PteUpdates Updates;
 
     /// <summary>
     /// Guest frame number of the table read at each level (KVM's <c>table_gfn</c>): the frame that holds the entry at
@@ -60,52 +113,6 @@ public struct GuestWalk
         }
     }
 
-    /// <summary>Guest-physical address of the entry read at each level.</summary>
-    public LevelValues PteGpa;
-
-    /// <summary>
-    /// The entry read at each level (after this walk's own A/D updates). Read without the mmu_lock: under the lock a
-    /// value may be trusted only after it was re-read (the mmu_lock analyzer enforces it).
-    /// </summary>
-    [ShadowMmu.Annotations.UnlockedGuestPte]
-    public LevelValues Ptes;
-
-    /// <summary>Rights inherited by each level from the levels above it (KVM's <c>pt_access</c>).</summary>
-    public LevelAccess PtAccess;
-
-    /// <summary>Rights of the translation (KVM's <c>pte_access</c>), <see cref="AccessRights"/>.</summary>
-    public uint PteAccess;
-
-    /// <summary>The physical address of the accessed byte.</summary>
-    public ulong PhysicalAddress;
-
-    /// <summary>Size of the page the leaf maps.</summary>
-    public ulong PageSize;
-
-    /// <summary>Protection key of the leaf (0 where the mode has none).</summary>
-    public int ProtectionKey;
-
-    /// <summary>How the walk ended.</summary>
-    public WalkFault Fault;
-
-    /// <summary>The #PF error code (<see cref="PageFaultErrorCode"/>) or 0.</summary>
-    public uint ErrorCode;
-
-    /// <summary>True when an entry lay outside guest memory; the walk reports that as a not-present #PF, as KVM does.</summary>
-    public bool EntryOutsideMemory;
-
-    /// <summary>Number of entries in <see cref="Updates"/>.</summary>
-    public int UpdateCount;
-
-    /// <summary>The entries whose A or D flag this walk set, first value and last.</summary>
-    public PteUpdates Updates;
-
-    /// <summary>EPT walks: the leaf's memory type (bits 5:3 of the entry).</summary>
-    public byte MemoryType;
-
-    /// <summary>EPT walks: the leaf's ignore-PAT bit.</summary>
-    public bool IgnorePat;
-
     /// <summary>An EPT violation's exit qualification, or 0.</summary>
     public readonly ulong ExitQualification => Fault == WalkFault.EptViolation ? ErrorCode : 0;
 
@@ -122,22 +129,17 @@ public struct GuestWalk
     }
 
     /// <summary>
-    /// Starts the walk again after an entry changed under it: clears the ending fields (the A/D updates already made
-    /// stay listed). The generated walkers set only <see cref="MaxLevel"/> instead, as every way out of their walk
-    /// (<see cref="Translated"/>, <see cref="PageFault"/>, <see cref="OutsideMemory"/>) sets the ending fields itself.
+    /// Starts the walk again after an entry changed under it: clears the ending fields and the inherited rights (the A/D
+    /// updates already made stay listed). For walks that fill the record level by level, as the reference walker does;
+    /// the generated walkers keep what they learn in registers and write the ending with one of the <c>End</c> methods.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Restart(int maxLevel)
     {
-        Level = maxLevel;
-        MaxLevel = maxLevel;
-        PteAccess = 0;
         PhysicalAddress = 0;
         PageSize = 0;
-        ProtectionKey = 0;
-        Fault = WalkFault.None;
-        ErrorCode = 0;
-        EntryOutsideMemory = false;
+        SetEnding(maxLevel, maxLevel, 0, 0, 0, WalkFault.None, false, 0, false);
+        PtAccess = default;
     }
 
     /// <summary>
@@ -147,32 +149,29 @@ public struct GuestWalk
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Record(int level, ulong gpa, ulong pte, uint inherited)
     {
-        PteGpa[level - 1] = gpa;
-        Ptes[level - 1] = pte;
+        Record(level, gpa, pte);
         PtAccess[level - 1] = (byte)inherited;
     }
 
     /// <summary>
-    /// Ends the walk with a #PF at <paramref name="level"/>, setting every ending field (no translation); returns false for
-    /// the caller to return. Out of line: it is on the walk's cold paths.
+    /// Records the entry read at <paramref name="level"/> (at <paramref name="gpa"/>); the generated walkers pass the
+    /// inherited rights of every level at once to the walk's end.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public bool PageFault(int level, uint errorCode)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Record(int level, ulong gpa, ulong pte)
     {
-        Level = level;
-        PteAccess = 0;
-        PhysicalAddress = 0;
-        PageSize = 0;
-        ProtectionKey = 0;
-        Fault = WalkFault.PageFault;
-        ErrorCode = errorCode;
-        EntryOutsideMemory = false;
-        return false;
+        // Addressed from the record itself (PteGpa follows Va, Ptes follows PteGpa), so that a walk's stores are each one
+        // instruction off the record's address rather than off addresses the JIT keeps in registers.
+        Unsafe.Add(ref Va, level) = gpa;
+        Unsafe.Add(ref Va, LevelValues.Length + level) = pte;
     }
+
+    /// <summary>Ends the walk with a #PF at <paramref name="level"/> (no translation); returns false for the caller to return.</summary>
+    public bool PageFault(int level, uint errorCode) => Fail(MaxLevel, level, errorCode, WalkFault.PageFault, PtAccess);
 
     /// <summary>
     /// Ends the walk with a not-present #PF because the entry at <paramref name="gpa"/> is not in memory: recorded as an
-    /// entry of 0 with the rights <paramref name="inherited"/> from above, as <see cref="Record"/> would.
+    /// entry of 0 with the rights <paramref name="inherited"/> from above, as <see cref="Record(int, ulong, ulong, uint)"/> would.
     /// </summary>
     public bool OutsideMemory(int level, ulong gpa, uint inherited, uint errorCode)
     {
@@ -192,17 +191,75 @@ public struct GuestWalk
 
     /// <summary>Ends the walk with a translation, setting every ending field; returns true.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Translated(int level, ulong physicalAddress, ulong pageSize, uint access, int protectionKey)
+    public bool Translated(int level, ulong physicalAddress, ulong pageSize, uint access, int protectionKey) =>
+        EndTranslated(MaxLevel, level, physicalAddress, pageSize, access, protectionKey, PtAccess);
+
+    /// <summary>
+    /// Ends a walk with a translation: every ending field, <paramref name="maxLevel"/> and the inherited rights of every
+    /// level in five stores; returns true.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool EndTranslated(int maxLevel, int level, ulong physicalAddress, ulong pageSize, uint access, int protectionKey, LevelAccess ptAccess)
     {
-        Level = level;
         PhysicalAddress = physicalAddress;
         PageSize = pageSize;
-        PteAccess = access;
-        ProtectionKey = protectionKey;
-        Fault = WalkFault.None;
-        ErrorCode = 0;
-        EntryOutsideMemory = false;
+        SetEnding(maxLevel, level, access, protectionKey, 0, WalkFault.None, false, 0, false);
+        PtAccess = ptAccess;
         return true;
+    }
+
+    /// <summary>Ends a walk with a #PF at <paramref name="level"/>; returns false. Out of line: the walks' cold paths.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public bool EndPageFault(int maxLevel, int level, uint errorCode, LevelAccess ptAccess) =>
+        Fail(maxLevel, level, errorCode, WalkFault.PageFault, ptAccess);
+
+    /// <summary>
+    /// Ends a walk with a not-present #PF because the entry at <paramref name="gpa"/> is not in memory, recorded as an
+    /// entry of 0 (<paramref name="ptAccess"/> includes the rights inherited by that level); returns false.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public bool EndOutsideMemory(int maxLevel, int level, ulong gpa, uint errorCode, LevelAccess ptAccess)
+    {
+        Record(level, gpa, 0);
+        Fail(maxLevel, level, errorCode, WalkFault.PageFault, ptAccess);
+        EntryOutsideMemory = true;
+        return false;
+    }
+
+    // Every ending field of a walk that did not translate.
+    private bool Fail(int maxLevel, int level, uint errorCode, WalkFault fault, LevelAccess ptAccess)
+    {
+        PhysicalAddress = 0;
+        PageSize = 0;
+        SetEnding(maxLevel, level, 0, 0, errorCode, fault, false, 0, false);
+        PtAccess = ptAccess;
+        return false;
+    }
+
+    // The ending fields as three 8-byte stores where the layout allows it (little-endian: every platform .NET runs on
+    // today; the JIT drops the other branch).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SetEnding(int maxLevel, int level, uint access, int protectionKey, uint errorCode, WalkFault fault, bool outside, byte memoryType, bool ignorePat)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            Unsafe.As<int, ulong>(ref Level) = (uint)level | (ulong)(uint)maxLevel << 32;
+            Unsafe.As<uint, ulong>(ref PteAccess) = access | (ulong)(uint)protectionKey << 32;
+            Unsafe.As<uint, ulong>(ref ErrorCode) = errorCode | (ulong)fault << 32 | (outside ? 1UL << 40 : 0)
+                | (ulong)memoryType << 48 | (ignorePat ? 1UL << 56 : 0);
+        }
+        else
+        {
+            Level = level;
+            MaxLevel = maxLevel;
+            PteAccess = access;
+            ProtectionKey = protectionKey;
+            ErrorCode = errorCode;
+            Fault = fault;
+            EntryOutsideMemory = outside;
+            MemoryType = memoryType;
+            IgnorePat = ignorePat;
+        }
     }
 
     /// <summary>
@@ -282,19 +339,8 @@ public struct GuestWalk
         }
     }
 
-    /// <summary>
-    /// Ends an EPT walk with a violation at <paramref name="level"/>, setting every ending field as <see cref="PageFault"/>
-    /// does; returns false for the caller to return.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public bool EptViolation(int level, uint qualification)
-    {
-        PageFault(level, qualification);
-        Fault = WalkFault.EptViolation;
-        MemoryType = 0;
-        IgnorePat = false;
-        return false;
-    }
+    /// <summary>Ends an EPT walk with a violation at <paramref name="level"/>; returns false for the caller to return.</summary>
+    public bool EptViolation(int level, uint qualification) => Fail(MaxLevel, level, qualification, WalkFault.EptViolation, PtAccess);
 
     /// <summary>Ends an EPT walk with a violation because the entry at <paramref name="gpa"/> is not in memory (as KVM reports it).</summary>
     public bool EptOutsideMemory(int level, ulong gpa, uint inherited, uint qualification)
@@ -306,22 +352,41 @@ public struct GuestWalk
     }
 
     /// <summary>Ends an EPT walk with a misconfiguration at <paramref name="level"/> (no exit qualification).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public bool EptMisconfiguration(int level)
-    {
-        PageFault(level, 0);
-        Fault = WalkFault.EptMisconfiguration;
-        MemoryType = 0;
-        IgnorePat = false;
-        return false;
-    }
+    public bool EptMisconfiguration(int level) => Fail(MaxLevel, level, 0, WalkFault.EptMisconfiguration, PtAccess);
 
     /// <summary>Ends an EPT walk with a translation and the leaf's memory type; returns true.</summary>
-    public bool TranslatedEpt(int level, ulong hostPhysicalAddress, ulong pageSize, uint rights, int memoryType, bool ignorePat)
+    public bool TranslatedEpt(int level, ulong hostPhysicalAddress, ulong pageSize, uint rights, int memoryType, bool ignorePat) =>
+        EndTranslatedEpt(MaxLevel, level, hostPhysicalAddress, pageSize, rights, memoryType, ignorePat, PtAccess);
+
+    /// <summary>As <see cref="EndTranslated"/>, for an EPT walk: the leaf's memory type and ignore-PAT bit too.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool EndTranslatedEpt(int maxLevel, int level, ulong hostPhysicalAddress, ulong pageSize, uint rights, int memoryType, bool ignorePat, LevelAccess ptAccess)
     {
-        MemoryType = (byte)memoryType;
-        IgnorePat = ignorePat;
-        return Translated(level, hostPhysicalAddress, pageSize, rights, 0);
+        PhysicalAddress = hostPhysicalAddress;
+        PageSize = pageSize;
+        SetEnding(maxLevel, level, rights, 0, 0, WalkFault.None, false, (byte)memoryType, ignorePat);
+        PtAccess = ptAccess;
+        return true;
+    }
+
+    /// <summary>Ends an EPT walk with a violation at <paramref name="level"/>; returns false. Out of line: the walks' cold paths.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public bool EndEptViolation(int maxLevel, int level, uint qualification, LevelAccess ptAccess) =>
+        Fail(maxLevel, level, qualification, WalkFault.EptViolation, ptAccess);
+
+    /// <summary>Ends an EPT walk with a misconfiguration at <paramref name="level"/>; returns false.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public bool EndEptMisconfiguration(int maxLevel, int level, LevelAccess ptAccess) =>
+        Fail(maxLevel, level, 0, WalkFault.EptMisconfiguration, ptAccess);
+
+    /// <summary>Ends an EPT walk with a violation because the entry at <paramref name="gpa"/> is not in memory, recorded as 0.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public bool EndEptOutsideMemory(int maxLevel, int level, ulong gpa, uint qualification, LevelAccess ptAccess)
+    {
+        Record(level, gpa, 0);
+        Fail(maxLevel, level, qualification, WalkFault.EptViolation, ptAccess);
+        EntryOutsideMemory = true;
+        return false;
     }
 
     /// <summary>A short description for people: the translation or the fault.</summary>
