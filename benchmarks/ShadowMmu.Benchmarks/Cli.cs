@@ -21,6 +21,7 @@ namespace ShadowMmu.Benchmarks;
 /// -- --report [DIR] [OUT.md]       the ratio tables from DIR's JSON (default BenchmarkDotNet.Artifacts/results)
 /// -- --chart [DIR|FILE.json] [OUT.svg]   the chart
 /// -- --verify                      every implementation against the others on every case, kind, CPL and bad entry
+/// -- --spin BODY MODE SECONDS      one fault-path body (walk, fetch, prefetch, fault, invlpg, write) in a loop, for a profiler
 /// </code>
 /// </summary>
 internal static class Cli
@@ -36,6 +37,11 @@ internal static class Cli
             int compared = WalkVerifier.CheckAll(Console.WriteLine);
             Console.WriteLine($"All implementations agree: {compared} walks compared in {clock.Elapsed.TotalSeconds:0.0} s.");
             return 0;
+        }
+
+        if (args.Length == 4 && args[0] == "--spin")
+        {
+            return Spin(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
         }
 
         if (args.Length > 0 && args[0] == "--report")
@@ -119,6 +125,36 @@ internal static class Cli
         }
 
         return failed ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Runs one fault-path benchmark body in a loop for <paramref name="seconds"/>, for a sampling profiler to watch:
+    /// <c>DOTNET_PerfMapEnabled=1 perf record -e cpu-clock -g dotnet ShadowMmu.Benchmarks.dll --spin fault long4 5</c>.
+    /// </summary>
+    private static int Spin(string body, string mode, double seconds)
+    {
+        var benchmarks = new Shadow.FaultBenchmarks { Mode = mode };
+        benchmarks.Setup();
+        Action run = body switch
+        {
+            "walk" => () => benchmarks.Walk(),
+            "fetch" => () => benchmarks.Fetch(),
+            "prefetch" => () => benchmarks.FetchAndPrefetch7(),
+            "fault" => () => benchmarks.Fault(),
+            "invlpg" => () => benchmarks.InvlpgAndAccess(),
+            "write" => benchmarks.TrappedPteWrite,
+            _ => throw new ArgumentException($"No fault-path body '{body}': walk, fetch, prefetch, fault, invlpg or write.", nameof(body)),
+        };
+        var clock = Stopwatch.StartNew();
+        long rounds = 0;
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            run();
+            rounds++;
+        }
+
+        Console.WriteLine($"{body} ({mode}): {rounds * Shadow.FaultBenchmarks.Ops} operations, {clock.Elapsed.TotalNanoseconds / (rounds * Shadow.FaultBenchmarks.Ops):0.0} ns each.");
+        return 0;
     }
 
     private static int RunAgain(string[] args, string variable, string value)

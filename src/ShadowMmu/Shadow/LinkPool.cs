@@ -9,40 +9,25 @@ internal sealed class LinkPool
 {
     public const int None = -1;
 
-    private readonly int[] _next;
-    private readonly int[] _page;
-    private readonly int[] _index;
+    // A node's fields side by side: following a list touches one cache line per node.
+    private readonly Link[] _links;
     private int _free;
+    private int _freeCount;
 
     public LinkPool(int capacity)
     {
-        _next = new int[capacity];
-        _page = new int[capacity];
-        _index = new int[capacity];
+        _links = new Link[capacity];
         for (int i = 0; i < capacity; i++)
         {
-            _next[i] = i + 1 < capacity ? i + 1 : None;
+            _links[i].Next = i + 1 < capacity ? i + 1 : None;
         }
 
         _free = capacity > 0 ? 0 : None;
+        _freeCount = capacity;
     }
 
     /// <summary>True while at least <paramref name="count"/> more links can be added.</summary>
-    public bool CanAdd(int count)
-    {
-        int node = _free;
-        for (int i = 0; i < count; i++)
-        {
-            if (node == None)
-            {
-                return false;
-            }
-
-            node = _next[node];
-        }
-
-        return true;
-    }
+    public bool CanAdd(int count) => _freeCount >= count;
 
     /// <summary>Pushes (page, index) onto the list at <paramref name="head"/>; false when the pool is exhausted.</summary>
     public bool Add(ref int head, int page, int index)
@@ -53,10 +38,10 @@ internal sealed class LinkPool
             return false;
         }
 
-        _free = _next[node];
-        _page[node] = page;
-        _index[node] = index;
-        _next[node] = head;
+        ref Link link = ref _links[node];
+        _free = link.Next;
+        _freeCount--;
+        link = new Link(head, page, index);
         head = node;
         return true;
     }
@@ -65,21 +50,23 @@ internal sealed class LinkPool
     public bool Remove(ref int head, int page, int index)
     {
         int previous = None;
-        for (int node = head; node != None; previous = node, node = _next[node])
+        for (int node = head; node != None; previous = node, node = _links[node].Next)
         {
-            if (_page[node] == page && _index[node] == index)
+            ref Link link = ref _links[node];
+            if (link.Page == page && link.Index == index)
             {
                 if (previous == None)
                 {
-                    head = _next[node];
+                    head = link.Next;
                 }
                 else
                 {
-                    _next[previous] = _next[node];
+                    _links[previous].Next = link.Next;
                 }
 
-                _next[node] = _free;
+                link.Next = _free;
                 _free = node;
+                _freeCount++;
                 return true;
             }
         }
@@ -87,9 +74,16 @@ internal sealed class LinkPool
         return false;
     }
 
-    public int Next(int node) => _next[node];
+    public int Next(int node) => _links[node].Next;
 
-    public int PageOf(int node) => _page[node];
+    public int PageOf(int node) => _links[node].Page;
 
-    public int IndexOf(int node) => _index[node];
+    public int IndexOf(int node) => _links[node].Index;
+
+    private struct Link(int next, int page, int index)
+    {
+        public int Next = next;
+        public int Page = page;
+        public int Index = index;
+    }
 }

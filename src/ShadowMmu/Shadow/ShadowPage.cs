@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Threading;
 
 namespace ShadowMmu;
@@ -48,6 +49,19 @@ public sealed class ShadowPage
     public ulong this[int index] => Volatile.Read(ref _sptes[index]);
 
     internal ref ulong Entry(int index) => ref _sptes[index];
+
+    /// <summary>
+    /// The entries of the aligned group of 8 that <paramref name="index"/> is in that are not present: bit i for entry
+    /// <c>(index &amp; ~7) + i</c>. One look at the group instead of eight, for prefetch, which maps only those.
+    /// </summary>
+    public int AbsentInGroup(int index)
+    {
+        ref ulong group = ref _sptes[index & ~7];
+        Vector256<ulong> present = Vector256<ulong>.One;
+        uint low = Vector256.Equals(Vector256.LoadUnsafe(ref group) & present, Vector256<ulong>.Zero).ExtractMostSignificantBits();
+        uint high = Vector256.Equals(Vector256.LoadUnsafe(ref group, 4) & present, Vector256<ulong>.Zero).ExtractMostSignificantBits();
+        return (int)(low | high << 4);
+    }
 
     internal void Set(int index, ulong value) => Volatile.Write(ref _sptes[index], value);
 

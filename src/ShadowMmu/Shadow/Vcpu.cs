@@ -26,10 +26,14 @@ public sealed class Vcpu
     private ulong _dirtyMask;
     internal long WalkEpoch;
 
+    // This vCPU's counters, which only the thread running it writes.
+    private readonly ShadowCounters _stats;
+
     internal Vcpu(Vm vm, int id, in CpuState cpu)
     {
         Vm = vm;
         Id = id;
+        _stats = vm.Stats.AddVcpu();
         Switch(cpu);
     }
 
@@ -85,7 +89,7 @@ public sealed class Vcpu
     /// </summary>
     public AccessResult Access(ulong va, AccessKind kind, int cpl, bool ac = false)
     {
-        ShadowStats.Add(ref Vm.Stats.AccessesField);
+        _stats.Add(ShadowCounter.Accesses);
         var walk = default(GuestWalk);
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
@@ -98,7 +102,7 @@ public sealed class Vcpu
             {
                 if (attempt == 0)
                 {
-                    ShadowStats.Add(ref Vm.Stats.HitsField);
+                    _stats.Add(ShadowCounter.Hits);
                 }
 
                 return new AccessResult(AccessOutcome.Translated, gpa, WalkFault.None, 0);
@@ -106,7 +110,7 @@ public sealed class Vcpu
 
             if (attempt > 0)
             {
-                ShadowStats.Add(ref Vm.Stats.RetriesField);
+                _stats.Add(ShadowCounter.Retries);
             }
 
             switch (HandleFault(ref walk, va, kind, cpl, ac))
@@ -127,7 +131,7 @@ public sealed class Vcpu
         AccessResult result = Access(va, AccessKind.Write, cpl, ac);
         if (result.Outcome == AccessOutcome.Emulated)
         {
-            ShadowStats.Add(ref Vm.Stats.EmulatedWritesField);
+            _stats.Add(ShadowCounter.EmulatedWrites);
         }
 
         if (result.Outcome != AccessOutcome.GuestFault)
@@ -141,7 +145,7 @@ public sealed class Vcpu
     /// <summary>INVLPG: drops the shadow leaf for <paramref name="va"/>, so the next access faults and re-reads the guest tables.</summary>
     public void Invlpg(ulong va)
     {
-        ShadowStats.Add(ref Vm.Stats.InvlpgsField);
+        _stats.Add(ShadowCounter.Invlpgs);
         lock (Vm.MmuLock)
         {
             ShadowPage? page = RootFor(va);
@@ -157,7 +161,7 @@ public sealed class Vcpu
                 if (level == 1)
                 {
                     Vm.DropSpte(page, index);
-                    ShadowStats.Add(ref Vm.Stats.ZappedEntriesField);
+                    _stats.Add(ShadowCounter.ZappedEntries);
                     return;
                 }
 
@@ -206,7 +210,7 @@ public sealed class Vcpu
                 ulong before = Interlocked.Or(ref page.Entry(index), Spte.Accessed);
                 if ((before & (Spte.Accessed | Spte.Prefetched)) == Spte.Prefetched)
                 {
-                    ShadowStats.Add(ref Vm.Stats.PrefetchUsedField);
+                    _stats.Add(ShadowCounter.PrefetchUsed);
                 }
             }
 
@@ -222,15 +226,15 @@ public sealed class Vcpu
     /// <summary>The shadow index of <paramref name="va"/> at <paramref name="level"/>: 9 bits a level in the host format.</summary>
     public static int ShadowIndex(ulong va, int level) => (int)(va >> (12 + (9 * (level - 1)))) & 511;
 
-    private FaultOutcome HandleFault(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac)
+    internal FaultOutcome HandleFault(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac)
     {
-        ShadowStats.Add(ref Vm.Stats.FaultsField);
-        ShadowStats.Add(ref Vm.Stats.WalksField);
+        _stats.Add(ShadowCounter.Faults);
+        _stats.Add(ShadowCounter.Walks);
 
         // 1. The guest walk, without the mmu_lock: it reads guest tables that other vCPUs may be rewriting.
         if (!_walker.WalkAddr(ref walk, va, kind, cpl, ac))
         {
-            ShadowStats.Add(ref Vm.Stats.GuestFaultsField);
+            _stats.Add(ShadowCounter.GuestFaults);
             return FaultOutcome.GuestFault;
         }
 
@@ -259,7 +263,7 @@ public sealed class Vcpu
             FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, Vm.RecheckOrder, hooks);
             if (outcome == FetchOutcome.Retry)
             {
-                ShadowStats.Add(ref Vm.Stats.RecheckFailuresField);
+                _stats.Add(ShadowCounter.RecheckFailures);
             }
 
             hooks?.AfterFetch(this, outcome);
@@ -401,7 +405,7 @@ public sealed class Vcpu
                 }
             }
 
-            ShadowStats.Add(ref Vm.Stats.RootLoadsField);
+            _stats.Add(ShadowCounter.RootLoads);
             for (int slot = 0; slot < _rootSlots; slot++)
             {
                 RootTable table = _rootTables[slot];
@@ -446,7 +450,8 @@ public sealed class Vcpu
         _previousRoots.Add(cached);
     }
 
-    private enum FaultOutcome
+    /// <summary>How <see cref="HandleFault"/> ended: the access is to be retried, injected into the guest, or emulated.</summary>
+    internal enum FaultOutcome
     {
         Retry,
         GuestFault,

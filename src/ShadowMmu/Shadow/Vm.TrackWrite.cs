@@ -48,9 +48,9 @@ public sealed partial class Vm
         ulong first = gpa >> 12, last = (gpa + (ulong)size - 1) >> 12;
         if (IsWriteProtected(first) || IsWriteProtected(last))
         {
-            ShadowStats.Add(ref Stats.TrappedWritesField);
             lock (MmuLock)
             {
+                Stats.Vm.Add(ShadowCounter.TrappedWrites);
                 TrackWrite(gpa, size);
                 if (last != first)
                 {
@@ -94,7 +94,7 @@ public sealed partial class Vm
                 if (Spte.IsPresent(page[i]))
                 {
                     DropSpte(page, i);
-                    ShadowStats.Add(ref Stats.ZappedEntriesField);
+                    Stats.Vm.Add(ShadowCounter.ZappedEntries);
                 }
             }
         }

@@ -227,7 +227,7 @@ public sealed partial class Vm
         _hash.Add((gfn, role.Word), page);
         AddNewest(page);
         Interlocked.Increment(ref _activeCount);
-        ShadowStats.Add(ref Stats.PagesCreatedField);
+        Stats.Vm.Add(ShadowCounter.PagesCreated);
         if (!role.Direct)
         {
             WriteProtect(page);
@@ -286,20 +286,25 @@ public sealed partial class Vm
             access &= ~AccessRights.Write;
         }
 
-        if (Spte.IsPresent(page[index]))
+        ulong old = page[index];
+        if (Spte.IsPresent(old) && Spte.Gfn(old) == gfn)
+        {
+            // The same frame again (KVM's mmu_set_spte with an unchanged pfn): its reverse map already holds this entry.
+            page.Set(index, Spte.Leaf(gfn, access, protectionKey, prefetched));
+        }
+        else
         {
             DropSpte(page, index);
-        }
-
-        page.Set(index, Spte.Leaf(gfn, access, protectionKey, prefetched));
-        if (gfn < (ulong)_rmapHead.Length)
-        {
-            _links.Add(ref _rmapHead[gfn], page.Id, index);
+            page.Set(index, Spte.Leaf(gfn, access, protectionKey, prefetched));
+            if (gfn < (ulong)_rmapHead.Length)
+            {
+                _links.Add(ref _rmapHead[gfn], page.Id, index);
+            }
         }
 
         if (prefetched)
         {
-            ShadowStats.Add(ref Stats.PrefetchedField);
+            Stats.Vm.Add(ShadowCounter.Prefetched);
         }
     }
 
@@ -367,7 +372,7 @@ public sealed partial class Vm
         _hash.Remove((page.Gfn, page.Role.Word));
         RemoveFromAge(page);
         page.Valid = false;
-        ShadowStats.Add(ref Stats.PagesZappedField);
+        Stats.Vm.Add(ShadowCounter.PagesZapped);
         if (page.RootCount == 0)
         {
             Retire(page);
@@ -410,6 +415,12 @@ public sealed partial class Vm
     /// </summary>
     private void ReclaimZapped()
     {
+        // The common case, on every fault: nothing waits for its grace period (_zapped changes only under the mmu_lock).
+        if (_zapped.Count == 0)
+        {
+            return;
+        }
+
         long oldestWalk = long.MaxValue;
         foreach (Vcpu vcpu in _vcpus)
         {
