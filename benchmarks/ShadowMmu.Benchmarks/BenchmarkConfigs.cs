@@ -7,6 +7,7 @@ using Perfolizer.Horology;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
 
 namespace ShadowMmu.Benchmarks;
 
@@ -58,13 +59,14 @@ internal static class BenchmarkConfigs
     /// </summary>
     public static IConfig Quick() =>
         Common(Job.Default
-            .WithToolchain(InProcessEmitToolchain.Instance)
+            .WithToolchain(InProcessNoEmitToolchain.Instance)
             .WithLaunchCount(1)
             .WithWarmupCount(1)
             .WithIterationCount(3)
             .WithInvocationCount(4)
             .WithUnrollFactor(1)
             .WithEvaluateOverhead(false)
+            .WithGcForce(false)
             .WithId("Quick"));
 
     private static IConfig Common(Job job) =>
