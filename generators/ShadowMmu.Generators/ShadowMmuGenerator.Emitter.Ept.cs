@@ -64,7 +64,7 @@ namespace ShadowMmu.Generators
             private void EmitEptFields()
             {
                 _w.Line("private readonly " + Ns + "GuestMemory _memory;");
-                _w.Line("private readonly ulong _entryLimit;");
+                EmitEntryLimitFields();
                 _w.Line("private readonly ulong _root;");
                 foreach (ReservedSlot slot in _reserved.Slots)
                 {

@@ -259,7 +259,7 @@ namespace ShadowMmu.Generators
                     _w.Line("ulong gfn;");
                 }
 
-                _w.Line("global::System.Span<ulong> group = stackalloc ulong[8];");
+                _w.Line("var group = default(" + Ns + "GuestEntryGroup);");
                 _w.Line("bool groupRead = false;");
                 _w.Open("if (sp == null || !sp.Valid)");
                 _w.Line("return " + Ns + "FetchOutcome.Retry;");
@@ -283,7 +283,7 @@ namespace ShadowMmu.Generators
                 _w.Line("// The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected page).");
                 _w.Line("index = (int)(va >> 12) & 511;");
                 _w.Line("vm.SetLeaf(sp, index, (" + FrameOf(_spec.GetLevel(1).Page!).Replace("pte", "walk.Ptes[0]") + ") >> 12, leafAccess, walk.ProtectionKey, prefetched: false);");
-                _w.Line("Prefetch(vm, sp, index, ref walk, group, groupRead);");
+                _w.Line("Prefetch(vm, sp, index, ref walk, ref group, groupRead);");
                 _w.Line("return " + Ns + "FetchOutcome.Mapped;");
                 for (int level = top; level >= 2; level--)
                 {
@@ -347,7 +347,7 @@ namespace ShadowMmu.Generators
                     {
                         _w.Line("// The table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks it and");
                         _w.Line("// feeds the prefetch.");
-                        _w.Line("groupRead = ReadGroup(walk.PteGpa[0], group);");
+                        _w.Line("groupRead = ReadGroup(walk.PteGpa[0], ref group);");
                         _w.Open("if (!groupRead || !LeafUnchanged(group, walk.PteGpa[0], walk.Ptes[0]))");
                         _w.Line("return " + Ns + "FetchOutcome.Retry;");
                         _w.Close();
@@ -413,19 +413,42 @@ namespace ShadowMmu.Generators
             {
                 _w.Line("/// <summary>KVM's FNAME(gpte_changed), inverted: re-reads the entry at <paramref name=\"gpa\"/>; true when it still holds <paramref name=\"expected\"/>.</summary>");
                 _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
+                _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
                 _w.Open("private bool GpteUnchanged(ulong gpa, [global::ShadowMmu.Annotations.RevalidatesGuestPte] ulong expected)");
                 _w.Line("return TryReadEntry(gpa, out ulong now) && now == expected;");
                 _w.Close();
                 _w.Line();
                 _w.Line("/// <summary>The leaf's re-check from the group read: true when the PTE at <paramref name=\"pteGpa\"/> still holds <paramref name=\"expected\"/>.</summary>");
                 _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
-                _w.Open("private static bool LeafUnchanged(global::System.ReadOnlySpan<ulong> group, ulong pteGpa, [global::ShadowMmu.Annotations.RevalidatesGuestPte] ulong expected)");
+                _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+                _w.Open("private static bool LeafUnchanged(in " + Ns + "GuestEntryGroup group, ulong pteGpa, [global::ShadowMmu.Annotations.RevalidatesGuestPte] ulong expected)");
                 _w.Line("return group[(int)(pteGpa / " + EntryBytes + ") & 7] == expected;");
                 _w.Close();
                 _w.Line();
                 _w.Line("/// <summary>The aligned group of 8 entries around the PTE at <paramref name=\"pteGpa\"/>, in one read.</summary>");
-                _w.Open("private bool ReadGroup(ulong pteGpa, global::System.Span<ulong> group)");
-                _w.Line("return _memory.TryReadEntries(pteGpa & ~(ulong)" + Hex((ulong)(8 * EntryBytes) - 1) + ", group, " + EntryBytes + ");");
+                _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+                _w.Open("private bool ReadGroup(ulong pteGpa, ref " + Ns + "GuestEntryGroup group)");
+                _w.Line("ulong first = pteGpa & ~(ulong)" + Hex((ulong)(8 * EntryBytes) - 1) + ";");
+                if (MemoryLevels.Any(EntriesAligned))
+                {
+                    _w.Line("// Eight aligned atomic reads (the group is aligned to its size, so each entry is naturally aligned).");
+                    _w.Open("if (first >= _groupLimit)");
+                    _w.Line("return false;");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("ref byte memoryBase = ref _memory.DangerousGetBaseReference();");
+                    for (int i = 0; i < 8; i++)
+                    {
+                        _w.Line("group[" + i + "] = ReadEntry(ref memoryBase, first" + (i == 0 ? "" : " + " + (i * EntryBytes)) + ");");
+                    }
+
+                    _w.Line("return true;");
+                }
+                else
+                {
+                    _w.Line("return _memory.TryReadEntries(first, group, " + EntryBytes + ");");
+                }
+
                 _w.Close();
                 _w.Line();
             }
@@ -435,13 +458,22 @@ namespace ShadowMmu.Generators
                 PageRule page = _spec.GetLevel(1).Page!;
                 _w.Line("/// <summary>");
                 _w.Line("/// KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read");
-                _w.Line("/// that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE.");
+                _w.Line("/// that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE. Only");
+                _w.Line("/// neighbours whose shadow entries are not present are mapped; in a steady state there are none.");
                 _w.Line("/// </summary>");
                 _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
-                _w.Open("private void Prefetch(" + Ns + "Vm vm, " + Ns + "ShadowPage sp, int faultIndex, ref " + Ns + "GuestWalk walk, global::System.Span<ulong> group, bool groupRead)");
-                _w.Line("// The neighbours whose shadow entries are not present, in order: only those are mapped (the faulting one is).");
+                _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+                _w.Open("private void Prefetch(" + Ns + "Vm vm, " + Ns + "ShadowPage sp, int faultIndex, ref " + Ns + "GuestWalk walk, ref " + Ns + "GuestEntryGroup group, bool groupRead)");
                 _w.Line("int absent = sp.AbsentInGroup(faultIndex) & ~(1 << (faultIndex & 7));");
-                _w.Open("if (absent == 0 || (!groupRead && !ReadGroup(walk.PteGpa[0], group)) || !vm.CanAddLeaves(8))");
+                _w.Open("if (absent != 0)");
+                _w.Line("PrefetchAbsent(vm, sp, faultIndex, absent, ref walk, ref group, groupRead);");
+                _w.Close();
+                _w.Close();
+                _w.Line();
+                _w.Line("/// <summary>Prefetch of the <paramref name=\"absent\"/> neighbours (bit i: entry i of the group), in order.</summary>");
+                _w.Line("[global::ShadowMmu.Annotations.RequiresMmuLock]");
+                _w.Open("private void PrefetchAbsent(" + Ns + "Vm vm, " + Ns + "ShadowPage sp, int faultIndex, int absent, ref " + Ns + "GuestWalk walk, ref " + Ns + "GuestEntryGroup group, bool groupRead)");
+                _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanAddLeaves(8))");
                 _w.Line("return;");
                 _w.Close();
                 _w.Line();

@@ -181,7 +181,7 @@ namespace ShadowMmu.Generators
             private void EmitFields()
             {
                 _w.Line("private readonly " + Ns + "GuestMemory _memory;");
-                _w.Line("private readonly ulong _entryLimit;");
+                EmitEntryLimitFields();
                 _w.Line("private readonly ulong _root;");
                 foreach (ReservedSlot slot in _reserved.Slots)
                 {
@@ -288,6 +288,23 @@ namespace ShadowMmu.Generators
             {
                 _w.Line("// An entry at address a lies wholly inside memory when a < _entryLimit (the size never changes).");
                 _w.Line("_entryLimit = memory.Size >= " + EntryBytes + " ? memory.Size - " + (EntryBytes - 1) + " : 0;");
+                if (ReadsGroupsDirectly)
+                {
+                    int group = 8 * EntryBytes;
+                    _w.Line("_groupLimit = memory.Size >= " + group + " ? memory.Size - " + (group - 1) + " : 0;");
+                }
+            }
+
+            /// <summary>Fetch reads a PTE group with eight aligned loads (bounded by <c>_groupLimit</c>).</summary>
+            private bool ReadsGroupsDirectly => SupportsShadow && MemoryLevels.Any(EntriesAligned);
+
+            private void EmitEntryLimitFields()
+            {
+                _w.Line("private readonly ulong _entryLimit;");
+                if (ReadsGroupsDirectly)
+                {
+                    _w.Line("private readonly ulong _groupLimit;");
+                }
             }
 
             /// <summary>Bits of a leaf-fault table: for each request (4 bits), rights value (3 bits) and protection key.</summary>

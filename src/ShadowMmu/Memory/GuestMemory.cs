@@ -219,7 +219,8 @@ public sealed unsafe class GuestMemory : IDisposable
 
     /// <summary>
     /// Reads <paramref name="entries"/>.Length entries of <paramref name="entryBytes"/> (4 or 8) bytes from
-    /// <paramref name="gpa"/> in one copy, zero-extended: KVM's one read of a PTE group. False when not all in memory.
+    /// <paramref name="gpa"/>, zero-extended: KVM's one read of a PTE group, each entry read atomically when it is
+    /// naturally aligned (as a guest's entries are). False when not all in memory.
     /// </summary>
     public bool TryReadEntries(ulong gpa, Span<ulong> entries, int entryBytes)
     {
@@ -229,17 +230,11 @@ public sealed unsafe class GuestMemory : IDisposable
             return false;
         }
 
-        if (entryBytes == 8)
-        {
-            new ReadOnlySpan<byte>(_base + gpa, (int)length).CopyTo(MemoryMarshal.AsBytes(entries));
-            return true;
-        }
-
-        Span<uint> narrow = stackalloc uint[entries.Length];
-        new ReadOnlySpan<byte>(_base + gpa, (int)length).CopyTo(MemoryMarshal.AsBytes(narrow));
+        byte* first = _base + gpa;
         for (int i = 0; i < entries.Length; i++)
         {
-            entries[i] = narrow[i];
+            byte* entry = first + (i * entryBytes);
+            entries[i] = entryBytes == 8 ? Volatile.Read(ref Unsafe.AsRef<ulong>(entry)) : Volatile.Read(ref Unsafe.AsRef<uint>(entry));
         }
 
         return true;

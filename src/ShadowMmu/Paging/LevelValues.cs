@@ -69,3 +69,13 @@ public struct PteUpdates
 {
     private PteUpdate _first;
 }
+
+/// <summary>
+/// The aligned group of 8 guest entries around a PTE, as the one read under the mmu_lock that re-checks the PTE gives
+/// them (KVM's <c>prefetch_ptes</c>): prefetch maps the neighbours from it.
+/// </summary>
+[InlineArray(8)]
+public struct GuestEntryGroup
+{
+    private ulong _first;
+}

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ShadowMmu;
 
 /// <summary>
@@ -32,9 +34,11 @@ public static class Spte
     public const ulong NoExecute = 1UL << 63;
 
     /// <summary>A non-leaf entry linking shadow page <paramref name="childId"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Link(int childId) => ((ulong)childId << 12) | Present | Writable | User;
 
     /// <summary>A leaf entry for <paramref name="gfn"/> with rights <paramref name="access"/> (U W X) and a protection key.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Leaf(ulong gfn, uint access, int protectionKey, bool prefetched) =>
         (gfn << 12) | Present
         | ((access & AccessRights.Write) != 0 ? Writable : 0)
@@ -44,17 +48,21 @@ public static class Spte
         | (prefetched ? Prefetched : Accessed);
 
     /// <summary>The rights (U W X) a leaf grants.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint AccessOf(ulong spte) =>
         ((spte & Writable) != 0 ? AccessRights.Write : 0)
         | ((spte & User) != 0 ? AccessRights.User : 0)
         | ((spte & NoExecute) == 0 ? AccessRights.Execute : 0);
 
     /// <summary>The guest frame a leaf maps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Gfn(ulong spte) => (spte & FrameMask) >> 12;
 
     /// <summary>The child shadow page a non-leaf links.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int ChildId(ulong spte) => (int)((spte & FrameMask) >> 12);
 
     /// <summary>Whether the entry is present.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPresent(ulong spte) => (spte & Present) != 0;
 }

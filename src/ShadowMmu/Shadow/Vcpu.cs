@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace ShadowMmu;
@@ -274,6 +275,7 @@ public sealed class Vcpu
     }
 
     /// <summary>The rights of the shadow leaf, from the guest's (KVM's FNAME(page_fault) and protect_clean_gpte).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint LeafAccess(in GuestWalk walk, bool write, int cpl)
     {
         // EPT rights arrive as ACC (read as U); the shadow keeps R, W and X, not the user-execute bit.
@@ -352,6 +354,7 @@ public sealed class Vcpu
     // What names the root table: CR3, or EPTP for a nested guest.
     private ulong RootPointer => _ept ? State.Eptp : State.Cr3;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool NeedsRootReload()
     {
         for (int slot = 0; slot < _rootSlots; slot++)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace ShadowMmu;
@@ -99,6 +100,7 @@ public sealed partial class Vm
     public ShadowPage Page(int id) => _pages[id]!;
 
     /// <summary>True while some shadow page shadows guest frame <paramref name="gfn"/> (writes to it trap).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsWriteProtected(ulong gfn) => gfn < (ulong)_writeProtected.Length && Volatile.Read(ref _writeProtected[gfn]) > 0;
 
     // ---- Shadow pages: allocation outside the lock, lookup and creation under it ----
@@ -111,7 +113,16 @@ public sealed partial class Vm
     /// walks to end, as KVM's commit_zap waits for the remote TLB flush.
     /// </summary>
     /// <exception cref="InvalidOperationException">No page became free for 10 seconds (every page is a root or cached by a vCPU).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void TopUp(Stack<ShadowPage> cache)
+    {
+        if (cache.Count < PagesPerFault)
+        {
+            Refill(cache);
+        }
+    }
+
+    private void Refill(Stack<ShadowPage> cache)
     {
         var wait = default(SpinWait);
         long deadline = 0;
@@ -180,7 +191,18 @@ public sealed partial class Vm
     /// can still see to the free list.
     /// </summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void MakePagesAvailable()
+    {
+        // The common case, on every fault: room enough, and nothing waiting for its grace period.
+        if (_activeCount > MaxShadowPages - PagesPerFault || _zapped.Count > 0)
+        {
+            ZapOldestAndReclaim();
+        }
+    }
+
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private void ZapOldestAndReclaim()
     {
         for (ShadowPage? page = _oldest; page != null && _activeCount > MaxShadowPages - PagesPerFault;)
         {
@@ -243,6 +265,7 @@ public sealed partial class Vm
     /// </summary>
     /// <remarks>For generated <c>Fetch</c>: the caller holds the mmu_lock.</remarks>
     [ShadowMmu.Annotations.RequiresMmuLock]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ShadowPage GetChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role, out bool linked)
     {
         System.Diagnostics.Debug.Assert(Monitor.IsEntered(MmuLock), "the mmu_lock is held");
@@ -256,11 +279,18 @@ public sealed partial class Vm
                 linked = true;
                 return current;
             }
-
-            DropSpte(parent, index);
         }
 
         linked = false;
+        return GetOtherChildPage(vcpu, parent, index, gfn, role);
+    }
+
+    // The entry links no page or another one (dropped): the page for (gfn, role), found or made. Out of line: in a
+    // steady state the entry links the page already.
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private ShadowPage GetOtherChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role)
+    {
+        DropSpte(parent, index);
         return FindOrCreate(gfn, role, vcpu.PageCache, out _);
     }
 
@@ -279,6 +309,7 @@ public sealed partial class Vm
     /// </summary>
     /// <remarks>For generated <c>Fetch</c> and <c>Prefetch</c>: the caller holds the mmu_lock.</remarks>
     [ShadowMmu.Annotations.RequiresMmuLock]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetLeaf(ShadowPage page, int index, ulong gfn, uint access, int protectionKey, bool prefetched)
     {
         if (IsWriteProtected(gfn))
@@ -291,15 +322,26 @@ public sealed partial class Vm
         {
             // The same frame again (KVM's mmu_set_spte with an unchanged pfn): its reverse map already holds this entry.
             page.Set(index, Spte.Leaf(gfn, access, protectionKey, prefetched));
+            if (prefetched)
+            {
+                Stats.Vm.Add(ShadowCounter.Prefetched);
+            }
         }
         else
         {
-            DropSpte(page, index);
-            page.Set(index, Spte.Leaf(gfn, access, protectionKey, prefetched));
-            if (gfn < (ulong)_rmapHead.Length)
-            {
-                _links.Add(ref _rmapHead[gfn], page.Id, index);
-            }
+            SetNewLeaf(page, index, gfn, Spte.Leaf(gfn, access, protectionKey, prefetched), prefetched);
+        }
+    }
+
+    // A leaf for another frame, or where there was none: the entry leaves the old frame's reverse map and joins the new one's.
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private void SetNewLeaf(ShadowPage page, int index, ulong gfn, ulong spte, bool prefetched)
+    {
+        DropSpte(page, index);
+        page.Set(index, spte);
+        if (gfn < (ulong)_rmapHead.Length)
+        {
+            _links.Add(ref _rmapHead[gfn], page.Id, index);
         }
 
         if (prefetched)
