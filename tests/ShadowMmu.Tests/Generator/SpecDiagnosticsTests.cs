@@ -26,6 +26,7 @@ public class SpecDiagnosticsTests
         yield return Case("bit outside the entry", long4.Replace("  reserved 7\n", "  reserved 64\n"), "MMUG007", "  reserved 64", 12);
         yield return Case("statement given twice", long4.Replace("entry-bytes 8", "entry-bytes 8\nentry-bytes 8"), "MMUG008", "entry-bytes 8\nentry-bytes 8", 1, occurrence: 2);
         yield return Case("missing mode", long4.Replace("mode long4\n", ""), "MMUG002", null, 1);
+        yield return Case("protection key wider than PKRU's 16 keys", long4.Replace("protection-key 62:59", "protection-key 62:58"), "MMUG001", "protection-key 62:58 when CR4.PKE", 16);
 
         // EPT specs: their own statements, and the other format's flags are mistakes.
         string ept4 = GeneratorHarness.BuiltInSpec("ept4");
