@@ -156,6 +156,7 @@ namespace ShadowMmu.Generators
                 {
                     _w.Line("// The translation uses guest-physical-address bits " + (_spec.LinearBits - 1) + ":0 only.");
                     _w.Line("gpa &= " + Hex((1UL << _spec.LinearBits) - 1) + ";");
+                    _w.Line();
                 }
 
                 _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
@@ -298,7 +299,7 @@ namespace ShadowMmu.Generators
                 else
                 {
                     _w.Line(translated + ";");
-                    EmitAccessedDirtyTest("(request & 16) != 0", "gpa", "!_accessedDirty || ");
+                    EmitAccessedDirtyTest("(request & 16) == 0", "gpa", "!_accessedDirty || ");
                 }
 
                 _w.Close();

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using ShadowMmu.Specs;
 
@@ -14,7 +13,7 @@ namespace ShadowMmu.Generators
         /// A pass keeps what it learns in locals and writes the record's ending in a few wide stores (GuestWalk's
         /// <c>End</c> methods): on a core with one store port a walk is bound by its stores, not by its loads. Every way
         /// out of a pass is a return of a call's result or of a value, so that nothing stays live across a call and the
-        /// walk saves no registers.
+        /// walk saves few registers.
         /// </summary>
         internal sealed partial class Emitter
         {
@@ -62,7 +61,6 @@ namespace ShadowMmu.Generators
                 EmitWalkPrologue();
                 _w.Line();
                 _w.Line("return WalkOnce(ref walk, va, Request(kind, cpl, ac)" + (HasAccessedDirty ? ", retry: false" : "") + ");");
-
                 _w.Close();
                 _w.Line();
             }
@@ -118,6 +116,7 @@ namespace ShadowMmu.Generators
                 {
                     _w.Line("// Linear addresses are " + _spec.LinearBits + " bits wide in this mode.");
                     _w.Line("va &= " + Hex((1UL << _spec.LinearBits) - 1) + ";");
+                    _w.Line();
                 }
 
                 _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
@@ -181,6 +180,7 @@ namespace ShadowMmu.Generators
                     _w.Line("/// </summary>");
                     _w.Open("private bool WalkNestedOnce(ref " + Ns + "NestedWalk nested, ulong va, int request, " + Ns + "IEptWalker ept)");
                     _w.Line("ref " + Ns + "GuestWalk walk = ref nested.Guest;");
+                    _w.Line();
                 }
                 else
                 {
@@ -443,7 +443,7 @@ namespace ShadowMmu.Generators
                 else
                 {
                     _w.Line(translated + ";");
-                    EmitAccessedDirtyTest("(request & 1) != 0", "va", "");
+                    EmitAccessedDirtyTest("(request & 1) == 0", "va", "");
                 }
 
                 _w.Close();
@@ -457,17 +457,15 @@ namespace ShadowMmu.Generators
             /// The end of a leaf that translated: the A/D test over the entries read, and when a flag is missing, the out-of-line
             /// update (a first pass) or false with no fault (a retry's pass, whose loop sets them).
             /// </summary>
-            private void EmitAccessedDirtyTest(string writes, string address, string enabled)
+            private void EmitAccessedDirtyTest(string notWrite, string address, string enabled)
             {
                 ulong a = 1UL << _spec.Accessed!.Value.Bit;
-                string dirty = _spec.Dirty != null ? " && (!(" + writes + ") || (pte & " + Hex(1UL << _spec.Dirty.Value.Bit) + ") != 0)" : "";
+                string dirty = _spec.Dirty != null ? " && (" + notWrite + " || (pte & " + Hex(1UL << _spec.Dirty.Value.Bit) + ") != 0)" : "";
                 _w.Line();
-                _w.Line("// " + (enabled.Length > 0 ? "With EPT A/D flags on: o" : "O") + "ne test of the accessed" + (_spec.Dirty != null ? " and dirty flags" : " flags") + " for the whole walk, A in every entry read" + (_spec.Dirty != null ? " and D in" : "."));
-                if (_spec.Dirty != null)
-                {
-                    _w.Line("// the leaf for a write. When one is missing, SetAccessedDirty sets them (a retry's pass leaves that to its loop).");
-                }
-
+                string flags = _spec.Dirty != null ? "accessed and dirty flags" : "accessed flags";
+                string where = _spec.Dirty != null ? "A in every entry read, D in the leaf for a write" : "A in every entry read";
+                _w.Line("// " + (enabled.Length > 0 ? "With EPT A/D flags on, o" : "O") + "ne test of the " + flags + " for the whole walk (" + where + "). When one");
+                _w.Line("// is missing, SetAccessedDirty sets them; a retry's pass leaves that to its loop.");
                 _w.Line("return " + enabled + "((accessed & " + Hex(a) + ") != 0" + dirty + ") || (!retry && SetAccessedDirty(ref walk, " + address + ", request));");
             }
 

@@ -28,6 +28,10 @@ public enum WalkFault : byte
 /// It is a struct passed by reference so that a walk allocates nothing; the shadow MMU's <c>Fetch</c> re-checks
 /// the recorded entries under the mmu_lock.
 /// </summary>
+/// <remarks>
+/// The order of the fields is part of the design: <see cref="Record(int, ulong, ulong)"/> addresses PteGpa and Ptes from
+/// Va, and the ending fields are written as 8-byte words (the benchmarks' C walkers mirror the layout, and check it).
+/// </remarks>
 public struct GuestWalk
 {
     /// <summary>The linear address walked.</summary>

@@ -78,10 +78,29 @@ public class GuestWalkRecordTests
         Assert.Equal((2, 4, true), (walk.Level, walk.MaxLevel, walk.EntryOutsideMemory));
         Assert.Equal(0x0705_0400UL, walk.PtAccess.Packed);
         Assert.Equal((0x1000UL, 0x2008UL, 0x9_9000UL), (walk.PteGpa[3], walk.PteGpa[2], walk.PteGpa[1]));
+        Assert.Equal((0x2027UL, 0x3025UL, 0UL), (walk.Ptes[3], walk.Ptes[2], walk.Ptes[1]));
 
         walk.Restart(4);
         Assert.Equal(0UL, walk.PtAccess.Packed);
         Assert.Equal(0x1234UL, walk.Va);
+    }
+
+    [Fact]
+    public void Records_at_every_level_land_in_that_level_s_slots()
+    {
+        var walk = default(GuestWalk);
+        for (int level = 1; level <= LevelValues.Length; level++)
+        {
+            walk.Record(level, (ulong)level * 0x1000, (ulong)level * 0x11);
+        }
+
+        for (int level = 1; level <= LevelValues.Length; level++)
+        {
+            Assert.Equal(((ulong)level * 0x1000, (ulong)level * 0x11), (walk.PteGpa[level - 1], walk.Ptes[level - 1]));
+        }
+
+        Assert.Equal(0UL, walk.Va);
+        Assert.Equal(0UL, walk.PhysicalAddress);
     }
 
     [Fact]
