@@ -179,10 +179,8 @@ public struct GuestWalk
     /// </summary>
     public bool OutsideMemory(int level, ulong gpa, uint inherited, uint errorCode)
     {
-        Record(level, gpa, 0, inherited);
-        PageFault(level, errorCode);
-        EntryOutsideMemory = true;
-        return false;
+        PtAccess[level - 1] = (byte)inherited;
+        return Outside(MaxLevel, level, gpa, errorCode, WalkFault.PageFault, PtAccess);
     }
 
     /// <summary>Ends the walk with #GP(0).</summary>
@@ -203,14 +201,8 @@ public struct GuestWalk
     /// level in five stores; returns true.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool EndTranslated(int maxLevel, int level, ulong physicalAddress, ulong pageSize, uint access, int protectionKey, LevelAccess ptAccess)
-    {
-        PhysicalAddress = physicalAddress;
-        PageSize = pageSize;
-        SetEnding(maxLevel, level, access, protectionKey, 0, WalkFault.None, false, 0, false);
-        PtAccess = ptAccess;
-        return true;
-    }
+    public bool EndTranslated(int maxLevel, int level, ulong physicalAddress, ulong pageSize, uint access, int protectionKey, LevelAccess ptAccess) =>
+        Succeed(maxLevel, level, physicalAddress, pageSize, access, protectionKey, 0, false, ptAccess);
 
     /// <summary>Ends a walk with a #PF at <paramref name="level"/>; returns false. Out of line: the walks' cold paths.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -222,10 +214,25 @@ public struct GuestWalk
     /// entry of 0 (<paramref name="ptAccess"/> includes the rights inherited by that level); returns false.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public bool EndOutsideMemory(int maxLevel, int level, ulong gpa, uint errorCode, LevelAccess ptAccess)
+    public bool EndOutsideMemory(int maxLevel, int level, ulong gpa, uint errorCode, LevelAccess ptAccess) =>
+        Outside(maxLevel, level, gpa, errorCode, WalkFault.PageFault, ptAccess);
+
+    // Every ending field of a walk that translated.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Succeed(int maxLevel, int level, ulong physicalAddress, ulong pageSize, uint access, int protectionKey, byte memoryType, bool ignorePat, LevelAccess ptAccess)
+    {
+        PhysicalAddress = physicalAddress;
+        PageSize = pageSize;
+        SetEnding(maxLevel, level, access, protectionKey, 0, WalkFault.None, false, memoryType, ignorePat);
+        PtAccess = ptAccess;
+        return true;
+    }
+
+    // A walk that stopped at an entry outside memory: the entry recorded as 0, a not-present fault of its kind.
+    private bool Outside(int maxLevel, int level, ulong gpa, uint errorCode, WalkFault fault, LevelAccess ptAccess)
     {
         Record(level, gpa, 0);
-        Fail(maxLevel, level, errorCode, WalkFault.PageFault, ptAccess);
+        Fail(maxLevel, level, errorCode, fault, ptAccess);
         EntryOutsideMemory = true;
         return false;
     }
@@ -349,10 +356,8 @@ public struct GuestWalk
     /// <summary>Ends an EPT walk with a violation because the entry at <paramref name="gpa"/> is not in memory (as KVM reports it).</summary>
     public bool EptOutsideMemory(int level, ulong gpa, uint inherited, uint qualification)
     {
-        Record(level, gpa, 0, inherited);
-        EptViolation(level, qualification);
-        EntryOutsideMemory = true;
-        return false;
+        PtAccess[level - 1] = (byte)inherited;
+        return Outside(MaxLevel, level, gpa, qualification, WalkFault.EptViolation, PtAccess);
     }
 
     /// <summary>Ends an EPT walk with a misconfiguration at <paramref name="level"/> (no exit qualification).</summary>
@@ -364,14 +369,8 @@ public struct GuestWalk
 
     /// <summary>As <see cref="EndTranslated"/>, for an EPT walk: the leaf's memory type and ignore-PAT bit too.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool EndTranslatedEpt(int maxLevel, int level, ulong hostPhysicalAddress, ulong pageSize, uint rights, int memoryType, bool ignorePat, LevelAccess ptAccess)
-    {
-        PhysicalAddress = hostPhysicalAddress;
-        PageSize = pageSize;
-        SetEnding(maxLevel, level, rights, 0, 0, WalkFault.None, false, (byte)memoryType, ignorePat);
-        PtAccess = ptAccess;
-        return true;
-    }
+    public bool EndTranslatedEpt(int maxLevel, int level, ulong hostPhysicalAddress, ulong pageSize, uint rights, int memoryType, bool ignorePat, LevelAccess ptAccess) =>
+        Succeed(maxLevel, level, hostPhysicalAddress, pageSize, rights, 0, (byte)memoryType, ignorePat, ptAccess);
 
     /// <summary>Ends an EPT walk with a violation at <paramref name="level"/>; returns false. Out of line: the walks' cold paths.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -385,13 +384,8 @@ public struct GuestWalk
 
     /// <summary>Ends an EPT walk with a violation because the entry at <paramref name="gpa"/> is not in memory, recorded as 0.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public bool EndEptOutsideMemory(int maxLevel, int level, ulong gpa, uint qualification, LevelAccess ptAccess)
-    {
-        Record(level, gpa, 0);
-        Fail(maxLevel, level, qualification, WalkFault.EptViolation, ptAccess);
-        EntryOutsideMemory = true;
-        return false;
-    }
+    public bool EndEptOutsideMemory(int maxLevel, int level, ulong gpa, uint qualification, LevelAccess ptAccess) =>
+        Outside(maxLevel, level, gpa, qualification, WalkFault.EptViolation, ptAccess);
 
     /// <summary>A short description for people: the translation or the fault.</summary>
     public readonly override string ToString() => Fault switch
