@@ -146,7 +146,7 @@ internal static class MarkdownReport
 
         md.AppendLine("### The shadow MMU's fault path (medians, ns per operation)");
         md.AppendLine();
-        md.AppendLine("Fault = walk + fetch + prefetch with the mmu_lock, as the vCPU's fault handler runs it, the shadow pages already present (target < 150 ns). Prefetch = FetchAndPrefetch7 − Fetch (seven neighbours dropped and mapped again).");
+        md.AppendLine("Fault = walk + fetch + prefetch with the mmu_lock: the vCPU's fault handler (Vcpu.HandleFault) itself, the shadow pages already present (target < 150 ns). Prefetch = FetchAndPrefetch7 − Fetch (seven neighbours dropped and mapped again).");
         md.AppendLine();
         md.AppendLine("| mode | walk | Fetch | Fetch + prefetch 7 | prefetch 7 | **fault** (< 150) | INVLPG + access | trapped PTE write | trapped write + refault | mmu_lock |");
         md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
