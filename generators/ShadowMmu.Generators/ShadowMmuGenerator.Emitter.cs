@@ -436,9 +436,6 @@ namespace ShadowMmu.Generators
             /// <summary>The spec has an accessed flag, which the walk sets (and a dirty flag, if it has one).</summary>
             private bool HasAccessedDirty => _spec.Accessed != null;
 
-            /// <summary>The local that keeps <paramref name="level"/>'s entry for the A/D test.</summary>
-            private static string EntryLocal(LevelSpec level) => "pte" + level.Level.ToString(CultureInfo.InvariantCulture);
-
             /// <summary>
             /// True when every entry address of <paramref name="level"/> is naturally aligned: the address of its table (from
             /// CR3 or from the entry above) has no bits below the entry size, and the index adds a multiple of it. Such an entry
