@@ -231,10 +231,17 @@ public sealed unsafe class GuestMemory : IDisposable
         }
 
         byte* first = _base + gpa;
+        bool aligned = (gpa & (ulong)(entryBytes - 1)) == 0;
         for (int i = 0; i < entries.Length; i++)
         {
             byte* entry = first + (i * entryBytes);
-            entries[i] = entryBytes == 8 ? Volatile.Read(ref Unsafe.AsRef<ulong>(entry)) : Volatile.Read(ref Unsafe.AsRef<uint>(entry));
+            entries[i] = (entryBytes, aligned) switch
+            {
+                (8, true) => Volatile.Read(ref Unsafe.AsRef<ulong>(entry)),
+                (8, false) => Unsafe.ReadUnaligned<ulong>(entry),
+                (_, true) => Volatile.Read(ref Unsafe.AsRef<uint>(entry)),
+                _ => Unsafe.ReadUnaligned<uint>(entry),
+            };
         }
 
         return true;

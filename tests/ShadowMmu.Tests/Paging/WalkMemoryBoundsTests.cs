@@ -20,6 +20,29 @@ public sealed class WalkMemoryBoundsTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Theory]
+    [InlineData(8, 0x1000)]
+    [InlineData(8, 0x1003)]
+    [InlineData(4, 0x1000)]
+    [InlineData(4, 0x1002)]
+    public void A_group_of_entries_reads_each_entry_zero_extended_aligned_or_not(int entryBytes, ulong gpa)
+    {
+        using GuestMemory memory = GuestMemory.Allocate(0x2000);
+        for (int i = 0; i < 8; i++)
+        {
+            memory.WriteEntry(gpa + (ulong)(i * entryBytes), 0xA5A5_0000_0000_0000UL * (ulong)(entryBytes / 4 - 1) + 0x1000_0001UL * (ulong)(i + 1), entryBytes);
+        }
+
+        var group = new ulong[8];
+        Assert.True(memory.TryReadEntries(gpa, group, entryBytes));
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(memory.ReadEntry(gpa + (ulong)(i * entryBytes), entryBytes), group[i]);
+        }
+
+        Assert.False(memory.TryReadEntries(memory.Size - (ulong)(7 * entryBytes), group, entryBytes));
+    }
+
+    [Theory]
     [InlineData("legacy32", 1)]
     [InlineData("legacy32", 3)]
     [InlineData("long4", 1)]
