@@ -13,7 +13,8 @@ using Microsoft.CodeAnalysis.Formatting;
 namespace ShadowMmu.Analyzers.CodeFixes
 {
     /// <summary>
-    /// MMU0002: wraps the statement that makes the call in <c>lock (&lt;the [MmuLock] member&gt;) { ... }</c>. A local
+    /// MMU0002: wraps the statement that makes the call in <c>lock (&lt;the [MmuLock] member&gt;) { ... }</c>, or in
+    /// <c>using (&lt;member&gt;.Enter()) { ... }</c> when the lock is taken through a scope (a spin lock). A local
     /// declaration is split so that the variable stays visible: <c>T x; lock (l) { x = Call(); }</c>.
     /// </summary>
     /// <remarks>
@@ -49,6 +50,8 @@ namespace ShadowMmu.Analyzers.CodeFixes
                     continue;
                 }
 
+                diagnostic.Properties.TryGetValue(DiagnosticProperties.Enter, out string? enter);
+
                 SyntaxNode node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
                 StatementSyntax? statement = StatementOf(node);
                 if (statement == null)
@@ -59,7 +62,7 @@ namespace ShadowMmu.Analyzers.CodeFixes
                 context.RegisterCodeFix(
                     CodeAction.Create(
                         "Take '" + lockText + "' around the call",
-                        ct => WrapAsync(context.Document, statement, lockText, ct),
+                        ct => WrapAsync(context.Document, statement, lockText, enter, ct),
                         EquivalenceKey),
                     diagnostic);
             }
@@ -89,7 +92,7 @@ namespace ShadowMmu.Analyzers.CodeFixes
             return null;
         }
 
-        private static async Task<Document> WrapAsync(Document document, StatementSyntax statement, string lockText, CancellationToken cancellationToken)
+        private static async Task<Document> WrapAsync(Document document, StatementSyntax statement, string lockText, string? enter, CancellationToken cancellationToken)
         {
             SyntaxNode? root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
             if (root == null)
@@ -115,12 +118,12 @@ namespace ShadowMmu.Analyzers.CodeFixes
                     .WithAdditionalAnnotations(Formatter.Annotation);
                 StatementSyntax assignment = SyntaxFactory.ExpressionStatement(
                     SyntaxFactory.AssignmentExpression(SyntaxKind.SimpleAssignmentExpression, SyntaxFactory.IdentifierName(variable.Identifier.WithoutTrivia()), variable.Initializer!.Value.WithoutTrivia()));
-                LockStatementSyntax locked = Lock(lockExpression, assignment).WithTrailingTrivia(declaration.GetTrailingTrivia());
+                StatementSyntax locked = Lock(lockExpression, enter, assignment).WithTrailingTrivia(declaration.GetTrailingTrivia());
                 newRoot = root.ReplaceNode(declaration, new SyntaxNode[] { declared, locked });
             }
             else
             {
-                LockStatementSyntax locked = Lock(lockExpression, statement.WithoutTrivia())
+                StatementSyntax locked = Lock(lockExpression, enter, statement.WithoutTrivia())
                     .WithLeadingTrivia(statement.GetLeadingTrivia())
                     .WithTrailingTrivia(statement.GetTrailingTrivia());
                 newRoot = root.ReplaceNode(statement, locked);
@@ -129,7 +132,15 @@ namespace ShadowMmu.Analyzers.CodeFixes
             return await Formatter.FormatAsync(document.WithSyntaxRoot(newRoot), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
-        private static LockStatementSyntax Lock(ExpressionSyntax lockExpression, StatementSyntax body) =>
-            SyntaxFactory.LockStatement(lockExpression, SyntaxFactory.Block(body)).WithAdditionalAnnotations(Formatter.Annotation);
+        /// <summary><c>lock (l) { body }</c>, or <c>using (l.Enter()) { body }</c> for a lock taken through its scope.</summary>
+        internal static StatementSyntax Lock(ExpressionSyntax lockExpression, string? enter, StatementSyntax body) =>
+            (enter == null
+                ? SyntaxFactory.LockStatement(lockExpression, SyntaxFactory.Block(body))
+                : (StatementSyntax)SyntaxFactory.UsingStatement(null, ScopeEntry(lockExpression, enter), SyntaxFactory.Block(body)))
+            .WithAdditionalAnnotations(Formatter.Annotation);
+
+        /// <summary><c>l.Enter()</c>.</summary>
+        internal static InvocationExpressionSyntax ScopeEntry(ExpressionSyntax lockExpression, string enter) =>
+            SyntaxFactory.InvocationExpression(SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, lockExpression.WithoutTrivia(), SyntaxFactory.IdentifierName(enter)));
     }
 }

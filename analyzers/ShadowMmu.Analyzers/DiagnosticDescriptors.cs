@@ -37,5 +37,16 @@ namespace ShadowMmu.Analyzers
             isEnabledByDefault: true,
             description: "Monitor.Enter, Lock.Enter, Lock.EnterScope() or an [MmuLock] scope must be released on every path, exceptions included: by a finally block that follows the acquisition (or whose try block contains it), or by 'lock' / 'using'.",
             helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.LockNotReleased));
+
+        /// <summary>MMU0004.</summary>
+        public static readonly DiagnosticDescriptor MonitorOnScopedLock = new(
+            DiagnosticIds.MonitorOnScopedLock,
+            title: "Take a scoped mmu_lock with its scope, not with 'lock'",
+            messageFormat: "'{0}' is taken with 'using ({1})': 'lock' takes the lock object's monitor instead, which no holder of the mmu_lock takes",
+            category: DiagnosticIds.Category,
+            defaultSeverity: DiagnosticSeverity.Error,
+            isEnabledByDefault: true,
+            description: "An [MmuLock] member whose type has a method returning an [MmuLock] scope (a spin lock's Enter()) is held only through that scope. The 'lock' statement compiles for any object but takes its monitor, which excludes no one who takes the mmu_lock: the body runs without the lock, and is not a lock region.",
+            helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.MonitorOnScopedLock));
     }
 }

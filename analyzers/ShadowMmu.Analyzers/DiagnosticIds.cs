@@ -12,6 +12,9 @@ namespace ShadowMmu.Analyzers
         /// <summary>The mmu_lock is taken (<c>Monitor.Enter</c>, <c>Lock.Enter</c>, a scope) where it is not released on every path.</summary>
         public const string LockNotReleased = "MMU0003";
 
+        /// <summary><c>lock (x)</c> on an mmu_lock that is taken through a scope (<c>using (x.Enter())</c>): it takes a monitor nothing else takes.</summary>
+        public const string MonitorOnScopedLock = "MMU0004";
+
         /// <summary>The category of every rule.</summary>
         public const string Category = "ShadowMmu.Locking";
 
@@ -36,5 +39,8 @@ namespace ShadowMmu.Analyzers
 
         /// <summary>MMU0002: the expression naming the mmu_lock to take around the call.</summary>
         public const string Lock = "Lock";
+
+        /// <summary>MMU0002, MMU0004: the method of the mmu_lock that takes it as a scope (<c>Enter</c>), when <c>lock</c> does not take it.</summary>
+        public const string Enter = "Enter";
     }
 }

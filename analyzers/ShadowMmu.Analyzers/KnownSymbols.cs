@@ -120,6 +120,36 @@ namespace ShadowMmu.Analyzers
         /// <summary>A field or property that is the mmu_lock.</summary>
         public bool IsMmuLockMember(ISymbol symbol) => symbol is IFieldSymbol or IPropertySymbol && (Flags(symbol.OriginalDefinition) & HasMmuLock) != 0;
 
+        /// <summary>
+        /// How a lock of type <paramref name="lockType"/> is taken when it is not a monitor: its parameterless instance
+        /// method that returns an [MmuLock] scope (<c>MmuSpinLock.Enter()</c>); null for <c>object</c>, a
+        /// <c>System.Threading.Lock</c> (its scope type is not annotated) and other monitor objects.
+        /// </summary>
+        public IMethodSymbol? ScopeEntry(ITypeSymbol? lockType)
+        {
+            for (ITypeSymbol? t = lockType; t != null && t.SpecialType != SpecialType.System_Object; t = t.BaseType)
+            {
+                foreach (ISymbol member in t.GetMembers())
+                {
+                    if (member is IMethodSymbol { MethodKind: MethodKind.Ordinary, IsStatic: false, Parameters.IsEmpty: true, DeclaredAccessibility: Accessibility.Public or Accessibility.Internal } method
+                        && IsMmuScopeType(method.ReturnType))
+                    {
+                        return method;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>The type of a field or property; null for other symbols.</summary>
+        public static ITypeSymbol? TypeOf(ISymbol? member) => member switch
+        {
+            IFieldSymbol field => field.Type,
+            IPropertySymbol property => property.Type,
+            _ => null,
+        };
+
         /// <summary>A type whose instances hold the mmu_lock while they live (it, or a base type, carries [MmuLock]).</summary>
         public bool IsMmuScopeType(ITypeSymbol? type)
         {

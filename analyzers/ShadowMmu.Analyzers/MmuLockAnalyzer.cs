@@ -11,11 +11,12 @@ namespace ShadowMmu.Analyzers
 {
     /// <summary>
     /// The mmu_lock rules: MMU0001 (a guest PTE read without the lock used under it before it is re-validated), MMU0002
-    /// (a method that requires the lock called without it) and MMU0003 (the lock not released on every path).
+    /// (a method that requires the lock called without it), MMU0003 (the lock not released on every path) and MMU0004
+    /// (<c>lock</c> on a lock that is taken through its scope).
     /// </summary>
     /// <remarks>
     /// One operation-block action per member: a scan of the IOperation tree finds each function body's lock regions,
-    /// MMU0003 and MMU0002; MMU0001 then runs a dataflow analysis over the control-flow graph of each function that has a
+    /// MMU0004, MMU0003 and MMU0002; MMU0001 then runs a dataflow analysis over the control-flow graph of each function that has a
     /// region. Generated code is skipped unless <c>shadowmmu_analyze_generated_code = true</c> is set for it (in
     /// .editorconfig or a global analyzer config file).
     /// </remarks>
@@ -35,7 +36,8 @@ namespace ShadowMmu.Analyzers
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
             DiagnosticDescriptors.UncheckedGuestPte,
             DiagnosticDescriptors.LockNotHeld,
-            DiagnosticDescriptors.LockNotReleased);
+            DiagnosticDescriptors.LockNotReleased,
+            DiagnosticDescriptors.MonitorOnScopedLock);
 
         /// <inheritdoc/>
         public override void Initialize(AnalysisContext context)

@@ -76,8 +76,16 @@ namespace ShadowMmu.Analyzers
         {
             switch (operation)
             {
-                case ILockOperation lockOperation when LockName(lockOperation.LockedValue) is string name:
-                    AddRegion(fn, lockOperation.Body.Syntax.Span, name, lockOperation.Body, lockOperation.Body.Syntax as BlockSyntax, 0);
+                case ILockOperation lockOperation when LockMember(lockOperation.LockedValue) is ISymbol member:
+                    if (_known.ScopeEntry(KnownSymbols.TypeOf(member)) is IMethodSymbol entry)
+                    {
+                        // A lock taken through a scope (a spin lock's Enter()): 'lock' takes the monitor of the lock
+                        // object instead, which no holder of the real lock takes. Not a region.
+                        ReportMonitorOnScopedLock(lockOperation, member, entry);
+                        break;
+                    }
+
+                    AddRegion(fn, lockOperation.Body.Syntax.Span, "'" + KnownSymbols.MemberName(member) + "'", lockOperation.Body, lockOperation.Body.Syntax as BlockSyntax, 0);
                     break;
 
                 case IUsingOperation usingOperation:
@@ -181,7 +189,10 @@ namespace ShadowMmu.Analyzers
             return member != null && _known.IsMmuLockMember(member) ? member.OriginalDefinition : null;
         }
 
-        /// <summary>The message name of the lock a using resource holds: <c>x.EnterScope()</c> on the mmu_lock, or an [MmuLock] scope.</summary>
+        /// <summary>
+        /// The message name of the lock a using resource holds: <c>x.EnterScope()</c> on the mmu_lock, an [MmuLock] scope
+        /// made by a method of the mmu_lock (<c>x.Enter()</c>, named after <c>x</c>), or another [MmuLock] scope.
+        /// </summary>
         private string? AcquisitionName(IOperation value)
         {
             value = Unwrap(value)!;
@@ -190,7 +201,25 @@ namespace ShadowMmu.Analyzers
                 return LockName(invocation.Instance);
             }
 
+            if (value is IInvocationOperation { Instance: IOperation lockValue } entry && _known.IsMmuScopeType(entry.TargetMethod.ReturnType)
+                && LockName(lockValue) is string lockName)
+            {
+                return lockName;
+            }
+
             return _known.IsMmuScopeType(value.Type) ? "'" + value.Type!.Name + "'" : null;
+        }
+
+        /// <summary>MMU0004: <c>lock (x)</c> where the mmu_lock <c>x</c> is taken with <c>using (x.Enter())</c>.</summary>
+        private void ReportMonitorOnScopedLock(ILockOperation lockOperation, ISymbol member, IMethodSymbol entry)
+        {
+            string lockText = lockOperation.LockedValue.Syntax.ToString();
+            ImmutableDictionary<string, string?> properties = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Enter, entry.Name);
+            Location location = lockOperation.Syntax is LockStatementSyntax statement
+                ? Location.Create(statement.SyntaxTree, TextSpan.FromBounds(statement.LockKeyword.SpanStart, statement.CloseParenToken.Span.End))
+                : lockOperation.Syntax.GetLocation();
+            _report(Diagnostic.Create(DiagnosticDescriptors.MonitorOnScopedLock, location, properties,
+                KnownSymbols.MemberName(member), lockText + "." + entry.Name + "()"));
         }
 
         private static IOperation? Unwrap(IOperation? operation)
@@ -394,10 +423,17 @@ namespace ShadowMmu.Analyzers
                         continue;
                     }
 
-                    string? lockExpression = SuggestLock(invocation, fn, compilation);
-                    ImmutableDictionary<string, string?> properties = lockExpression == null
-                        ? ImmutableDictionary<string, string?>.Empty
-                        : ImmutableDictionary<string, string?>.Empty.Add(DiagnosticProperties.Lock, lockExpression);
+                    string? lockExpression = SuggestLock(invocation, fn, compilation, out ISymbol? lockMember);
+                    ImmutableDictionary<string, string?> properties = ImmutableDictionary<string, string?>.Empty;
+                    if (lockExpression != null)
+                    {
+                        properties = properties.Add(DiagnosticProperties.Lock, lockExpression);
+                        if (_known.ScopeEntry(KnownSymbols.TypeOf(lockMember)) is IMethodSymbol entry)
+                        {
+                            properties = properties.Add(DiagnosticProperties.Enter, entry.Name);
+                        }
+                    }
+
                     string hint = lockExpression == null ? string.Empty : "; take '" + lockExpression + "' first";
                     _report(Diagnostic.Create(DiagnosticDescriptors.LockNotHeld, invocation.Syntax.GetLocation(), properties, invocation.TargetMethod.Name, hint));
                 }
@@ -405,8 +441,9 @@ namespace ShadowMmu.Analyzers
         }
 
         /// <summary>An expression for the mmu_lock to take around <paramref name="invocation"/>, or null.</summary>
-        private string? SuggestLock(IInvocationOperation invocation, FunctionInfo fn, Compilation compilation)
+        private string? SuggestLock(IInvocationOperation invocation, FunctionInfo fn, Compilation compilation, out ISymbol? lockMember)
         {
+            lockMember = null;
             INamedTypeSymbol? within = fn.Symbol?.ContainingType;
             if (within == null)
             {
@@ -419,12 +456,14 @@ namespace ShadowMmu.Analyzers
             if (invocation.Instance is IOperation receiver && !receiver.IsImplicit && IsSimpleReceiver(receiver)
                 && LockMemberOf(receiver.Type, within, compilation) is ISymbol onReceiver && !onReceiver.IsStatic)
             {
+                lockMember = onReceiver;
                 return receiver.Syntax.ToString() + "." + onReceiver.Name;
             }
 
             // A lock of this type: lock (MmuLock)
             if (LockMemberOf(within, within, compilation) is ISymbol own && (own.IsStatic || instanceContext))
             {
+                lockMember = own;
                 return own.Name;
             }
 
@@ -442,6 +481,7 @@ namespace ShadowMmu.Analyzers
                     if (memberType != null && (member.IsStatic || instanceContext) && compilation.IsSymbolAccessibleWithin(member, within)
                         && LockMemberOf(memberType, within, compilation) is ISymbol nested && !nested.IsStatic)
                     {
+                        lockMember = nested;
                         return member.Name + "." + nested.Name;
                     }
                 }
@@ -455,6 +495,7 @@ namespace ShadowMmu.Analyzers
                 {
                     if (LockMemberOf(parameter.Type, within, compilation) is ISymbol onParameter && !onParameter.IsStatic)
                     {
+                        lockMember = onParameter;
                         return parameter.Name + "." + onParameter.Name;
                     }
                 }

@@ -43,6 +43,28 @@ namespace Model
         public void Dispose() => System.Threading.Monitor.Exit(_vm.MmuLock);
     }
 
+    /// <summary>A VM whose mmu_lock is a spin lock, taken only through its scope.</summary>
+    public sealed class SpinVm
+    {
+        [MmuLock] public MmuSpinLock MmuLock { get; } = new MmuSpinLock();
+        [RequiresMmuLock] public void Link(ulong pte) { }
+        [RequiresMmuLock] public void Zap() { }
+    }
+
+    public sealed class MmuSpinLock
+    {
+        public SpinScope Enter() => new SpinScope(this);
+        internal void Exit() { }
+    }
+
+    [MmuLock]
+    public readonly ref struct SpinScope
+    {
+        private readonly MmuSpinLock _lock;
+        public SpinScope(MmuSpinLock held) => _lock = held;
+        public void Dispose() => _lock.Exit();
+    }
+
     public static class Guest
     {
         [GuestPteRead] public static ulong ReadPte(ulong gpa) => gpa;

@@ -161,14 +161,14 @@ public class FaultBenchmarks
         }
     }
 
-    /// <summary>The uncontended mmu_lock alone (Monitor enter and exit): part of every fault and trapped write.</summary>
+    /// <summary>The uncontended mmu_lock alone (enter and exit): part of every fault and trapped write.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
     public void MmuLock()
     {
-        object mmuLock = _rig.Vm.MmuLock;
+        var mmuLock = _rig.Vm.MmuLock;
         for (int i = 0; i < Ops; i++)
         {
-            lock (mmuLock)
+            using (mmuLock.Enter())
             {
             }
         }
@@ -199,7 +199,7 @@ public class FaultBenchmarks
         int first = _faultIndex & ~7;
         uint leafAccess = _leafAccess;
         int mapped = 0;
-        lock (vm.MmuLock)
+        using (vm.MmuLock.Enter())
         {
             for (int i = 0; i < Ops; i++)
             {

@@ -47,6 +47,7 @@ public interface IFetchHooks
     /// holds the walk's entry at <paramref name="level"/> was obtained (the table is write-protected from here on),
     /// and before that entry is re-checked.
     /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     void AfterChildPage(int level, ShadowPage child);
 
     /// <summary>
@@ -58,11 +59,13 @@ public interface IFetchHooks
     }
 
     /// <summary>Called by the fault path with the mmu_lock held, right before <c>Fetch</c> (and its root re-check).</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     void BeforeFetch(Vcpu vcpu, in GuestWalk walk)
     {
     }
 
     /// <summary>Called by the fault path with the mmu_lock still held, right after <c>Fetch</c> returned <paramref name="outcome"/>.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     void AfterFetch(Vcpu vcpu, FetchOutcome outcome)
     {
     }

@@ -75,7 +75,7 @@ public sealed class Vcpu
     /// <exception cref="ArgumentException">The state is impossible or paging is off.</exception>
     public void SetState(in CpuState cpu)
     {
-        lock (Vm.MmuLock)
+        using (Vm.MmuLock.Enter())
         {
             CacheRoots();
         }
@@ -147,7 +147,7 @@ public sealed class Vcpu
     public void Invlpg(ulong va)
     {
         _stats.Add(ShadowCounter.Invlpgs);
-        lock (Vm.MmuLock)
+        using (Vm.MmuLock.Enter())
         {
             ShadowPage? page = RootFor(va);
             for (int level = page?.Role.Level ?? 0; page != null && level >= 1; level--)
@@ -252,7 +252,7 @@ public sealed class Vcpu
 
         // 3. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
         Vm.TopUp(_cache);
-        lock (Vm.MmuLock)
+        using (Vm.MmuLock.Enter())
         {
             if (NeedsRootReload())
             {
@@ -394,7 +394,7 @@ public sealed class Vcpu
     internal void LoadRoots()
     {
         Vm.TopUp(_cache);
-        lock (Vm.MmuLock)
+        using (Vm.MmuLock.Enter())
         {
             ReleaseRoots();
             for (int i = 0; i < _previousRoots.Count; i++)

@@ -10,7 +10,7 @@ public sealed partial class Vm
     /// <summary>Remembers how to read guest entries for pages made with <paramref name="role"/> (the audit needs it).</summary>
     internal void RegisterDecoder(ShadowCpuRole role, IShadowFetcher fetcher)
     {
-        lock (MmuLock)
+        using (MmuLock.Enter())
         {
             _decoders.TryAdd(role.Word, fetcher);
         }
@@ -24,7 +24,7 @@ public sealed partial class Vm
     /// </summary>
     public AuditResult Audit()
     {
-        lock (MmuLock)
+        using (MmuLock.Enter())
         {
             var stale = new List<StaleEntry>();
             int pages = 0;

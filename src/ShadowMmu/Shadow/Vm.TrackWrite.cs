@@ -48,7 +48,7 @@ public sealed partial class Vm
         ulong first = gpa >> 12, last = (gpa + (ulong)size - 1) >> 12;
         if (IsWriteProtected(first) || IsWriteProtected(last))
         {
-            lock (MmuLock)
+            using (MmuLock.Enter())
             {
                 Stats.Vm.Add(ShadowCounter.TrappedWrites);
                 TrackWrite(gpa, size);

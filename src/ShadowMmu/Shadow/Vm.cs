@@ -63,7 +63,9 @@ public sealed partial class Vm
 
     /// <summary>The mmu_lock: every change to shadow pages happens under it.</summary>
     [ShadowMmu.Annotations.MmuLock]
-    public object MmuLock { get; } = new();
+    public MmuSpinLock MmuLock { get; } = new();
+
+    private bool IsMmuLockHeld => MmuLock.IsHeldByCurrentThread;
 
     /// <summary>How many shadow pages may exist at once; past that, the oldest are zapped to make room.</summary>
     public int MaxShadowPages { get; }
@@ -87,7 +89,7 @@ public sealed partial class Vm
     public Vcpu AddVcpu(in CpuState cpu)
     {
         var vcpu = new Vcpu(this, _vcpus.Count, cpu);
-        lock (MmuLock)
+        using (MmuLock.Enter())
         {
             _vcpus.Add(vcpu);
         }
@@ -159,7 +161,7 @@ public sealed partial class Vm
     /// </summary>
     private void WaitForFreePage(ref SpinWait wait, ref long deadline)
     {
-        lock (MmuLock)
+        using (MmuLock.Enter())
         {
             MakePagesAvailable();
         }
@@ -268,8 +270,14 @@ public sealed partial class Vm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ShadowPage GetChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role, out bool linked)
     {
-        System.Diagnostics.Debug.Assert(Monitor.IsEntered(MmuLock), "the mmu_lock is held");
-        parent.WriteFloodCount = 0;
+        System.Diagnostics.Debug.Assert(IsMmuLockHeld, "the mmu_lock is held");
+        if (parent.WriteFloodCount != 0)
+        {
+            // Only when set: every vCPU's fault passes through the same upper pages, and a store to each would move
+            // their lines between cores on every fault.
+            parent.WriteFloodCount = 0;
+        }
+
         ulong spte = parent[index];
         if (Spte.IsPresent(spte))
         {
@@ -424,7 +432,7 @@ public sealed partial class Vm
     /// <summary>Zaps every shadow page (KVM's kvm_mmu_zap_all); vCPUs reload their roots on their next access.</summary>
     public void ZapAll()
     {
-        lock (MmuLock)
+        using (MmuLock.Enter())
         {
             while (_oldest != null)
             {
@@ -543,15 +551,22 @@ public sealed partial class Vm
     /// <summary>Every valid shadow page, oldest first (for the audit and for people).</summary>
     public List<ShadowPage> SnapshotPages()
     {
-        lock (MmuLock)
+        using (MmuLock.Enter())
         {
-            var list = new List<ShadowPage>(_activeCount);
-            for (ShadowPage? page = _oldest; page != null; page = page.Newer)
-            {
-                list.Add(page);
-            }
-
-            return list;
+            return SnapshotPagesHeld();
         }
+    }
+
+    /// <summary><see cref="SnapshotPages"/> for a caller that holds the mmu_lock already (a fetch hook): the lock is not reentrant.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    public List<ShadowPage> SnapshotPagesHeld()
+    {
+        var list = new List<ShadowPage>(_activeCount);
+        for (ShadowPage? page = _oldest; page != null; page = page.Newer)
+        {
+            list.Add(page);
+        }
+
+        return list;
     }
 }

@@ -25,6 +25,7 @@ public static partial class RaceScenario
         private readonly ulong _tableGfn;
 
         private GuestWalk _walk;
+        private string _leafRead = string.Empty;   // the leaf as the walk read it, for the log: formatted before the lock
         private Vcpu? _vcpu;
         private int _fault;
         private int _next;              // the shadow level fetch handles next
@@ -99,6 +100,8 @@ public static partial class RaceScenario
                 _steps.Add($"walk: read {EntryName(level)} at 0x{walk.PteGpa[level - 1]:x} = 0x{pte:x} -> {target}");
             }
 
+            _leafRead = $"0x{walk.Ptes[walk.Level - 1]:x}";
+
             if (_order == RaceOrder.WriteFirst && !Written)
             {
                 WriteNow();
@@ -135,7 +138,7 @@ public static partial class RaceScenario
                 int index = Vcpu.ShadowIndex(_walk.Va, 1);
                 ulong spte = leafPage?[index] ?? 0;
                 _steps.Add($"fetch: installs the leaf {Slot(leafPage, index)} -> frame 0x{Spte.Gfn(spte) << 12:x}, "
-                    + $"from the {EntryName(_walk.Level)} the walk read (0x{_walk.Ptes[_walk.Level - 1]:x})");
+                    + $"from the {EntryName(_walk.Level)} the walk read ({_leafRead})");
                 long prefetched = _vm.Stats.Prefetched - _prefetched;
                 if (prefetched > 0)
                 {
@@ -154,7 +157,7 @@ public static partial class RaceScenario
 
             if (_writer != null && _beforeHandler == null)
             {
-                _beforeHandler = Snapshot();
+                _beforeHandler = Snapshot(_vm.SnapshotPagesHeld());
             }
         }
 
@@ -169,7 +172,7 @@ public static partial class RaceScenario
         {
             if (_writer != null && _beforeHandler == null)
             {
-                _beforeHandler = Snapshot();
+                _beforeHandler = Snapshot(_vm.SnapshotPages());
             }
 
             JoinWriter();
@@ -178,7 +181,7 @@ public static partial class RaceScenario
         /// <summary>Write-first: the guest's write on the faulting thread, between the walk and the mmu_lock; its trap handling completes here.</summary>
         private void WriteNow()
         {
-            List<(ShadowPage Page, ulong[] Entries)> before = Snapshot();
+            List<(ShadowPage Page, ulong[] Entries)> before = Snapshot(_vm.SnapshotPages());
             long trapped = _vm.Stats.TrappedWrites;
             if (!_vm.GuestWrite(_write.Gpa, _write.NewValue, _write.Size))
             {
@@ -345,11 +348,11 @@ public static partial class RaceScenario
             return page;
         }
 
-        /// <summary>Every valid shadow page of the rewritten entry's table, with its entries, to see what the trap handler zaps.</summary>
-        private List<(ShadowPage Page, ulong[] Entries)> Snapshot()
+        /// <summary>Those of <paramref name="valid"/> that shadow the rewritten entry's table, with their entries, to see what the trap handler zaps.</summary>
+        private List<(ShadowPage Page, ulong[] Entries)> Snapshot(List<ShadowPage> valid)
         {
             var pages = new List<(ShadowPage Page, ulong[] Entries)>();
-            foreach (ShadowPage page in _vm.SnapshotPages())
+            foreach (ShadowPage page in valid)
             {
                 if (!page.Role.Direct && page.Gfn == _tableGfn)
                 {
