@@ -9,10 +9,10 @@ namespace ShadowMmu;
 /// </summary>
 /// <remarks>
 /// Holds are short (a fault's Fetch and prefetch, a trapped write: tens of nanoseconds), so a waiter spins on a read
-/// of the lock word rather than sleeping in the kernel as a contended <see cref="Monitor"/> or
-/// <c>System.Threading.Lock</c> does: with two vCPUs faulting, a kernel wait and wake-up per hand-over cost more than
-/// the holds themselves (benchmarks/RESULTS.md). Past a few spins the waiter yields its core, so that a holder
-/// preempted by an oversubscribed host (more vCPU threads than cores) runs.
+/// of the lock word rather than going to sleep in the kernel as a contended <see cref="Monitor"/> or
+/// <c>System.Threading.Lock</c> may, and a release is one plain store: uncontended, taking and releasing it costs half
+/// what a <see cref="Monitor"/> does (benchmarks/RESULTS.md). Past a few spins the waiter yields its core, so that a
+/// holder preempted by an oversubscribed host (more vCPU threads than cores) runs.
 /// The lock word holds the owner's managed thread id: that answers <see cref="IsHeldByCurrentThread"/>, and taking the
 /// lock twice on one thread (it is not reentrant) throws rather than spinning for ever.
 /// </remarks>
