@@ -61,11 +61,12 @@ public sealed partial class Vm
     /// <summary>Guest physical memory.</summary>
     public GuestMemory Memory { get; }
 
-    /// <summary>The mmu_lock: every change to shadow pages happens under it.</summary>
+    /// <summary>
+    /// The mmu_lock: every change to shadow pages happens under it. A spin lock, taken with
+    /// <c>using (vm.MmuLock.Enter())</c> and not reentrant (<c>lock (vm.MmuLock)</c> would take another lock: MMU0004).
+    /// </summary>
     [ShadowMmu.Annotations.MmuLock]
     public MmuSpinLock MmuLock { get; } = new();
-
-    private bool IsMmuLockHeld => MmuLock.IsHeldByCurrentThread;
 
     /// <summary>How many shadow pages may exist at once; past that, the oldest are zapped to make room.</summary>
     public int MaxShadowPages { get; }
@@ -270,7 +271,7 @@ public sealed partial class Vm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ShadowPage GetChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role, out bool linked)
     {
-        System.Diagnostics.Debug.Assert(IsMmuLockHeld, "the mmu_lock is held");
+        System.Diagnostics.Debug.Assert(MmuLock.IsHeldByCurrentThread, "the mmu_lock is held");
         if (parent.WriteFloodCount != 0)
         {
             // Only when set: every vCPU's fault passes through the same upper pages, and a store to each would move
