@@ -43,7 +43,9 @@ namespace ShadowMmu.Generators
                 ushort[] permissions = EptTables.PermissionTable();
                 _w.Line("// Rights: row = mode-based execute control; entry = access kind (read, write, fetch) | user-mode linear address << 2;");
                 _w.Line("// bit v of an entry is set when the request faults on accumulated rights v (KVM's ACC: X = 1, W = 2, R = 4; user-execute = 8).");
-                _w.Open("private static global::System.ReadOnlySpan<ushort> Permissions => new ushort[]");
+                _w.Line("// An array rather than a span over constants: every walk reads it, and a ReadOnlySpan<ushort> over constants is made by");
+                _w.Line("// RuntimeHelpers.CreateSpan, which allocates a field handle on each call in unoptimized (Debug) code.");
+                _w.Open("private static readonly ushort[] Permissions = new ushort[]");
                 for (int row = 0; row < 2; row++)
                 {
                     _w.Line(string.Join(", ", permissions.Skip(row * EptTables.RequestsPerRow).Take(EptTables.RequestsPerRow).Select(p => "0x" + p.ToString("X4", CultureInfo.InvariantCulture)))
@@ -287,7 +289,7 @@ namespace ShadowMmu.Generators
                 _w.Open("private bool Leaf(ref " + Ns + "GuestWalk walk, ulong gpa, int request, ulong pte, uint rights, ulong ptAccess, int level, ulong pageSize, ulong frame" + AccessedParameters + ")");
                 _w.Line("// Rights: the request's entry of the permission table says which accumulated rights values fault; the qualification's");
                 _w.Line("// bits 3 to 6 are those rights.");
-                _w.Line("uint faultingRights = " + Unsafe + ".Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(Permissions), request & 15);");
+                _w.Line("uint faultingRights = " + Unsafe + ".Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Permissions), request & 15);");
                 EmitFault("((faultingRights >> (int)rights) & 1) != 0", "EndEptViolation(" + max + ", level, Qualification(request) | RightsQualification[(int)rights & 15], " + PtAccessArgument + ")");
                 BitRange memoryType = Ept.MemoryType;
                 string ipat = Ept.IgnorePat != null ? "(pte & " + Hex(1UL << Ept.IgnorePat.Value.Bit) + ") != 0" : "false";
