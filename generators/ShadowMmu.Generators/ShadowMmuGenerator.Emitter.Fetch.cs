@@ -429,7 +429,7 @@ namespace ShadowMmu.Generators
                 _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
                 _w.Open("private bool ReadGroup(ulong pteGpa, ref " + Ns + "GuestEntryGroup group)");
                 _w.Line("ulong first = pteGpa & ~(ulong)" + Hex((ulong)(8 * EntryBytes) - 1) + ";");
-                if (MemoryLevels.Any(EntriesAligned))
+                if (ReadsGroupsDirectly)
                 {
                     _w.Line("// Eight aligned atomic reads (the group is aligned to its size, so each entry is naturally aligned).");
                     _w.Open("if (first >= _groupLimit)");

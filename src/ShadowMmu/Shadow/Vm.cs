@@ -327,35 +327,32 @@ public sealed partial class Vm
         }
 
         ulong old = page[index];
+        ulong spte = Spte.Leaf(gfn, access, protectionKey, prefetched);
         if (Spte.IsPresent(old) && Spte.Gfn(old) == gfn)
         {
             // The same frame again (KVM's mmu_set_spte with an unchanged pfn): its reverse map already holds this entry.
-            page.Set(index, Spte.Leaf(gfn, access, protectionKey, prefetched));
-            if (prefetched)
-            {
-                Stats.Vm.Add(ShadowCounter.Prefetched);
-            }
+            page.Set(index, spte);
         }
         else
         {
-            SetNewLeaf(page, index, gfn, Spte.Leaf(gfn, access, protectionKey, prefetched), prefetched);
+            SetNewLeaf(page, index, gfn, spte);
+        }
+
+        if (prefetched)
+        {
+            Stats.Vm.Add(ShadowCounter.Prefetched);
         }
     }
 
     // A leaf for another frame, or where there was none: the entry leaves the old frame's reverse map and joins the new one's.
     [ShadowMmu.Annotations.RequiresMmuLock]
-    private void SetNewLeaf(ShadowPage page, int index, ulong gfn, ulong spte, bool prefetched)
+    private void SetNewLeaf(ShadowPage page, int index, ulong gfn, ulong spte)
     {
         DropSpte(page, index);
         page.Set(index, spte);
         if (gfn < (ulong)_rmapHead.Length)
         {
             _links.Add(ref _rmapHead[gfn], page.Id, index);
-        }
-
-        if (prefetched)
-        {
-            Stats.Vm.Add(ShadowCounter.Prefetched);
         }
     }
 
