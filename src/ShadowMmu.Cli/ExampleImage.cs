@@ -22,10 +22,19 @@ internal sealed record ExamplePage(ulong Va, ulong Pa, ulong Size, string What, 
 internal sealed record ExampleQuery(AccessKind Access, int Cpl, ulong[] Vas);
 
 /// <summary>An example memory image's page tables: the mode, the registers that select it, the pages and the commands.</summary>
-internal sealed record ExampleLayout(PagingModeInfo Mode, CpuState Cpu, IReadOnlyList<ExamplePage> Pages, IReadOnlyList<ExampleQuery> Queries)
+/// <param name="Mode">The mode of the tables.</param>
+/// <param name="Cpu">The registers that select it (for a guest walked through EPT: its registers and the EPTP).</param>
+/// <param name="Pages">What the tables map.</param>
+/// <param name="Queries">The translate commands to show.</param>
+/// <param name="Guest">For an EPT example: a guest's own page tables in the memory the EPT tables map, walked in two dimensions.</param>
+internal sealed record ExampleLayout(PagingModeInfo Mode, CpuState Cpu, IReadOnlyList<ExamplePage> Pages, IReadOnlyList<ExampleQuery> Queries,
+    ExampleLayout? Guest = null)
 {
     /// <summary>The root table: CR3's, or EPTP's for an EPT example.</summary>
     public ulong Root => Mode.IsEpt ? Cpu.Eptp & ~0xFFFUL : Cpu.Cr3;
+
+    /// <summary>True for a guest's tables walked through EPT: its addresses go guest-virtual to guest-physical to host-physical.</summary>
+    public bool TwoDimensional => !Mode.IsEpt && Cpu.Eptp != 0;
 }
 
 /// <summary>
@@ -39,7 +48,9 @@ internal static class ExampleImage
     public const ulong Size = 4 << 20;
 
     /// <summary>The modes an example can be built for, in the order <c>--demo</c> shows them.</summary>
-    public static readonly string[] ModeNames = { "legacy32", "pae", "long4", "long5", "ept4", "ept5" };
+    public static readonly string[] ModeNames = PagingModes.All
+        .OrderBy(m => m.IsEpt).ThenBy(m => m.RootLevel).ThenBy(m => m.Name, StringComparer.Ordinal)
+        .Select(m => m.Name).ToArray();
 
     private const ulong Writable = 1UL << 1;
     private const ulong User = 1UL << 2;
@@ -49,21 +60,16 @@ internal static class ExampleImage
     /// <summary>Writes the page tables of <paramref name="modeName"/> into <paramref name="memory"/> (zeroed, <see cref="Size"/> bytes).</summary>
     public static ExampleLayout Build(GuestMemory memory, string modeName)
     {
-        if (modeName is "ept4" or "ept5")
+        PagingModeInfo mode = PagingModes.All.FirstOrDefault(m => m.Name == modeName)
+            ?? throw new CliUsageException($"no example for mode '{modeName}' (one of {string.Join(", ", ModeNames)})");
+        if (mode.IsEpt)
         {
-            return BuildEpt(memory, modeName);
+            return BuildEpt(memory, mode);
         }
 
-        CpuState cpu = modeName switch
-        {
-            "legacy32" => new CpuState(TranslateDefaults.Cr0, 0, Cr4.PSE, 0),
-            "pae" => new CpuState(TranslateDefaults.Cr0, 0, Cr4.PAE, Efer.NXE),
-            "long4" => new CpuState(TranslateDefaults.Cr0, 0, Cr4.PAE, Efer.LME | Efer.LMA | Efer.NXE),
-            "long5" => new CpuState(TranslateDefaults.Cr0, 0, Cr4.PAE | Cr4.LA57, Efer.LME | Efer.LMA | Efer.NXE),
-            _ => throw new CliUsageException($"no example for mode '{modeName}' (one of {string.Join(", ", ModeNames)})"),
-        };
-
-        PagingModeInfo mode = PagingModes.Select(cpu)!;
+        // The registers that select the mode, as a kernel runs it (translate's default CR0: PG, WP, NE, ET, MP, PE).
+        CpuState cpu = PagingModeFacts.Of(mode).SelectingState(0);
+        cpu = cpu with { Cr0 = cpu.Cr0 | TranslateDefaults.Cr0 };
         bool longMode = cpu.LongModeActive;
         bool nx = (cpu.Efer & Efer.NXE) != 0;
         ulong kernelBase = longMode ? 0xFFFF_FFFF_8000_0000UL : 0xC000_0000UL;
@@ -130,11 +136,10 @@ internal static class ExampleImage
 
     // EPT tables from 0x1000 (EPTP, with A/D flags on) that map guest-physical pages of a nested guest to the data
     // frames: every kind of entry the EPT walk tells apart.
-    private static ExampleLayout BuildEpt(GuestMemory memory, string modeName)
+    private static ExampleLayout BuildEpt(GuestMemory memory, PagingModeInfo mode)
     {
-        PagingModeInfo mode = PagingModes.All.First(m => m.Name == modeName);
         const ulong Read = 1, Write = 2, Execute = 4, WriteBack = 6 << 3, Base = 0x8000_0000;
-        var builder = new PageTableBuilder(memory, mode, 0x1000, 0x10_0000);
+        var builder = new PageTableBuilder(memory, mode, 0x1000, GuestTables);
         var cpu = new CpuState(0, 0, 0, 0, MaxPhysAddr: (int)TranslateDefaults.MaxPhysAddr, Eptp: EptPointer.Make(builder.Root, mode.RootLevel, accessedDirty: true));
         var pages = new List<ExamplePage>();
 
@@ -151,6 +156,7 @@ internal static class ExampleImage
         Map(Base + 0x4000, 0x10_3000, 0x1000, Read | Write | (7 << 3), "memory type 7 (reserved): misconfigured");
         Map(0x4000_0000, 0x20_0000, 0x20_0000, Read | Write | WriteBack, "a 2 MiB page");
         Map(0xC000_0000, 0, 0x4000_0000, Read | Write | Execute | WriteBack, "a 1 GiB page");
+        Map(0, 0, 0x20_0000, Read | Write | Execute | WriteBack, "the guest's own tables: a 2 MiB page, identity");
 
         var queries = new List<ExampleQuery>
         {
@@ -159,13 +165,51 @@ internal static class ExampleImage
             new(AccessKind.Fetch, 0, new[] { Base + 0x2000, 0x4000_0000UL }),
         };
 
+        return new ExampleLayout(mode, cpu, pages, queries, BuildGuest(memory, cpu.Eptp, Base));
+    }
+
+    // The first guest-physical 2 MiB are mapped to the same host-physical addresses, so a guest's tables can sit there;
+    // the EPT tables stay below them.
+    private const ulong GuestTables = 0x8_0000;
+
+    // A 4-level guest whose tables (at guest-physical GuestTables, identity-mapped by EPT) map its pages to the EPT
+    // example's guest-physical pages: a translation through both, an EPT violation on the final address for a write to
+    // a page EPT keeps read-only and for a page EPT does not map, and the guest's own #PF.
+    private static ExampleLayout BuildGuest(GuestMemory memory, ulong eptp, ulong eptBase)
+    {
+        PagingModeInfo mode = PagingModes.All.First(m => m.Name == "long4");
+        var builder = new PageTableBuilder(memory, mode, GuestTables, 0x10_0000);
+        CpuState cpu = PagingModeFacts.Of(mode).SelectingState(builder.Root);
+        cpu = cpu with { Cr0 = cpu.Cr0 | TranslateDefaults.Cr0, Eptp = eptp, MaxPhysAddr = (int)TranslateDefaults.MaxPhysAddr };
+        var pages = new List<ExamplePage>();
+
+        void Map(ulong va, ulong gpa, string what)
+        {
+            builder.Map(va, gpa, 0x1000, User | Writable);
+            pages.Add(new ExamplePage(va, gpa, 0x1000, what));
+        }
+
+        Map(UserBase, eptBase, "user read/write; EPT: read/write/execute");
+        Map(UserBase + 0x1000, eptBase + 0x1000, "user read/write; EPT: read-only");
+        Map(UserBase + 0x2000, eptBase + 0x3000, "user read/write; EPT: not mapped");
+        pages.Add(new ExamplePage(UserBase + 0x3000, 0, 0x1000, "not present in the guest's tables", Present: false));
+        var queries = new List<ExampleQuery>
+        {
+            new(AccessKind.Read, 3, new[] { UserBase + 0x123, UserBase + 0x2000, UserBase + 0x3000 }),
+            new(AccessKind.Write, 3, new[] { UserBase + 0x123, UserBase + 0x1000 }),
+        };
+
         return new ExampleLayout(mode, cpu, pages, queries);
     }
 
     /// <summary>The register options that select the example's mode: <c>--cr0 X --cr3 X --cr4 X --efer X</c>, or <c>--eptp X</c>.</summary>
-    public static string RegisterOptions(in CpuState cpu) => cpu.Eptp != 0
-        ? $"--eptp {Numbers.Hex(cpu.Eptp)}"
-        : $"--cr0 {Numbers.Hex(cpu.Cr0)} --cr3 {Numbers.Hex(cpu.Cr3)} --cr4 {Numbers.Hex(cpu.Cr4)} --efer {Numbers.Hex(cpu.Efer)}";
+    public static string RegisterOptions(in CpuState cpu)
+    {
+        string guest = $"--cr0 {Numbers.Hex(cpu.Cr0)} --cr3 {Numbers.Hex(cpu.Cr3)} --cr4 {Numbers.Hex(cpu.Cr4)} --efer {Numbers.Hex(cpu.Efer)}";
+        return cpu.Eptp == 0 ? guest
+            : cpu.Cr0 == 0 ? $"--eptp {Numbers.Hex(cpu.Eptp)}"
+            : $"{guest} --eptp {Numbers.Hex(cpu.Eptp)}";
+    }
 
     /// <summary>The arguments of the <c>translate</c> command for <paramref name="query"/> on <paramref name="image"/>.</summary>
     public static string[] TranslateArguments(string image, ExampleLayout layout, ExampleQuery query)
@@ -217,7 +261,7 @@ internal static class ExampleImage
             output.WriteLine("$ shadowmmu " + string.Join(' ', TranslateArguments(image, layout, query).Select(ShellQuote)));
             foreach (ulong va in query.Vas)
             {
-                var request = new TranslateRequest(layout.Cpu, va, query.Access, query.Cpl, false, Gpa: layout.Mode.IsEpt);
+                var request = new TranslateRequest(layout.Cpu, va, query.Access, query.Cpl, false, Gpa: layout.Mode.IsEpt, Nested: layout.TwoDimensional);
                 if (!session.TryTranslate(memory, request, ref translation, out string? error))
                 {
                     throw new InvalidOperationException("example query failed: " + error);
@@ -228,6 +272,25 @@ internal static class ExampleImage
 
             output.WriteLine();
         }
+    }
+
+    /// <summary>
+    /// For an EPT example: the guest whose own tables sit in the memory EPT maps, what they map and the two-dimensional
+    /// <c>translate</c> commands (guest registers with <c>--eptp</c>) with what they print; nothing for other modes.
+    /// </summary>
+    public static void WriteGuestWalkthrough(TextWriter output, GuestMemory memory, ExampleLayout layout, string image)
+    {
+        if (layout.Guest is not { } guest)
+        {
+            return;
+        }
+
+        output.WriteLine($"A {guest.Mode.Title} guest ({guest.Mode.Name}) has its own page tables at guest-physical {Numbers.Hex(guest.Cpu.Cr3)}, which EPT maps; they map:");
+        WritePages(output, guest);
+        output.WriteLine();
+        output.WriteLine("Its addresses walk in two dimensions (guest-virtual -> guest-physical -> host-physical) with its registers and --eptp:");
+        output.WriteLine();
+        WriteWalkthrough(output, memory, guest, image);
     }
 
     /// <summary><paramref name="word"/> as a POSIX shell word: unchanged when it is plain, else in single quotes.</summary>

@@ -29,7 +29,7 @@ internal static class ExampleImageCommand
                 result.AddError($"Unrecognized option '{result.Tokens[0].Value}'.");
             }
         });
-        var force = new Option<bool>("--force") { Description = "Overwrite FILE if it exists." };
+        var force = new Option<bool>("--force") { Description = "Overwrite FILE if it exists (without it an existing FILE is an error, exit code 2)." };
 
         var command = new Command("example-image", "Write a small example physical-memory image with page tables (user and supervisor pages, a read-only one, a no-execute one, one not present, large pages), and print the 'shadowmmu translate' commands that translate its addresses, with what they print.")
         {
@@ -66,6 +66,7 @@ internal static class ExampleImageCommand
         output.WriteLine("Translate its addresses with these commands (each is followed by what it prints):");
         output.WriteLine();
         ExampleImage.WriteWalkthrough(output, memory, layout, path);
+        ExampleImage.WriteGuestWalkthrough(output, memory, layout, path);
         output.WriteLine("The same as a batch: put cases like this one in a .jsonl file (image paths are relative to that file),");
         output.WriteLine(ExampleImage.BatchLine(Path.GetFileName(path), layout));
         output.WriteLine($"and run: shadowmmu translate --batch CASES.jsonl  (with CASES.jsonl next to {Path.GetFileName(path)})");

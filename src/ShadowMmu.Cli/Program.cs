@@ -34,13 +34,20 @@ public static class Program
     }
 
     /// <summary>The root command with every subcommand. Add a command here.</summary>
-    internal static Command BuildRoot(CliContext context) => new("shadowmmu", "x86 guest page walks on raw physical-memory images, with the ShadowMmu model's generated walkers.")
+    internal static Command BuildRoot(CliContext context) => new("shadowmmu", Description)
     {
         // A plain command rather than RootCommand, whose name is the executable's file name (ShadowMmu.Cli, testhost).
         new HelpOption(),
         new VersionOption { Action = new VersionAction() },
+        SimulateCommand.Create(context),
         TranslateCommand.Create(context),
         ExampleImageCommand.Create(context),
-        SimulateCommand.Create(context),
     };
+
+    private const string Description =
+        "ShadowMmu: a model of a KVM-style shadow MMU whose x86 and EPT page walks are generated from the Intel SDM's "
+        + "paging modes. 'simulate' is the main job: vCPU threads fault through the shadow MMU while guest threads rewrite "
+        + "their page tables, and an audit checks every shadow entry (run it with no options for the default workload). "
+        + "'translate' walks page tables in a guest's physical-memory image as the CPU did; 'example-image' writes a small "
+        + "image to try it on.";
 }

@@ -14,8 +14,6 @@ internal static class SimulateOutput
     /// <summary>Stale entries printed per mode in the text output (JSON lists them all).</summary>
     public const int MaxStalePrinted = 20;
 
-    private static readonly string[] LevelNames = { "", "PTE", "PDE", "PDPTE", "PML4E", "PML5E" };
-
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     // ---- A run ----
@@ -25,7 +23,7 @@ internal static class SimulateOutput
         SimulationOptions options = report.Options;
         string length = options.Operations is long ops
             ? $"{N(ops)} operations per mode"
-            : $"{F(options.Seconds!.Value / Math.Max(1, report.Modes.Count), "0.##")} s per mode";
+            : $"{F(options.Seconds!.Value / Math.Max(1, report.Modes.Count), "0.##")} s of operations per mode (each mode also builds its tables and audits)";
         output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages");
         foreach (SimulationModeReport mode in report.Modes)
         {
@@ -77,7 +75,7 @@ internal static class SimulateOutput
         {
             if (w.TableWritesByLevel[level] > 0 || level <= 2)
             {
-                levels.Append(levels.Length == 0 ? "" : ", ").Append(LevelNames[level]).Append(' ').Append(N(w.TableWritesByLevel[level]));
+                levels.Append(levels.Length == 0 ? "" : ", ").Append(LevelName(mode.Mode, level)).Append(' ').Append(N(w.TableWritesByLevel[level]));
             }
         }
 
@@ -208,7 +206,7 @@ internal static class SimulateOutput
         {
             if (w.TableWritesByLevel[level] > 0 || level <= 2)
             {
-                json.WriteNumber(LevelNames[level].ToLowerInvariant(), w.TableWritesByLevel[level]);
+                json.WriteNumber(LevelName(mode.Mode, level).ToLowerInvariant(), w.TableWritesByLevel[level]);
             }
         }
 
@@ -316,17 +314,23 @@ internal static class SimulateOutput
         output.WriteLine(note == null ? line : line + "   " + note);
     }
 
-    private static string Title(string mode)
+    private static string Title(string mode) => Info(mode)?.Title ?? mode;
+
+    // The entry names are the spec's (every built-in spec names its levels PTE, PDE, PDPTE, PML4E, PML5E).
+    private static string LevelName(string mode, int level) =>
+        Info(mode) is { } info ? PagingModeFacts.Of(info).LevelName(level) : "level" + level.ToString(Invariant);
+
+    private static PagingModeInfo? Info(string mode)
     {
         foreach (PagingModeInfo info in PagingModes.All)
         {
             if (info.Name == mode)
             {
-                return info.Title;
+                return info;
             }
         }
 
-        return mode;
+        return null;
     }
 
     private static IEnumerable<string> ModeNames(SimulationReport report)

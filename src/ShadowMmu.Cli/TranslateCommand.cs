@@ -194,7 +194,7 @@ internal static class TranslateCommand
         }
 
         PagingModeInfo mode = WalkSession.TrySelectMode(cpu, out error) ?? throw new CliUsageException(error!);
-        ModeFacts facts = ModeFacts.Of(mode);
+        PagingModeFacts facts = PagingModeFacts.Of(mode);
         foreach (ulong va in vas)
         {
             if (!facts.Fits(va))
@@ -297,6 +297,7 @@ internal static class TranslateCommand
             output.WriteLine($"With IMAGE written by 'shadowmmu example-image IMAGE --mode {layout.Mode.Name}', these commands print:");
             output.WriteLine();
             ExampleImage.WriteWalkthrough(output, memory, layout, "IMAGE");
+            ExampleImage.WriteGuestWalkthrough(output, memory, layout, "IMAGE");
         }
 
         return 0;

@@ -13,11 +13,6 @@ internal static class TranslationFormat
     /// <summary>JSON as the batch writes it: one compact object per line, non-ASCII text left readable.</summary>
     public static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false };
 
-    private const ulong AccessedFlag = 1UL << 5;
-    private const ulong DirtyFlag = 1UL << 6;
-    private const ulong EptAccessedFlag = 1UL << 8;
-    private const ulong EptDirtyFlag = 1UL << 9;
-
     /// <summary>
     /// Writes the result for people: <c>0x7fff0000 -> 0x1234000 (4 KiB page, long4, user rw-)</c>,
     /// <c>0x7fff0000: #PF error code 0x7 (P W U) at level 1 (long4)</c> or <c>0x...: #GP(0) (why, long4)</c>,
@@ -32,7 +27,7 @@ internal static class TranslationFormat
         }
 
         ref readonly GuestWalk walk = ref t.Walk;
-        ModeFacts facts = ModeFacts.Of(t.Mode);
+        PagingModeFacts facts = PagingModeFacts.Of(t.Mode);
         var line = new StringBuilder(96);
         line.Append(Numbers.Hex(walk.Va));
         switch (walk.Fault)
@@ -94,7 +89,7 @@ internal static class TranslationFormat
         for (int i = 0; i < walk.UpdateCount; i++)
         {
             PteUpdate update = walk.Updates[i];
-            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, t.Mode.IsEpt)} in the {EntryName(walk, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
+            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, facts)} in the {EntryName(walk, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
         }
     }
 
@@ -280,7 +275,7 @@ internal static class TranslationFormat
         ref readonly NestedWalk nested = ref t.Nested;
         ref readonly GuestWalk guest = ref nested.Guest;
         ref readonly GuestWalk ept = ref nested.Ept;
-        ModeFacts facts = ModeFacts.Of(t.Mode);
+        PagingModeFacts facts = PagingModeFacts.Of(t.Mode);
         string modes = t.Mode.Name + " through " + t.EptMode!.Name;
         string level = guest.Level.ToString(CultureInfo.InvariantCulture);
         var line = new StringBuilder(Numbers.Hex(guest.Va));
@@ -316,13 +311,13 @@ internal static class TranslationFormat
         for (int i = 0; i < guest.UpdateCount; i++)
         {
             PteUpdate update = guest.Updates[i];
-            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, false)} in the guest's {EntryName(guest, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
+            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, facts)} in the guest's {EntryName(guest, facts, update.Gpa)} at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
         }
 
         for (int i = 0; i < nested.EptUpdateCount; i++)
         {
             PteUpdate update = nested.EptUpdates[i];
-            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, true)} in the EPT entry at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
+            output.WriteLine($"    sets {FlagsText(update.New & ~update.Old, PagingModeFacts.Of(t.EptMode!))} in the EPT entry at {Numbers.Hex(update.Gpa)}: {Numbers.Hex(update.Old)} -> {Numbers.Hex(update.New)}");
         }
     }
 
@@ -432,10 +427,7 @@ internal static class TranslationFormat
     }
 
     /// <summary><c>user rwx</c>, <c>supervisor r--</c>: who may use the page and how (KVM's U W X rights).</summary>
-    public static string RightsText(uint access) =>
-        ((access & AccessRights.User) != 0 ? "user r" : "supervisor r")
-        + ((access & AccessRights.Write) != 0 ? "w" : "-")
-        + ((access & AccessRights.Execute) != 0 ? "x" : "-");
+    public static string RightsText(uint access) => AccessRights.Format(access);
 
     /// <summary>The names of the error code's set bits (<c>P W U</c>), or <c>none</c>.</summary>
     public static string ErrorCodeText(uint errorCode)
@@ -474,15 +466,15 @@ internal static class TranslationFormat
         return names.Count == 0 ? "none" : string.Join(' ', names);
     }
 
-    // x86 entries keep A and D in bits 5 and 6, EPT entries in bits 8 and 9.
-    private static string FlagsText(ulong set, bool ept)
+    // Where the entries keep A and D is the spec's to say (x86: bits 5 and 6; EPT: bits 8 and 9).
+    private static string FlagsText(ulong set, PagingModeFacts facts)
     {
-        ulong a = ept ? EptAccessedFlag : AccessedFlag, d = ept ? EptDirtyFlag : DirtyFlag;
+        ulong a = facts.AccessedFlag, d = facts.DirtyFlag;
         ulong flags = set & (a | d);
         return flags == a ? "A" : flags == d ? "D" : flags == (a | d) ? "A D" : Numbers.Hex(set);
     }
 
-    private static string EntryName(in GuestWalk walk, ModeFacts facts, ulong gpa)
+    private static string EntryName(in GuestWalk walk, PagingModeFacts facts, ulong gpa)
     {
         // Only the levels this walk read (from the leaf up) hold its entries; the ones below may be stale.
         for (int level = System.Math.Max(walk.Level, 1); level <= facts.Mode.RootLevel && level <= 5; level++)

@@ -118,7 +118,7 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        if (!ModeFacts.Of(mode).Fits(request.Va))
+        if (!PagingModeFacts.Of(mode).Fits(request.Va))
         {
             error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
             return false;
@@ -194,7 +194,7 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        if (!ModeFacts.Of(mode).Fits(request.Va))
+        if (!PagingModeFacts.Of(mode).Fits(request.Va))
         {
             error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
             return false;

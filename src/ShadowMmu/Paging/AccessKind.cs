@@ -30,6 +30,15 @@ public static class AccessRights
 
     /// <summary>All three.</summary>
     public const uint All = 7;
+
+    /// <summary>
+    /// The rights as people read them: <c>user rwx</c>, <c>supervisor r--</c> (who may use the page and how); with
+    /// <paramref name="ept"/>, the EPT rights these bits carry in a shadow EPT page (R in the place of U): <c>rw-</c>.
+    /// </summary>
+    public static string Format(uint access, bool ept = false) =>
+        (ept ? ((access & User) != 0 ? "r" : "-") : (access & User) != 0 ? "user r" : "supervisor r")
+        + ((access & Write) != 0 ? "w" : "-")
+        + ((access & Execute) != 0 ? "x" : "-");
 }
 
 /// <summary>Page-fault error-code bits (Intel SDM Vol. 3A, "Page-Fault Error Code").</summary>

@@ -38,7 +38,7 @@ public readonly record struct ShadowRole(uint Word)
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"level {Level}{(Quadrant != 0 ? $" q{Quadrant}" : "")}{(Direct ? " direct" : "")} access {Access}";
+        $"level {Level}{(Quadrant != 0 ? $" q{Quadrant}" : "")}{(Direct ? " direct" : "")} access {AccessRights.Format(Access, Cpu.Ept)}";
 
     internal static uint CpuBits(bool cr0Wp, bool nx, bool fourByte, bool smepAndNotWp, bool smapAndNotWp, int guestRootLevel = 0,
         bool ept = false, bool adDisabled = false) =>

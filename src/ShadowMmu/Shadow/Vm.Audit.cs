@@ -114,7 +114,7 @@ public sealed partial class Vm
             }
         }
 
-        return (child.Role.Access & ~allowed) != 0 ? $"links {child} with rights {child.Role.Access}, more than the guest's {allowed}" : null;
+        return (child.Role.Access & ~allowed) != 0 ? $"links {child} with rights {Rights(page, child.Role.Access)}, more than the guest's {Rights(page, allowed)}" : null;
     }
 
     private string? AuditDirect(ShadowPage page, int index, ulong spte)
@@ -150,8 +150,11 @@ public sealed partial class Vm
         }
 
         allowed = WithWpQuirk(page, allowed, rights);
-        return (rights & ~allowed) != 0 ? $"grants rights {rights}, more than the guest's {allowed}" : null;
+        return (rights & ~allowed) != 0 ? $"grants rights {Rights(page, rights)}, more than the guest's {Rights(page, allowed)}" : null;
     }
+
+    // Rights as translate prints them (user rwx), or as EPT rights (rw-) in a shadow EPT page.
+    private static string Rights(ShadowPage page, uint access) => AccessRights.Format(access, page.Role.Cpu.Ept);
 
     /// <summary>
     /// CR0.WP = 0: a supervisor write to a read-only guest page gets W in the shadow, without U (see Vcpu): such

@@ -84,7 +84,8 @@ public static partial class RaceScenario
         int indexBits = entryBytes == 4 ? 10 : 9;
         GuestEntryFlags flags = GuestEntryFlags.For(info);
         ulong leafGpa = builder.Map(Va, OldFrame, 0x1000, LeafFlags(flags), TableFlags(flags));
-        CpuState cpu = StateFor(info, builder.Root);
+        // The registers that select the mode; for EPT, A/D flags on (set in the entries already, so no walk writes them).
+        CpuState cpu = PagingModeFacts.Of(info).SelectingState(builder.Root);
         int shadowRootLevel = ((IShadowFetcher)PagingModes.CreateWalker(info.Name, memory, cpu)).ShadowRootLevel;
         steps.Add($"setup: guest tables (CR3 0x{builder.Root:x}) map 0x{Va:x} -> 0x{OldFrame:x}: "
             + string.Join(", ", Enumerable.Range(1, shadowRootLevel).Reverse().Select(l => $"{EntryName(l)} at 0x{builder.EntryAddress(Va, l)!.Value:x}")));
@@ -190,29 +191,6 @@ public static partial class RaceScenario
             RecheckFailures = recheckFailures,
             Stats = vm.Stats,
         };
-    }
-
-    private static CpuState StateFor(PagingModeInfo mode, ulong root)
-    {
-        if (mode.IsEpt)
-        {
-            // A nested guest: L1's EPT tables, A/D flags on (set in the entries already, so no walk writes them).
-            return new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(root, mode.RootLevel, accessedDirty: true));
-        }
-
-        CpuState cpu = mode.Name switch
-        {
-            "legacy32" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PSE, 0),
-            "pae" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.NXE),
-            "long4" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.LME | Efer.LMA | Efer.NXE),
-            _ => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE | Cr4.LA57, Efer.LME | Efer.LMA | Efer.NXE),
-        };
-        if (PagingModes.Select(cpu)?.Name != mode.Name)
-        {
-            throw new ArgumentException($"The race scenarios do not know the registers that select '{mode.Name}'.", nameof(mode));
-        }
-
-        return cpu;
     }
 
     private static void Translate(Vcpu vcpu, ulong va, StepLog steps, string phase)

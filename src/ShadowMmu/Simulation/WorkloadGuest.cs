@@ -264,21 +264,10 @@ internal sealed class WorkloadGuest : IDisposable
         }
 
         CollectEntries(a, b);
-        var cr = CpuStateFor(a.Root);
-        StateA = cr;
-        StateB = Mode.IsEpt ? cr with { Eptp = EptPointer.Make(b.Root, Mode.RootLevel, accessedDirty: true) } : cr with { Cr3 = b.Root };
+        // The registers that select the mode (for EPT, L1's EPT with A/D flags on, as the spec allows).
+        StateA = PagingModeFacts.Of(Mode).SelectingState(a.Root);
+        StateB = PagingModeFacts.Of(Mode).SelectingState(b.Root);
     }
-
-    private CpuState CpuStateFor(ulong root) => Mode.Name switch
-    {
-        "legacy32" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PSE, 0),
-        "pae" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.NXE),
-        "long4" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE, Efer.LME | Efer.LMA | Efer.NXE),
-        "long5" => new CpuState(Cr0.PG | Cr0.PE | Cr0.WP, root, Cr4.PAE | Cr4.LA57, Efer.LME | Efer.LMA | Efer.NXE),
-        // A nested guest: L1's EPT tables with A/D flags on, execute-only entries and 1 GiB pages supported.
-        "ept4" or "ept5" => new CpuState(0, 0, 0, 0, Eptp: EptPointer.Make(root, Mode.RootLevel, accessedDirty: true)),
-        _ => throw new ArgumentException($"No workload layout for paging mode '{Mode.Name}'.", nameof(Mode)),
-    };
 
     /// <summary>
     /// Leaf flags of page <paramref name="i"/> of region <paramref name="r"/>: mostly user read-write, some read-only,

@@ -88,20 +88,27 @@ public sealed class ExampleImageTests : IDisposable
         Assert.Equal(0, written.ExitCode);
         string before = TestImage.Sha256(image);
         List<(string Command, string[] Expected)> commands = Commands(written.Stdout);
-        Assert.Equal(3, commands.Count);
+
+        // Three commands walk EPT alone (--gpa), then two walk the example's guest in two dimensions (--cr3 with --eptp).
+        Assert.Equal(5, commands.Count);
         var seen = new HashSet<string>();
-        foreach ((string command, string[] expected) in commands)
+        for (int i = 0; i < commands.Count; i++)
         {
+            (string command, string[] expected) = commands[i];
             string[] words = CliHarness.ShellWords(command[2..]);
             Assert.Contains("--eptp", words);
-            Assert.Contains("--gpa", words);
-            Assert.DoesNotContain("--cr3", words);
+            Assert.Equal(i < 3, words.Contains("--gpa"));
+            Assert.Equal(i >= 3, words.Contains("--cr3"));
 
             CliResult run = CliHarness.Run(words[1..]);
 
             Assert.Equal(0, run.ExitCode);
             Assert.Equal(expected, run.Lines);
-            foreach (string what in new[] { $" page, {mode}, ", ": EPT violation, exit qualification", ": EPT misconfiguration at level 1", "sets A D in the PTE", "ignore PAT", "(1 GiB page" })
+            foreach (string what in new[]
+            {
+                $" page, {mode}, ", ": EPT violation, exit qualification", ": EPT misconfiguration at level 1", "sets A D in the PTE", "ignore PAT", "(1 GiB page",
+                $" page, long4 through {mode}, user rwx; EPT rwx, WB)", "translating the final address", $": #PF error code 0x4 (U) at level 1 (long4 through {mode})",
+            })
             {
                 if (expected.Any(l => l.Contains(what, StringComparison.Ordinal)))
                 {
@@ -110,7 +117,7 @@ public sealed class ExampleImageTests : IDisposable
             }
         }
 
-        Assert.Equal(6, seen.Count);
+        Assert.Equal(9, seen.Count);
         Assert.Equal(before, TestImage.Sha256(image));
 
         // The batch line it prints answers the same as its command line.
@@ -181,6 +188,7 @@ public sealed class ExampleImageTests : IDisposable
     [InlineData("translate", "--help")]
     [InlineData("example-image", "--help")]
     [InlineData("translate", "-h")]
+    [InlineData("simulate", "--help")]
     public void HelpOnEveryCommand(params string[] args)
     {
         CliResult help = CliHarness.Run(args);
@@ -188,6 +196,17 @@ public sealed class ExampleImageTests : IDisposable
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("Usage:", help.Stdout, StringComparison.Ordinal);
         Assert.Contains("shadowmmu", help.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RootHelpNamesTheMainJobFirst()
+    {
+        string help = CliHarness.Run("--help").Stdout;
+
+        Assert.Contains("'simulate' is the main job", help, StringComparison.Ordinal);
+        int simulate = help.IndexOf("\n  simulate", StringComparison.Ordinal);
+        int translate = help.IndexOf("\n  translate", StringComparison.Ordinal);
+        Assert.True(simulate > 0 && translate > simulate, help);
     }
 
     [Fact]

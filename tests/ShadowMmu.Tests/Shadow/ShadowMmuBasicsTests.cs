@@ -60,4 +60,22 @@ public class ShadowMmuBasicsTests
         Assert.Equal(AccessOutcome.GuestFault, missing.Outcome);
         Assert.Equal(PageFaultErrorCode.Write | PageFaultErrorCode.User, missing.ErrorCode & 0x7);
     }
+
+    [Fact]
+    public void Audit_names_rights_as_translate_prints_them()
+    {
+        PagingModeInfo mode = PagingModes.All.Single(m => m.Name == "long4");
+        using GuestMemory memory = GuestMemory.Allocate(0x80_0000);
+        var builder = new PageTableBuilder(memory, mode, 0x1000, 0x20_0000);
+        ulong leafGpa = builder.Map(0x40_0000, 0x30_0000, 0x1000, 0x7 | 0x60);
+        var vm = new Vm(memory);
+        Vcpu vcpu = vm.AddVcpu(WalkAllocationTests.StateFor("long4", builder.Root));
+        Assert.Equal(AccessOutcome.Translated, vcpu.Access(0x40_0123, AccessKind.Write, 3).Outcome);
+
+        // The guest makes the page read-only behind the MMU's back (no trap): the shadow leaf now grants too much.
+        memory.WriteEntry(leafGpa, 0x30_0000 | 0x5 | 0x60, mode.EntryBytes);
+
+        StaleEntry stale = Assert.Single(vm.Audit().Stale);
+        Assert.Equal("grants rights user rwx, more than the guest's user r-x", stale.Problem);
+    }
 }

@@ -1,0 +1,50 @@
+namespace ShadowMmu;
+
+/// <summary>
+/// Points inside <c>Fetch</c> where a deterministic scenario may act (another thread writing guest memory, say).
+/// The default, <see cref="NoFetchHooks"/>, compiles to nothing.
+/// </summary>
+public interface IFetchHooks
+{
+    /// <summary>
+    /// Called with the mmu_lock held, right after the shadow page <paramref name="child"/> for the guest table that
+    /// holds the walk's entry at <paramref name="level"/> was obtained (the table is write-protected from here on),
+    /// and before that entry is re-checked.
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    void AfterChildPage(int level, ShadowPage child);
+
+    /// <summary>
+    /// Called by the fault path without the mmu_lock, after the guest walk succeeded and before the lock is taken for
+    /// <c>Fetch</c>: the window in which the entries the walk read may change under it. Not called by <c>Fetch</c>.
+    /// </summary>
+    void AfterWalk(Vcpu vcpu, in GuestWalk walk)
+    {
+    }
+
+    /// <summary>Called by the fault path with the mmu_lock held, right before <c>Fetch</c> (and its root re-check).</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    void BeforeFetch(Vcpu vcpu, in GuestWalk walk)
+    {
+    }
+
+    /// <summary>Called by the fault path with the mmu_lock still held, right after <c>Fetch</c> returned <paramref name="outcome"/>.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    void AfterFetch(Vcpu vcpu, FetchOutcome outcome)
+    {
+    }
+
+    /// <summary>Called by the fault path without the mmu_lock, right after it released the lock that <c>Fetch</c> ran under, before the access is retried.</summary>
+    void AfterUnlock(Vcpu vcpu)
+    {
+    }
+}
+
+/// <summary>No hooks.</summary>
+public readonly struct NoFetchHooks : IFetchHooks
+{
+    /// <inheritdoc/>
+    public void AfterChildPage(int level, ShadowPage child)
+    {
+    }
+}

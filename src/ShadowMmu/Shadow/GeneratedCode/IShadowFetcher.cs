@@ -1,0 +1,30 @@
+namespace ShadowMmu;
+
+/// <summary>The generated half of the shadow MMU for one paging mode: <c>Fetch</c> and <c>Prefetch</c>, and where the roots are.</summary>
+public interface IShadowFetcher
+{
+    /// <summary>Level of the shadow root pages: the mode's root level, or 2 where four roots sit under a 4-entry root (PAE, 32-bit).</summary>
+    int ShadowRootLevel { get; }
+
+    /// <summary>
+    /// Decodes guest entry <paramref name="pte"/> of <paramref name="level"/> as the walk reads it: false when it is not
+    /// present or has a reserved bit set; else whether it maps a page, the frame it names (page or table) and its rights.
+    /// </summary>
+    bool TryDecodeGpte(ulong pte, int level, out GpteInfo info);
+
+    /// <summary>
+    /// The guest entry's dirty flag (x86: bit 6; EPT: bit 9 when EPTP enables A/D), or 0 when the guest's entries have
+    /// none: then no page is clean, and none is mapped read-only to catch its first write.
+    /// </summary>
+    ulong GuestDirtyMask { get; }
+
+    /// <summary>Fills <paramref name="roots"/> with the guest tables the shadow roots shadow; returns how many slots (1 or 4).</summary>
+    int GetRootTables(System.Span<RootTable> roots);
+
+    /// <summary>
+    /// Builds the shadow pages along <paramref name="walk"/> and installs the leaf with <paramref name="leafAccess"/>,
+    /// re-checking the guest entries in <paramref name="order"/>. The caller holds the mmu_lock.
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks);
+}

@@ -1,0 +1,115 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+
+namespace ShadowMmu;
+
+/// <summary>
+/// The part of the VM that generated <c>Fetch</c> and <c>Prefetch</c> call, under the mmu_lock (KVM's
+/// kvm_mmu_get_child_sp, link_shadow_page, mmu_set_spte). Public because a walker generated from a consumer's own spec
+/// is compiled into the consumer's assembly; hidden from IntelliSense because nothing else should call it.
+/// </summary>
+public sealed partial class Vm
+{
+    /// <summary>
+    /// KVM's kvm_mmu_get_child_sp: the child page that entry <paramref name="index"/> of <paramref name="parent"/>
+    /// should link for (<paramref name="gfn"/>, <paramref name="role"/>). <paramref name="linked"/> is true when the
+    /// entry links it already; an entry linking another page is dropped first.
+    /// </summary>
+    /// <remarks>For generated <c>Fetch</c>: the caller holds the mmu_lock.</remarks>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ShadowPage GetChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role, out bool linked)
+    {
+        System.Diagnostics.Debug.Assert(MmuLock.IsHeldByCurrentThread, "the mmu_lock is held");
+        if (parent.WriteFloodCount != 0)
+        {
+            // Only when set: every vCPU's fault passes through the same upper pages, and a store to each would move
+            // their lines between cores on every fault.
+            parent.WriteFloodCount = 0;
+        }
+
+        ulong spte = parent[index];
+        if (Spte.IsPresent(spte))
+        {
+            ShadowPage current = _pages[Spte.ChildId(spte)]!;
+            if (current.Gfn == gfn && current.Role == role)
+            {
+                linked = true;
+                return current;
+            }
+        }
+
+        linked = false;
+        return GetOtherChildPage(vcpu, parent, index, gfn, role);
+    }
+
+    // The entry links no page or another one (dropped): the page for (gfn, role), found or made. Out of line: in a
+    // steady state the entry links the page already.
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private ShadowPage GetOtherChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role)
+    {
+        DropSpte(parent, index);
+        return FindOrCreate(gfn, role, vcpu.PageCache, out _);
+    }
+
+    /// <summary>Points entry <paramref name="index"/> of <paramref name="parent"/> at <paramref name="child"/>.</summary>
+    /// <remarks>For generated <c>Fetch</c>: the caller holds the mmu_lock.</remarks>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    public void Link(ShadowPage parent, int index, ShadowPage child)
+    {
+        _links.Add(ref child.ParentHead, parent.Id, index);
+        parent.Set(index, Spte.Link(child.Id));
+    }
+
+    /// <summary>
+    /// Installs a leaf in <paramref name="page"/> at <paramref name="index"/> for <paramref name="gfn"/>. A frame that
+    /// a shadow page shadows is never mapped writable: writes to it must trap.
+    /// </summary>
+    /// <remarks>For generated <c>Fetch</c> and <c>Prefetch</c>: the caller holds the mmu_lock.</remarks>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetLeaf(ShadowPage page, int index, ulong gfn, uint access, int protectionKey, bool prefetched)
+    {
+        if (IsWriteProtected(gfn))
+        {
+            access &= ~AccessRights.Write;
+        }
+
+        ulong old = page[index];
+        ulong spte = Spte.Leaf(gfn, access, protectionKey, prefetched);
+        if (Spte.IsPresent(old) && Spte.Gfn(old) == gfn)
+        {
+            // The same frame again (KVM's mmu_set_spte with an unchanged pfn): its reverse map already holds this entry.
+            page.Set(index, spte);
+        }
+        else
+        {
+            SetNewLeaf(page, index, gfn, spte);
+        }
+
+        if (prefetched)
+        {
+            Stats.Vm.Add(ShadowCounter.Prefetched);
+        }
+    }
+
+    // A leaf for another frame, or where there was none: the entry leaves the old frame's reverse map and joins the new one's.
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private void SetNewLeaf(ShadowPage page, int index, ulong gfn, ulong spte)
+    {
+        DropSpte(page, index);
+        page.Set(index, spte);
+        if (gfn < (ulong)_rmapHead.Length)
+        {
+            _links.Add(ref _rmapHead[gfn], page.Id, index);
+        }
+    }
+
+    /// <summary>True while reverse-map links remain for <paramref name="count"/> more prefetched leaves (KVM's rmap_can_add).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    public bool CanAddLeaves(int count) => _links.CanAdd(count);
+}
