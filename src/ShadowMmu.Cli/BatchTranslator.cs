@@ -32,6 +32,12 @@ internal sealed class BatchTranslator : IDisposable
         _json = new Utf8JsonWriter(_buffer, TranslationFormat.JsonOptions);
     }
 
+    /// <summary>Cases answered with <c>{"error": ...}</c> so far.</summary>
+    public int Errors { get; private set; }
+
+    /// <summary>The first such answer's message, for a summary.</summary>
+    public string? FirstError { get; private set; }
+
     /// <summary>Answers every case in <paramref name="input"/>; returns the number of cases.</summary>
     public int Run(TextReader input)
     {
@@ -62,7 +68,10 @@ internal sealed class BatchTranslator : IDisposable
         {
             _buffer.ResetWrittenCount();
             _json.Reset(_buffer);
-            TranslationFormat.WriteError(_json, "line " + lineNumber.ToString(CultureInfo.InvariantCulture) + ": " + error);
+            string message = "line " + lineNumber.ToString(CultureInfo.InvariantCulture) + ": " + error;
+            TranslationFormat.WriteError(_json, message);
+            FirstError ??= message;
+            Errors++;
         }
 
         _json.Flush();
@@ -98,7 +107,14 @@ internal sealed class BatchTranslator : IDisposable
         }
         catch (JsonException e)
         {
-            return "not a JSON object: " + e.Message;
+            // In the tool's words: .NET's message names a line 0 of a one-line document and its own tokens.
+            long at = e.BytePositionInLine ?? 0;
+            string where = at >= Encoding.UTF8.GetByteCount(line.TrimEnd())
+                ? ": it ends before its object does"
+                : " at column " + (at + 1).ToString(CultureInfo.InvariantCulture);
+            return line.TrimStart().StartsWith('{')
+                ? $"the case is not valid JSON{where} (a case is one JSON object on one line)"
+                : "the line is not a JSON object (a case is one JSON object on one line, like {\"image\": \"mem.bin\", \"cr3\": \"0x1000\", \"va\": \"0x401000\"})";
         }
 
         GuestMemory? memory = Image(c.Image!, out string? imageError);
@@ -107,7 +123,7 @@ internal sealed class BatchTranslator : IDisposable
             return imageError;
         }
 
-        var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac, c.Gpa, c.User, c.Nested);
+        var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac, c.Gpa, c.User, c.Nested, c.Pdptes);
         if (!_session.TryTranslate(memory, request, ref _translation, out string? error))
         {
             return error;
@@ -144,8 +160,15 @@ internal struct BatchCase
     public bool Gpa;
     public bool User;
     public bool Nested;
+    public PdpteChoice Pdptes;
 
-    /// <summary>Reads a case; null when it is complete, else why not. Unknown keys are ignored.</summary>
+    /// <summary>The keys a case may have.</summary>
+    public static readonly string[] Keys =
+    {
+        "image", "cr0", "cr3", "cr4", "efer", "pkru", "ac", "cpl", "access", "va", "maxphyaddr", "pdptes", "strict_pae", "eptp", "gpa", "mbec", "user",
+    };
+
+    /// <summary>Reads a case; null when it is complete, else why not. An unknown key is an error (a misspelt one would silently take its default).</summary>
     public static string? TryRead(JsonElement root, out BatchCase c)
     {
         c = default;
@@ -156,7 +179,8 @@ internal struct BatchCase
 
         ulong cr0 = TranslateDefaults.Cr0, cr4 = TranslateDefaults.Cr4, efer = TranslateDefaults.Efer, pkru = TranslateDefaults.Pkru;
         ulong? cr3 = null, va = null, eptp = null, gpa = null;
-        bool mbec = false;
+        bool mbec = false, strictPae = false;
+        PdpteChoice? pdptes = null;
         ulong maxPhysAddr = TranslateDefaults.MaxPhysAddr, cpl = TranslateDefaults.Cpl;
         c.Access = TranslateDefaults.Access;
         c.Ac = false;
@@ -220,6 +244,9 @@ internal struct BatchCase
                     }
 
                     break;
+                case "strict_pae": problem = Boolean(value, "strict_pae", ref strictPae); break;
+                case "pdptes": problem = ReadPdptes(value, out pdptes); break;
+                default: problem = UnknownKey(property.Name); break;
             }
 
             if (problem != null)
@@ -233,6 +260,17 @@ internal struct BatchCase
             return "image is missing";
         }
 
+        if (pdptes != null && strictPae)
+        {
+            return "give either pdptes or strict_pae: both say where the PDPTE registers come from";
+        }
+
+        if ((pdptes != null || strictPae) && (eptp != null || gpa != null))
+        {
+            return "pdptes and strict_pae are for a PAE guest's own walk; through EPT its PDPTEs are loaded as the SDM says";
+        }
+
+        c.Pdptes = pdptes ?? (strictPae ? new PdpteChoice(PdpteSource.Strict) : PdpteChoice.FromImage);
         if (gpa != null)
         {
             // EPT alone: the guest's registers do not take part.
@@ -269,6 +307,70 @@ internal struct BatchCase
         return null;
     }
 
+    // A key the case format does not have, with the known key it was most likely meant to be.
+    private static string UnknownKey(string key)
+    {
+        string? likely = null;
+        int best = 3;
+        foreach (string known in Keys)
+        {
+            int distance = EditDistance(key.ToLowerInvariant(), known);
+            if (distance < best)
+            {
+                (best, likely) = (distance, known);
+            }
+        }
+
+        return likely != null
+            ? $"unknown key '{key}' (did you mean '{likely}'?)"
+            : $"unknown key '{key}' (a case has: {string.Join(", ", Keys)})";
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++)
+        {
+            row[j] = j;
+        }
+
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+
+        return row[b.Length];
+    }
+
+    private static string? ReadPdptes(JsonElement value, out PdpteChoice? pdptes)
+    {
+        pdptes = null;
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != 4)
+        {
+            return "pdptes: expected an array of the four PDPTE registers";
+        }
+
+        var values = new ulong[4];
+        for (int i = 0; i < 4; i++)
+        {
+            string? problem = Number(value[i], "pdptes[" + i.ToString(CultureInfo.InvariantCulture) + "]", ulong.MaxValue, ref values[i]);
+            if (problem != null)
+            {
+                return problem;
+            }
+        }
+
+        pdptes = new PdpteChoice(PdpteSource.Given, values[0], values[1], values[2], values[3]);
+        return null;
+    }
+
     private static string? Boolean(JsonElement value, string key, ref bool result)
     {
         if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
@@ -300,12 +402,19 @@ internal struct BatchCase
             string? text = value.GetString();
             if (!Numbers.TryParse(text, out parsed))
             {
-                return $"{key}: '{text}' is not a number ({Numbers.Expected})";
+                return $"{key}: '{text}' {Numbers.Problem(text)}";
             }
         }
-        else if (value.ValueKind != JsonValueKind.Number || !value.TryGetUInt64(out parsed))
+        else if (value.ValueKind != JsonValueKind.Number)
         {
             return $"{key}: expected a non-negative integer or a hex string";
+        }
+        else if (!value.TryGetUInt64(out parsed))
+        {
+            string raw = value.GetRawText();
+            return raw.StartsWith('-') ? $"{key}: {raw} is negative"
+                : raw.AsSpan().IndexOfAny(".eE") >= 0 ? $"{key}: {raw} is not a whole number"
+                : $"{key}: {raw} is too big for 64 bits";
         }
 
         if (parsed > max)

@@ -51,6 +51,26 @@ internal static class Numbers
         return ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
+    /// <summary>
+    /// Why <paramref name="text"/> is not a 64-bit number, in words for a message after its quoted text: <c>is not a
+    /// number (hex with 0x, or decimal)</c>, or <c>is too big for 64 bits</c>; null when it is one.
+    /// </summary>
+    public static string? Problem(string? text) =>
+        TryParse(text, out _) ? null : IsTooBig(text) ? "is too big for 64 bits" : $"is not a number ({Expected})";
+
+    /// <summary>True when <paramref name="text"/> is written as a number (hex or decimal digits) but does not fit in 64 bits.</summary>
+    public static bool IsTooBig(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || TryParse(text, out _))
+        {
+            return false;
+        }
+
+        bool hex = text.Length > 2 && text[0] == '0' && text[1] is 'x' or 'X';
+        string body = (hex ? text[2..] : text).Replace("_", string.Empty, StringComparison.Ordinal);
+        return body.Length > 0 && (hex ? IsHex(body) : body.AsSpan().IndexOfAnyExceptInRange('0', '9') < 0);
+    }
+
     /// <summary>Lowercase hex with 0x, as every output of this tool writes numbers.</summary>
     public static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
@@ -79,7 +99,7 @@ internal static class Numbers
         string text = result.Tokens[0].Value;
         if (!TryParse(text, out ulong value))
         {
-            result.AddError($"{name}: '{text}' is not a number ({Expected})");
+            result.AddError($"{name}: '{text}' {Problem(text)}");
             return 0;
         }
 

@@ -25,6 +25,10 @@ internal static class TranslateCommand
             Description = "Translate the cases of a JSON Lines file ('-' for stdin), one JSON answer per line on stdout. Registers come from each case.",
             HelpName = "FILE.jsonl",
         };
+        var failOnError = new Option<bool>("--fail-on-error")
+        {
+            Description = "With --batch: exit with code 2 (and say how many on stderr) when any case was answered with an error; without it the exit code is 0 once every line is answered.",
+        };
         var demo = new Option<bool>("--demo")
         {
             Description = "Build example page tables in memory for every mode and show how their addresses translate (no file needed).",
@@ -37,8 +41,8 @@ internal static class TranslateCommand
         var ac = new Option<bool>("--ac") { Description = "EFLAGS.AC is set (supervisor accesses to user pages pass SMAP)." };
         var cpl = new Option<int>("--cpl")
         {
-            Description = "Current privilege level: 0 (supervisor) or 3 (user).",
-            HelpName = "0|3",
+            Description = "Current privilege level, 0 to 3: 3 is user mode, 0 to 2 are supervisor mode.",
+            HelpName = "0-3",
             DefaultValueFactory = _ => (int)TranslateDefaults.Cpl,
         };
         cpl.CustomParser = result => ParseCpl(result);
@@ -61,6 +65,12 @@ internal static class TranslateCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         vas.CustomParser = result => ParseVas(result);
+        var pdptes = new Option<string>("--pdptes")
+        {
+            Description = "PAE: the four PDPTE registers as the CPU held them (A,B,C,D). By default they are the image's PDPTEs without the reserved bits 2:1 and 8:5, which QEMU sets as it walks.",
+            HelpName = "A,B,C,D",
+        };
+        var strictPae = new Option<bool>("--strict-pae") { Description = "PAE: load the PDPTE registers from the image as the SDM's MOV to CR3 does: a present PDPTE with a reserved bit set makes every access #GP(0)." };
         Option<ulong?> eptp = Numbers.HexOption("--eptp", "EPT pointer: root table in bits 51:12, page-walk length - 1 in bits 5:3 (3: ept4, 4: ept5), A/D flags enabled by bit 6, memory type 0 or 6 in bits 2:0. With --gpa: walk EPT alone.");
         var mbec = new Option<bool>("--mbec") { Description = "Mode-based execute control for EPT: bit 2 of an EPT entry allows execution from supervisor-mode linear addresses, bit 10 from user-mode ones." };
         var user = new Option<bool>("--user") { Description = "With --gpa: the access is to a user-mode linear address (the guest's U/S view; selects bit 10 under --mbec)." };
@@ -74,7 +84,7 @@ internal static class TranslateCommand
 
         var command = new Command("translate", "Translate linear addresses through the page tables in a raw physical-memory image. The paging mode follows from CR0, CR4 and EFER as on hardware. Each address starts from the image as it is on disk. Exit code 0 when every address was walked (a #PF or #GP is a result), 2 for bad input.")
         {
-            image, cr3, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, eptp, mbec, user, gpas, batch, demo, vas,
+            image, cr3, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, pdptes, strictPae, eptp, mbec, user, gpas, batch, failOnError, demo, vas,
         };
 
         command.Validators.Add(result =>
@@ -98,11 +108,15 @@ internal static class TranslateCommand
             bool hasVas = result.GetResult(vas) is { Tokens.Count: > 0 };
             bool hasGpas = result.GetResult(gpas) is { Tokens.Count: > 0 };
             bool hasEptp = result.GetResult(eptp) != null;
-            bool hasRegisters = result.GetResult(cr3) != null || hasEptp || Given(result, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, mbec, user);
+            bool hasRegisters = result.GetResult(cr3) != null || hasEptp || Given(result, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, mbec, user, pdptes, strictPae);
             hasVas |= hasGpas;
             if ((hasImage ? 1 : 0) + (hasBatch ? 1 : 0) + (hasDemo ? 1 : 0) > 1)
             {
                 result.AddError("use one of --image, --batch and --demo");
+            }
+            else if (!hasBatch && Given(result, failOnError))
+            {
+                result.AddError("--fail-on-error is for --batch");
             }
             else if (hasBatch && (hasRegisters || hasVas))
             {
@@ -136,6 +150,18 @@ internal static class TranslateCommand
             {
                 result.AddError("--user is for --gpa: in the two-dimensional walk the guest's own tables say whether an address is user-mode");
             }
+            else if (Given(result, pdptes) && Given(result, strictPae))
+            {
+                result.AddError("give either --pdptes or --strict-pae: both say where the PDPTE registers come from");
+            }
+            else if (Given(result, pdptes) && PdpteChoice.Parse(result.GetValue(pdptes)!, out string? pdpteError) == null)
+            {
+                result.AddError("--pdptes: " + pdpteError);
+            }
+            else if ((hasGpas || hasEptp) && Given(result, pdptes, strictPae))
+            {
+                result.AddError("--pdptes and --strict-pae are for a PAE guest's own walk; through EPT its PDPTEs are loaded as the SDM says");
+            }
             else if (hasImage && !hasGpas && result.GetResult(cr3) == null)
             {
                 result.AddError("--cr3 is required with --image");
@@ -156,7 +182,7 @@ internal static class TranslateCommand
             string? batchFile = parsed.GetValue(batch);
             if (batchFile != null)
             {
-                return Batch(batchFile, context);
+                return Batch(batchFile, parsed.GetValue(failOnError), context);
             }
 
             TranslateDefaults.TryParseAccess(parsed.GetValue(access), out AccessKind kind);
@@ -176,14 +202,16 @@ internal static class TranslateCommand
                 TranslateDefaults.Features,
                 parsed.GetValue(eptp) ?? 0,
                 parsed.GetValue(mbec));
-            return Single(parsed.GetValue(image)!, cpu, kind, parsed.GetValue(cpl), parsed.GetValue(ac), parsed.GetValue(vas) ?? Array.Empty<ulong>(), context.Out);
+            PdpteChoice pdpteChoice = parsed.GetValue(pdptes) is { } given ? PdpteChoice.Parse(given, out _)!.Value
+                : parsed.GetValue(strictPae) ? new PdpteChoice(PdpteSource.Strict) : PdpteChoice.FromImage;
+            return Single(parsed.GetValue(image)!, cpu, kind, parsed.GetValue(cpl), parsed.GetValue(ac), pdpteChoice, parsed.GetValue(vas) ?? Array.Empty<ulong>(), context.Out);
         });
 
         return command;
     }
 
     /// <summary>Translates each VA in the image and prints one result per VA (and its details, indented).</summary>
-    private static int Single(string imagePath, CpuState cpu, AccessKind access, int cpl, bool ac, ulong[] vas, TextWriter output)
+    private static int Single(string imagePath, CpuState cpu, AccessKind access, int cpl, bool ac, PdpteChoice pdptes, ulong[] vas, TextWriter output)
     {
         // Registers first: they say whether there is anything to walk, whatever the image holds. With EPTP: two dimensions.
         bool nested = cpu.Eptp != 0;
@@ -206,13 +234,20 @@ internal static class TranslateCommand
         using var session = new WalkSession();
         GuestMemory memory = session.TryOpenImage(imagePath, out error) ?? throw new CliUsageException(error!);
         var translation = default(Translation);
+        bool noted = false;
         foreach (ulong va in vas)
         {
-            if (!session.TryTranslate(memory, new TranslateRequest(cpu, va, access, cpl, ac, Nested: nested), ref translation, out error))
+            if (!session.TryTranslate(memory, new TranslateRequest(cpu, va, access, cpl, ac, Nested: nested, Pdptes: pdptes), ref translation, out error))
             {
                 throw new CliUsageException(error!);
             }
 
+            if (!noted && TranslationFormat.PdpteNote(translation) is { } note)
+            {
+                output.WriteLine(note);
+            }
+
+            noted = true;
             TranslationFormat.WriteText(output, translation);
         }
 
@@ -248,37 +283,55 @@ internal static class TranslateCommand
         return 0;
     }
 
-    /// <summary>Answers a JSON Lines batch; image paths are relative to the batch file's folder (stdin: the current one).</summary>
-    private static int Batch(string batchFile, CliContext context)
+    /// <summary>
+    /// Answers a JSON Lines batch; image paths are relative to the batch file's folder (stdin: the current one). Exit
+    /// code 0, or with <paramref name="failOnError"/> 2 when a case was answered with an error (and one line on stderr).
+    /// </summary>
+    private static int Batch(string batchFile, bool failOnError, CliContext context)
     {
-        if (batchFile == "-")
-        {
-            using var fromStdin = new BatchTranslator(Directory.GetCurrentDirectory(), context.Out);
-            fromStdin.Run(context.In);
-            return 0;
-        }
-
-        StreamReader reader;
-        string full;
+        TextReader reader;
+        string folder;
         try
         {
-            full = Path.GetFullPath(batchFile);
-            if (Directory.Exists(full))
+            if (batchFile == "-")
             {
-                throw new CliUsageException($"cannot read batch file '{batchFile}': it is a directory");
+                (reader, folder) = (context.In, Directory.GetCurrentDirectory());
             }
+            else
+            {
+                string full = Path.GetFullPath(batchFile);
+                if (Directory.Exists(full))
+                {
+                    throw new CliUsageException($"cannot read batch file '{batchFile}': it is a directory");
+                }
 
-            reader = new StreamReader(full, Encoding.UTF8, true, new FileStreamOptions { Access = FileAccess.Read, Share = FileShare.ReadWrite, BufferSize = 1 << 16 });
+                reader = new StreamReader(full, Encoding.UTF8, true, new FileStreamOptions { Access = FileAccess.Read, Share = FileShare.ReadWrite, BufferSize = 1 << 16 });
+                folder = Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory();
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new CliUsageException($"cannot read batch file '{batchFile}': {e.Message}");
         }
 
-        using (reader)
-        using (var translator = new BatchTranslator(Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory(), context.Out))
+        using var translator = new BatchTranslator(folder, context.Out);
+        int cases;
+        try
         {
-            translator.Run(reader);
+            cases = translator.Run(reader);
+        }
+        finally
+        {
+            if (batchFile != "-")
+            {
+                reader.Dispose();
+            }
+        }
+
+        if (failOnError && translator.Errors > 0)
+        {
+            CommandLineHost.WriteError(context, $"{translator.Errors} of {cases} cases could not be run (the first: {translator.FirstError})");
+            return CommandLineHost.UsageExitCode;
         }
 
         return 0;
@@ -340,7 +393,9 @@ internal static class TranslateCommand
             return $"Unrecognized option '{text}'.";
         }
 
-        return Numbers.TryParse(text, out _) ? null : $"VA '{text}' is not an address ({Numbers.Expected})";
+        return Numbers.TryParse(text, out _) ? null
+            : Numbers.IsTooBig(text) ? $"VA '{text}' is too big for 64 bits"
+            : $"VA '{text}' is not an address ({Numbers.Expected})";
     }
 
     private static ulong[] ParseVas(ArgumentResult result)

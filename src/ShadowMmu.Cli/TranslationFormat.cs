@@ -143,8 +143,30 @@ internal static class TranslationFormat
         }
 
         json.WriteString("va", Numbers.Hex(walk.Va));
+        if (t.Pae is { } pae)
+        {
+            // The PDPTE registers the walk used, and the reserved bits of the image's PDPTEs they were read without.
+            json.WriteStartArray("pdptes");
+            foreach (ulong pdpte in pae.PdpteRegisters)
+            {
+                json.WriteStringValue(Numbers.Hex(pdpte));
+            }
+
+            json.WriteEndArray();
+            WriteHexOrNull(json, "pdpte_ignored_bits", t.PdpteIgnoredBits != 0, t.PdpteIgnoredBits);
+        }
+
         json.WriteEndObject();
     }
+
+    /// <summary>
+    /// The note a PAE answer gets when the PDPTE registers were read from the image without some reserved bits; null
+    /// when nothing was ignored.
+    /// </summary>
+    public static string? PdpteNote(in Translation t) => t.Pae == null || t.PdpteIgnoredBits == 0 ? null
+        : $"note: PAE's PDPTE registers are the image's PDPTEs read without reserved bits {Numbers.Hex(t.PdpteIgnoredBits)}, as the registers "
+          + "held them when CR3 was loaded (QEMU's TCG sets bit 5 in PDPTEs as an accessed flag afterwards); --strict-pae gives the SDM's #GP "
+          + "for them, --pdptes A,B,C,D sets the registers";
 
     /// <summary>
     /// Writes the batch answer for an EPT walk: <c>{"fault", "exit", "exit_qualification", "fault_gpa", "exception",

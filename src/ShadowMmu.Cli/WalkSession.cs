@@ -13,7 +13,9 @@ namespace ShadowMmu.Cli;
 /// <param name="Gpa">True: <paramref name="Va"/> is a guest-physical address to walk through EPT alone (<see cref="CpuState.Eptp"/>).</param>
 /// <param name="User">For an EPT walk: the access is to a user-mode linear address (mode-based execute control).</param>
 /// <param name="Nested">True: the two-dimensional walk of <paramref name="Va"/>, the guest's tables through the EPT <see cref="CpuState.Eptp"/> names.</param>
-internal readonly record struct TranslateRequest(CpuState Cpu, ulong Va, AccessKind Access, int Cpl, bool Ac, bool Gpa = false, bool User = false, bool Nested = false);
+/// <param name="Pdptes">For a PAE guest: where its PDPTE registers come from (the image's PDPT, read leniently, by default).</param>
+internal readonly record struct TranslateRequest(CpuState Cpu, ulong Va, AccessKind Access, int Cpl, bool Ac, bool Gpa = false, bool User = false, bool Nested = false,
+    PdpteChoice Pdptes = default);
 
 /// <summary>The outcome of one translation: the walk record and what is needed to describe it.</summary>
 internal struct Translation
@@ -33,6 +35,12 @@ internal struct Translation
     /// <summary>PAE only: loading the PDPTE registers failed, so every access is a #GP(0).</summary>
     public bool PdpteLoadFaulted;
 
+    /// <summary>PAE only: the reserved bits (below bit 12) set in the image's PDPTEs that the registers were read without.</summary>
+    public ulong PdpteIgnoredBits;
+
+    /// <summary>PAE only: the walker, whose PDPTE registers the answer shows; null for other modes.</summary>
+    public PaeWalker? Pae;
+
     /// <summary>Bytes of physical memory walked.</summary>
     public ulong MemorySize;
 }
@@ -49,7 +57,7 @@ internal sealed class WalkSession : IDisposable
 
     private readonly Dictionary<string, (GuestMemory? Memory, string? Error)> _images = new(StringComparer.Ordinal);
     // Keyed by the EPT mode's name too: a two-dimensional walk uses a guest walker and an EPT walker for one state.
-    private readonly Dictionary<(GuestMemory Memory, CpuState Cpu, string? Ept), IGuestPageWalker> _walkers = new();
+    private readonly Dictionary<(GuestMemory Memory, CpuState Cpu, string? Ept, PdpteChoice Pdptes), (IGuestPageWalker Walker, ulong Ignored)> _walkers = new();
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), ReferenceWalker> _nestedWalkers = new();
 
     /// <summary>Maps the image at <paramref name="path"/> (once per full path); null and a reason when it cannot be read.</summary>
@@ -124,10 +132,16 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        IGuestPageWalker walker = Walker(memory, request.Cpu);
+        IGuestPageWalker? walker = Walker(memory, request.Cpu, null, request.Pdptes, out result.PdpteIgnoredBits, out error);
+        if (walker == null)
+        {
+            return false;
+        }
+
         result.Mode = walker.Mode;
         result.MemorySize = memory.Size;
-        result.PdpteLoadFaulted = walker is PaeWalker pae && pae.RegisterLoadFaulted;
+        result.Pae = walker as PaeWalker;
+        result.PdpteLoadFaulted = result.Pae is { RegisterLoadFaulted: true };
         walker.WalkAddr(ref result.Walk, request.Va, request.Access, request.Cpl, request.Ac);
         Undo(memory, ref result.Walk, walker.Mode.EntryBytes);
         return true;
@@ -173,11 +187,13 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        var walker = (IEptWalker)Walker(memory, request.Cpu, mode);
+        var walker = (IEptWalker)Walker(memory, request.Cpu, mode, default, out _, out _)!;
         result.EptMode = null;
         result.Mode = walker.Mode;
         result.MemorySize = memory.Size;
         result.PdpteLoadFaulted = false;
+        result.PdpteIgnoredBits = 0;
+        result.Pae = null;
         walker.WalkGpa(ref result.Walk, request.Va, request.Access, EptAccessFlags.Final | (request.User ? EptAccessFlags.GuestUser : 0));
         Undo(memory, ref result.Walk, walker.Mode.EntryBytes);
         return true;
@@ -200,11 +216,14 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        var ept = (IEptWalker)Walker(memory, request.Cpu, eptMode);
-        IGuestPageWalker guest = Walker(memory, request.Cpu);
+        // PAE's PDPTE registers are loaded through EPT here (the reference walker, the SDM's load): --pdptes does not apply.
+        var ept = (IEptWalker)Walker(memory, request.Cpu, eptMode, default, out _, out _)!;
+        IGuestPageWalker guest = Walker(memory, request.Cpu, null, new PdpteChoice(PdpteSource.Strict), out _, out _)!;
         result.Mode = mode;
         result.EptMode = eptMode;
         result.MemorySize = memory.Size;
+        result.PdpteIgnoredBits = 0;
+        result.Pae = null;
         if (guest is INestedPageWalker generated)
         {
             result.PdpteLoadFaulted = false;
@@ -273,22 +292,34 @@ internal sealed class WalkSession : IDisposable
         _images.Clear();
     }
 
-    private IGuestPageWalker Walker(GuestMemory memory, in CpuState cpu, PagingModeInfo? ept = null)
+    private IGuestPageWalker? Walker(GuestMemory memory, in CpuState cpu, PagingModeInfo? ept, PdpteChoice pdptes, out ulong ignored, out string? error)
     {
         // A walker holds state loaded from memory when it is built (PAE's PDPTE registers); memory is back to the
         // image's bytes after every walk, so a cached walker is the one a fresh MOV to CR3 would give.
-        if (!_walkers.TryGetValue((memory, cpu, ept?.Name), out IGuestPageWalker? walker))
+        var key = (memory, cpu, ept?.Name, pdptes);
+        error = null;
+        if (!_walkers.TryGetValue(key, out (IGuestPageWalker Walker, ulong Ignored) entry))
         {
             if (_walkers.Count >= MaxCachedWalkers)
             {
                 _walkers.Clear();
             }
 
-            walker = ept != null ? PagingModes.CreateWalker(ept.Name, memory, cpu) : PagingModes.CreateWalker(memory, cpu);
-            _walkers[(memory, cpu, ept?.Name)] = walker;
+            IGuestPageWalker? walker = ept != null
+                ? PagingModes.CreateWalker(ept.Name, memory, cpu)
+                : PdpteRegisters.TryCreateWalker(memory, cpu, PagingModes.Select(cpu)!, pdptes, out entry.Ignored, out error);
+            if (walker == null)
+            {
+                ignored = 0;
+                return null;
+            }
+
+            entry.Walker = walker;
+            _walkers[key] = entry;
         }
 
-        return walker;
+        ignored = entry.Ignored;
+        return entry.Walker;
     }
 
     private static (GuestMemory? Memory, string? Error) Map(string path, string full)

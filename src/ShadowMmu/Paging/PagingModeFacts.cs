@@ -40,6 +40,37 @@ public sealed class PagingModeFacts
     /// <summary>The dirty flag of an entry (x86: bit 6; EPT: bit 9), or 0 when the format has none.</summary>
     public ulong DirtyFlag => _spec.Dirty is { } bit ? 1UL << bit.Bit : 0;
 
+    /// <summary>The bits of CR3 (or EPTP) that hold the root table's address (long4: 51:12; PAE: 31:5).</summary>
+    public ulong RootMask => _spec.Root.Mask;
+
+    /// <summary>
+    /// How many entries of the root table a processor loads into registers when CR3 is loaded (PAE: the 4 PDPTEs), or 0
+    /// when every walk reads the root table from memory.
+    /// </summary>
+    public int RootRegisters => _spec.GetLevel(_spec.RootLevel) is { Register: true } level ? 1 << level.Index.Width : 0;
+
+    /// <summary>
+    /// The reserved bits of a root register below bit 12, where an address bit never lies (PAE: bits 2:1 and 8:5): a
+    /// present register with one set would make the CR3 load #GP. 0 without root registers.
+    /// </summary>
+    public ulong RootRegisterFlagsReserved
+    {
+        get
+        {
+            LevelSpec root = _spec.GetLevel(_spec.RootLevel);
+            ulong mask = 0;
+            if (root.Register)
+            {
+                foreach (ReservedRule rule in root.Reserved)
+                {
+                    mask |= rule.When == null ? rule.Bits.Mask & 0xFFF : 0;
+                }
+            }
+
+            return mask;
+        }
+    }
+
     /// <summary>The facts of <paramref name="mode"/> (parsed once per mode).</summary>
     /// <exception cref="ArgumentException">The mode's spec is invalid.</exception>
     public static PagingModeFacts Of(PagingModeInfo mode)

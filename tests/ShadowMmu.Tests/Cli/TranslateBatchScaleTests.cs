@@ -41,7 +41,7 @@ public sealed class TranslateBatchScaleTests : IDisposable
             "{\"image\":\"mem.bin\",\"cr3\":\"0x1000\",\"cr4\":\"0x20\",\"efer\":\"0xd00\",\"access\":\"write\",\"va\":\"0x40123456\"}",
             "{\"image\":\"mem.bin\",\"cr3\":\"0x1000\",\"cr4\":\"0x20\",\"efer\":\"0xd00\",\"va\":\"0x800000000000\"}",
             "{\"image\":\"mem.bin\",\"cr3\":\"0x1000\",\"cr4\":\"0x200020\",\"efer\":\"0xd00\",\"ac\":true,\"va\":\"0x7fff0000\"}",
-            "{\"image\":\"mem.bin\",\"cr3\":\"0x1000\",\"cr4\":\"0x20\",\"va\":\"0x7fff0000\"}",
+            "{\"image\":\"mem.bin\",\"cr3\":\"0x1000\",\"cr4\":\"0x20\",\"va\":\"0x7fff0000\",\"strict_pae\":true}",
         };
         var batch = new StringBuilder();
         for (int i = 0; i < Cases; i++)
