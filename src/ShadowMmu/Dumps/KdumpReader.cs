@@ -72,14 +72,21 @@ internal static class KdumpReader
             var opening = new OpenProgress(progress, dumped * PageSize);
             var results = new ChunkResult[chunkStarts.Count];
             var context = new Context(source, region, dumpable, descriptorsOffset, dumped, opening);
-            Parallel.For(0, chunkStarts.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                () => new PageDecompressor(PageSize),
-                (chunk, _, decompressor) =>
-                {
-                    results[chunk] = DecompressChunk(context, decompressor, chunk, chunkStarts[chunk]);
-                    return decompressor;
-                },
-                _ => { });
+            if (chunkStarts.Count == 1)
+            {
+                results[0] = DecompressChunk(context, new PageDecompressor(PageSize), 0, chunkStarts[0]);
+            }
+            else
+            {
+                Parallel.For(0, chunkStarts.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                    () => new PageDecompressor(PageSize),
+                    (chunk, _, decompressor) =>
+                    {
+                        results[chunk] = DecompressChunk(context, decompressor, chunk, chunkStarts[chunk]);
+                        return decompressor;
+                    },
+                    _ => { });
+            }
             opening.Finish();
 
             var present = new RangeSetBuilder();
@@ -318,14 +325,24 @@ internal static class KdumpReader
         return new ChunkResult(present.Build(), unreadable);
     }
 
+    /// <summary>The first dumped pfn at or after <paramref name="pfn"/> (one exists: the descriptors were counted from the bitmap).</summary>
     private static ulong NextDumped(byte[] bitmap, ulong pfn)
     {
-        while ((bitmap[pfn / 8] & (1 << (int)(pfn % 8))) == 0)
+        int index = (int)(pfn / 8);
+        int bits = bitmap[index] & (0xff << (int)(pfn % 8));
+        while (bits == 0)
         {
-            pfn++;
+            // skip a hole a word at a time: a 4 GiB PCI hole is a million clear bits
+            index++;
+            while (index + 8 <= bitmap.Length && BinaryPrimitives.ReadUInt64LittleEndian(bitmap.AsSpan(index)) == 0)
+            {
+                index += 8;
+            }
+
+            bits = bitmap[index];
         }
 
-        return pfn;
+        return ((ulong)index * 8) + (ulong)BitOperations.TrailingZeroCount(bits);
     }
 
     private sealed class Header

@@ -94,7 +94,12 @@ public sealed class MemoryDump : IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        var file = new FileSource(path, handle);
+        return Open(new FileSource(path, handle), progress);
+    }
+
+    /// <summary>Opens the dump whose bytes <paramref name="file"/> gives (the tests' in-memory fuzzing uses this).</summary>
+    internal static MemoryDump Open(DumpSource file, Action<long, long>? progress)
+    {
         if (file.Length == 0)
         {
             throw file.Problem("the file is empty");
@@ -139,7 +144,7 @@ public sealed class MemoryDump : IDisposable
             return LimeReader.Read(file, progress);
         }
 
-        return OpenRaw(path, file.Length);
+        return OpenRaw(file, progress);
     }
 
     /// <summary>True when the dump holds the byte at <paramref name="gpa"/>.</summary>
@@ -162,11 +167,24 @@ public sealed class MemoryDump : IDisposable
     /// <inheritdoc/>
     public override string ToString() => $"{Path}: {Description}";
 
-    private static MemoryDump OpenRaw(string path, long length)
+    private static unsafe MemoryDump OpenRaw(DumpSource file, Action<long, long>? progress)
     {
-        GuestMemory memory = GuestMemory.MapImage(path);
-        return new MemoryDump(path, DumpFormat.Raw, "raw physical memory", memory,
-            new[] { new PhysicalRange(0, (ulong)length) }, Array.Empty<ulong>(), Array.Empty<DumpCpuState>(),
+        GuestMemory memory;
+        if (file.DirectHandle != null)
+        {
+            memory = GuestMemory.MapImage(file.Path);   // the file as it is, copy-on-write
+        }
+        else
+        {
+            NativeRegion region = ElfReader.Reserve(file, (ulong)file.Length, "the raw image");
+            var opening = new OpenProgress(progress, file.Length);
+            SegmentCopier.Copy(file, 0, region, 0, (ulong)file.Length, opening);
+            opening.Finish();
+            memory = GuestMemory.FromRegion(region.Start, (ulong)file.Length, region);
+        }
+
+        return new MemoryDump(file.Path, DumpFormat.Raw, "raw physical memory", memory,
+            new[] { new PhysicalRange(0, (ulong)file.Length) }, Array.Empty<ulong>(), Array.Empty<DumpCpuState>(),
             DumpMachine.Unknown, null, KdumpCompression.None, Array.Empty<string>());
     }
 }
