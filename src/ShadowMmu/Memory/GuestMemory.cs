@@ -18,14 +18,16 @@ public sealed unsafe class GuestMemory : IDisposable
 {
     private readonly MemoryMappedFile? _file;
     private readonly MemoryMappedViewAccessor? _view;
+    private readonly IDisposable? _owner;
     private byte* _base;
 
-    private GuestMemory(byte* start, ulong size, MemoryMappedFile? file, MemoryMappedViewAccessor? view)
+    private GuestMemory(byte* start, ulong size, MemoryMappedFile? file, MemoryMappedViewAccessor? view, IDisposable? owner = null)
     {
         _base = start;
         Size = size;
         _file = file;
         _view = view;
+        _owner = owner;
     }
 
     /// <summary>Bytes of guest physical memory.</summary>
@@ -71,6 +73,12 @@ public sealed unsafe class GuestMemory : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Guest memory over <paramref name="size"/> bytes at <paramref name="start"/> that <paramref name="owner"/> holds
+    /// (a dump's reserved region); disposing the memory disposes the owner, which must keep the bytes where they are.
+    /// </summary>
+    internal static GuestMemory FromRegion(byte* start, ulong size, IDisposable owner) => new(start, size, null, null, owner);
 
     /// <summary>Copies <paramref name="image"/> into new guest memory, rounded up to whole pages.</summary>
     public static GuestMemory FromBytes(ReadOnlySpan<byte> image)
@@ -271,7 +279,11 @@ public sealed unsafe class GuestMemory : IDisposable
             return;
         }
 
-        if (_view != null)
+        if (_owner != null)
+        {
+            _owner.Dispose();
+        }
+        else if (_view != null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
             _view.Dispose();

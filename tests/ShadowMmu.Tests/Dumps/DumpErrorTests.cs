@@ -1,0 +1,132 @@
+using System;
+using System.Buffers.Binary;
+using System.IO;
+using ShadowMmu.Dumps;
+using Xunit;
+
+namespace ShadowMmu.Tests.Dumps;
+
+/// <summary>Bad dumps end in one DumpFormatException whose one-line message names the file and its problem.</summary>
+public sealed class DumpErrorTests
+{
+    [Fact]
+    public void AnEmptyFileIsNotADump() => AssertProblem(Array.Empty<byte>(), "the file is empty");
+
+    [Fact]
+    public void ATruncatedElfSaysSo()
+    {
+        byte[] elf = File.ReadAllBytes(DumpFixtures.Path("long4", "elf"));
+        AssertProblem(elf.AsSpan(0, elf.Length / 2).ToArray(), "runs past the end of the file (0x", "truncated");
+    }
+
+    [Fact]
+    public void ElfSegmentsThatHoldTheSameAddressFromDifferentBytesContradictEachOther()
+    {
+        byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(),
+            new[] { DerivedDumpTests.Range(raw, 0, 0x2000), new DumpWriters.Range(0x1000, raw.AsSpan(0x8000, 0x1000).ToArray()) }, false);
+        AssertProblem(elf, "PT_LOAD segments 1 and 2 both hold guest-physical 0x1000");
+    }
+
+    [Fact]
+    public void ACpuWithoutItsQemuNoteIsAMissingNote()
+    {
+        byte[] notes = DumpWriters.ElfNotes(File.ReadAllBytes(DumpFixtures.Path("long4", "elf")));
+        // QEMU's order: both NT_PRSTATUS notes, then both QEMU notes; drop the last QEMU note.
+        int qemuNote = 12 + 8 + ((440 + 3) & ~3);
+        byte[] fewer = notes.AsSpan(0, notes.Length - qemuNote).ToArray();
+        byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
+        AssertProblem(DumpWriters.Elf(true, 62, fewer, new[] { DerivedDumpTests.Range(raw, 0, 0x1000) }, false),
+            "has 2 NT_PRSTATUS notes but 1 QEMU notes");
+    }
+
+    [Fact]
+    public void ASegmentClaiming2To60BytesIsRefusedWithoutAllocatingThem()
+    {
+        byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(), new[] { new DumpWriters.Range(1UL << 60, raw.AsSpan(0, 0x1000).ToArray()) }, false);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        AssertProblem(elf, "ends at guest-physical 0x1000000000001000, past the");
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 16 << 20);
+    }
+
+    [Fact]
+    public void AKdumpHeaderPointingPastTheFileSaysWhere()
+    {
+        byte[] kdump = File.ReadAllBytes(DumpFixtures.Path("long4", "kdump-snappy"));
+        BinaryPrimitives.WriteUInt32LittleEndian(kdump.AsSpan(436), 0x10000000);   // bitmap_blocks
+        AssertProblem(kdump, "kdump header places the bitmaps at 0x2000..0x10000002000, past the end of the file");
+    }
+
+    [Fact]
+    public void AKdumpCutInsideItsDescriptorsIsTruncated()
+    {
+        byte[] kdump = File.ReadAllBytes(DumpFixtures.Path("long4", "kdump-snappy"));
+        int cut = DerivedDumpTests.FirstPageDataOffset(kdump) - 100;
+        AssertProblem(kdump.AsSpan(0, cut).ToArray(), "descriptors at 0x", "the dump is truncated");
+    }
+
+    [Fact]
+    public void AKdumpCutInsideItsPagesOpensWithThoseUnreadable()
+    {
+        byte[] kdump = File.ReadAllBytes(DumpFixtures.Path("long4", "kdump-snappy"));
+        string path = DerivedDumpTests.Write("cut.kdump", kdump.AsSpan(0, kdump.Length - 10000).ToArray());
+        using MemoryDump dump = MemoryDump.Open(path);
+        Assert.True(dump.UnreadablePageCount > 0);
+        Assert.Contains(dump.Warnings, w => w.Contains("could not be read", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AFlattenedFileWithoutItsEndMarkerIsTruncated()
+    {
+        byte[] flat = File.ReadAllBytes(DumpFixtures.Path("long4", "kdump-zlib-flat"));
+        AssertProblem(flat.AsSpan(0, flat.Length - 16).ToArray(), "without its end marker");
+    }
+
+    [Fact]
+    public void LimeRangesThatOverlapAreRefused()
+    {
+        var page = new byte[0x1000];
+        byte[] lime = DumpWriters.Lime(new[] { new DumpWriters.Range(0x2000, page), new DumpWriters.Range(0x2800, page) });
+        AssertProblem(lime, "LiME range 1 (0x2800-0x37ff) starts below the end of the range before it (0x3000)");
+    }
+
+    [Fact]
+    public void ATruncatedLimeRangeSaysSo()
+    {
+        byte[] lime = DumpWriters.Lime(new[] { new DumpWriters.Range(0, new byte[0x1000]) });
+        AssertProblem(lime.AsSpan(0, lime.Length - 1).ToArray(), "LiME range 0 (0x0-0xfff) holds 0x1000 bytes, past the end of the file");
+    }
+
+    [Fact]
+    public void ALimeVersionOtherThanOneIsRefused()
+    {
+        byte[] lime = DumpWriters.Lime(new[] { new DumpWriters.Range(0, new byte[0x1000]) });
+        lime[4] = 2;
+        AssertProblem(lime, "has version 2; only version 1 exists");
+    }
+
+    [Fact]
+    public void ABigEndianOrNonCoreElfIsNotADump()
+    {
+        byte[] elf = File.ReadAllBytes(DumpFixtures.Path("long4", "elf"));
+        byte[] bigEndian = (byte[])elf.Clone();
+        bigEndian[5] = 2;
+        AssertProblem(bigEndian, "ELF data encoding 2 is not little-endian");
+        byte[] executable = (byte[])elf.Clone();
+        executable[16] = 2;
+        AssertProblem(executable, "ELF type 2 is not a core file");
+    }
+
+    private static void AssertProblem(byte[] file, params string[] parts)
+    {
+        string path = DerivedDumpTests.Write("bad.dump", file);
+        DumpFormatException e = Assert.Throws<DumpFormatException>(() => MemoryDump.Open(path).Dispose());
+        Assert.StartsWith(path + ": ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+        foreach (string part in parts)
+        {
+            Assert.Contains(part, e.Problem, StringComparison.Ordinal);
+        }
+    }
+}
