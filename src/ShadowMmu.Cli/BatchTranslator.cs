@@ -5,6 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Text.Json;
+using ShadowMmu.Dumps;
 
 namespace ShadowMmu.Cli;
 
@@ -14,8 +15,8 @@ namespace ShadowMmu.Cli;
 /// </summary>
 internal sealed class BatchTranslator : IDisposable
 {
-    private readonly WalkSession _session = new();
-    private readonly Dictionary<string, (GuestMemory? Memory, string? Error)> _imagesByName = new(StringComparer.Ordinal);
+    private readonly WalkSession _session;
+    private readonly Dictionary<string, (MemoryDump? Dump, string? Error)> _imagesByName = new(StringComparer.Ordinal);
     private readonly string _baseDirectory;
     private readonly TextWriter _output;
     private readonly ArrayBufferWriter<byte> _buffer = new(512);
@@ -25,8 +26,10 @@ internal sealed class BatchTranslator : IDisposable
 
     /// <param name="baseDirectory">Where relative image paths start: the batch file's folder.</param>
     /// <param name="output">Where the answers go.</param>
-    public BatchTranslator(string baseDirectory, TextWriter output)
+    /// <param name="progress">Told how the opening of a dump that must be decompressed goes.</param>
+    public BatchTranslator(string baseDirectory, TextWriter output, Action<long, long>? progress = null)
     {
+        _session = new WalkSession(progress);
         _baseDirectory = baseDirectory;
         _output = output;
         _json = new Utf8JsonWriter(_buffer, TranslationFormat.JsonOptions);
@@ -117,14 +120,32 @@ internal sealed class BatchTranslator : IDisposable
                 : "the line is not a JSON object (a case is one JSON object on one line, like {\"image\": \"mem.bin\", \"cr3\": \"0x1000\", \"va\": \"0x401000\"})";
         }
 
-        GuestMemory? memory = Image(c.Image!, out string? imageError);
-        if (memory == null)
+        MemoryDump? dump = Image(c.Image!, out string? imageError);
+        if (dump == null)
         {
             return imageError;
         }
 
+        if (c.FromNote)
+        {
+            // No cr3: the registers are the dump's note for the case's CPU (0 by default), under the ones the case gives.
+            if (dump.Cpus.Count == 0 && c.CpuIndex == null)
+            {
+                return "cr3 is missing (the image holds no CPU notes to take the registers from)";
+            }
+
+            CpuState? fromNote = DumpRegisters.Resolve(dump, c.CpuIndex ?? 0, c.Given, out string? noteError);
+            if (fromNote == null)
+            {
+                return noteError;
+            }
+
+            c.Cpu = fromNote.Value with { Eptp = c.Cpu.Eptp, ModeBasedExecute = c.Cpu.ModeBasedExecute };
+        }
+
         var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac, c.Gpa, c.User, c.Nested, c.Pdptes);
-        if (!_session.TryTranslate(memory, request, ref _translation, out string? error))
+        if (!_session.TryTranslate(dump.Memory, request, ref _translation, out string? error)
+            || (error = _session.MissingTable(dump.Memory, _translation)) != null)
         {
             return error;
         }
@@ -133,18 +154,18 @@ internal sealed class BatchTranslator : IDisposable
         return null;
     }
 
-    private GuestMemory? Image(string name, out string? error)
+    private MemoryDump? Image(string name, out string? error)
     {
-        if (!_imagesByName.TryGetValue(name, out (GuestMemory? Memory, string? Error) entry))
+        if (!_imagesByName.TryGetValue(name, out (MemoryDump? Dump, string? Error) entry))
         {
             string path = Path.IsPathFullyQualified(name) ? name : Path.Combine(_baseDirectory, name);
-            GuestMemory? memory = _session.TryOpenImage(path, out string? openError);
-            entry = (memory, openError == null ? null : openError.Replace($"'{path}'", $"'{name}'", StringComparison.Ordinal));
+            MemoryDump? dump = _session.TryOpenDump(path, out string? openError);
+            entry = (dump, openError == null ? null : openError.Replace($"'{path}'", $"'{name}'", StringComparison.Ordinal));
             _imagesByName[name] = entry;
         }
 
         error = entry.Error;
-        return entry.Memory;
+        return entry.Dump;
     }
 }
 
@@ -162,10 +183,15 @@ internal struct BatchCase
     public bool Nested;
     public PdpteChoice Pdptes;
 
+    // No cr3: the registers come from the dump's note for CpuIndex (0 when not given), with Given over them.
+    public bool FromNote;
+    public int? CpuIndex;
+    public GivenRegisters Given;
+
     /// <summary>The keys a case may have.</summary>
     public static readonly string[] Keys =
     {
-        "image", "cr0", "cr3", "cr4", "efer", "pkru", "ac", "cpl", "access", "va", "maxphyaddr", "pdptes", "strict_pae", "eptp", "gpa", "mbec", "user",
+        "image", "cpu", "cr0", "cr3", "cr4", "efer", "pkru", "ac", "cpl", "access", "va", "maxphyaddr", "pdptes", "strict_pae", "eptp", "gpa", "mbec", "user",
     };
 
     /// <summary>Reads a case; null when it is complete, else why not. An unknown key is an error (a misspelt one would silently take its default).</summary>
@@ -177,11 +203,10 @@ internal struct BatchCase
             return $"a case is a JSON object, not {Kind(root.ValueKind)}";
         }
 
-        ulong cr0 = TranslateDefaults.Cr0, cr4 = TranslateDefaults.Cr4, efer = TranslateDefaults.Efer, pkru = TranslateDefaults.Pkru;
-        ulong? cr3 = null, va = null, eptp = null, gpa = null;
+        ulong? cr0 = null, cr3 = null, cr4 = null, efer = null, pkru = null, maxBits = null, cpu = null, va = null, eptp = null, gpa = null;
         bool mbec = false, strictPae = false;
         PdpteChoice? pdptes = null;
-        ulong maxPhysAddr = TranslateDefaults.MaxPhysAddr, cpl = TranslateDefaults.Cpl;
+        ulong cpl = TranslateDefaults.Cpl;
         c.Access = TranslateDefaults.Access;
         c.Ac = false;
 
@@ -207,17 +232,18 @@ internal struct BatchCase
                     }
 
                     break;
-                case "cr0": problem = Number(value, "cr0", ulong.MaxValue, ref cr0); break;
-                case "cr3": problem = Optional(value, "cr3", ref cr3); break;
-                case "cr4": problem = Number(value, "cr4", ulong.MaxValue, ref cr4); break;
-                case "efer": problem = Number(value, "efer", ulong.MaxValue, ref efer); break;
-                case "pkru": problem = Number(value, "pkru", uint.MaxValue, ref pkru); break;
-                case "va": problem = Optional(value, "va", ref va); break;
-                case "eptp": problem = Optional(value, "eptp", ref eptp); break;
-                case "gpa": problem = Optional(value, "gpa", ref gpa); break;
+                case "cpu": problem = Optional(value, "cpu", int.MaxValue, ref cpu); break;
+                case "cr0": problem = Optional(value, "cr0", ulong.MaxValue, ref cr0); break;
+                case "cr3": problem = Optional(value, "cr3", ulong.MaxValue, ref cr3); break;
+                case "cr4": problem = Optional(value, "cr4", ulong.MaxValue, ref cr4); break;
+                case "efer": problem = Optional(value, "efer", ulong.MaxValue, ref efer); break;
+                case "pkru": problem = Optional(value, "pkru", uint.MaxValue, ref pkru); break;
+                case "va": problem = Optional(value, "va", ulong.MaxValue, ref va); break;
+                case "eptp": problem = Optional(value, "eptp", ulong.MaxValue, ref eptp); break;
+                case "gpa": problem = Optional(value, "gpa", ulong.MaxValue, ref gpa); break;
                 case "mbec": problem = Boolean(value, "mbec", ref mbec); break;
                 case "user": problem = Boolean(value, "user", ref c.User); break;
-                case "maxphyaddr": problem = Number(value, "maxphyaddr", int.MaxValue, ref maxPhysAddr); break;
+                case "maxphyaddr": problem = Optional(value, "maxphyaddr", int.MaxValue, ref maxBits); break;
                 case "cpl":
                     problem = Number(value, "cpl", ulong.MaxValue, ref cpl);
                     if (problem == null && cpl > 3)
@@ -284,15 +310,10 @@ internal struct BatchCase
                 return "give either gpa (EPT alone) or va, not both";
             }
 
-            c.Cpu = new CpuState(0, 0, 0, 0, 0, (int)Math.Min(maxPhysAddr, int.MaxValue), TranslateDefaults.Features, eptp.Value, mbec);
+            c.Cpu = new CpuState(0, 0, 0, 0, 0, (int)(maxBits ?? TranslateDefaults.MaxPhysAddr), TranslateDefaults.Features, eptp.Value, mbec);
             c.Va = gpa.Value;
             c.Gpa = true;
             return null;
-        }
-
-        if (cr3 == null)
-        {
-            return "cr3 is missing";
         }
 
         if (va == null)
@@ -300,7 +321,10 @@ internal struct BatchCase
             return "va is missing";
         }
 
-        c.Cpu = new CpuState(cr0, cr3.Value, cr4, efer, (uint)pkru, (int)maxPhysAddr, TranslateDefaults.Features, eptp ?? 0, mbec);
+        c.Given = new GivenRegisters(cr0, cr3, cr4, efer, pkru, (int?)maxBits);
+        c.CpuIndex = (int?)cpu;
+        c.FromNote = cpu != null || cr3 == null;
+        c.Cpu = c.Given.WithDefaults(cr3 ?? 0) with { Eptp = eptp ?? 0, ModeBasedExecute = mbec };
         c.Nested = eptp != null;
         c.Va = va.Value;
         c.Cpl = (int)cpl;
@@ -382,10 +406,10 @@ internal struct BatchCase
         return null;
     }
 
-    private static string? Optional(JsonElement value, string key, ref ulong? result)
+    private static string? Optional(JsonElement value, string key, ulong max, ref ulong? result)
     {
         ulong parsed = 0;
-        string? problem = Number(value, key, ulong.MaxValue, ref parsed);
+        string? problem = Number(value, key, max, ref parsed);
         if (problem == null)
         {
             result = parsed;

@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 
 namespace ShadowMmu.Cli;
@@ -6,4 +7,9 @@ namespace ShadowMmu.Cli;
 /// <param name="Out">Standard output (results).</param>
 /// <param name="Error">Standard error (the one-line error).</param>
 /// <param name="In">Standard input (<c>--batch -</c>).</param>
-internal sealed record CliContext(TextWriter Out, TextWriter Error, TextReader In);
+/// <param name="ErrorIsTerminal">True when standard error is a terminal: a dump that takes seconds to open shows a progress line there.</param>
+internal sealed record CliContext(TextWriter Out, TextWriter Error, TextReader In, bool ErrorIsTerminal = false)
+{
+    /// <summary>What a dump's opening reports its progress to: a line on the terminal, or nothing.</summary>
+    public Action<long, long>? Progress => ErrorIsTerminal ? new OpenProgressLine(Error).Report : null;
+}

@@ -16,7 +16,7 @@ public static class Program
     public static int Main(string[] args)
     {
         using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-        int exitCode = Run(args, stdout, Console.Error, Console.In);
+        int exitCode = Run(args, stdout, Console.Error, Console.In, errorIsTerminal: !Console.IsErrorRedirected);
         stdout.Flush();
         return exitCode;
     }
@@ -27,9 +27,10 @@ public static class Program
     /// <param name="stderr">Where the one-line error goes.</param>
     /// <param name="stdin">What <c>--batch -</c> reads (standard input when null).</param>
     /// <returns>The exit code: 0 ok, 2 bad input, 1 an internal error.</returns>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
+    /// <param name="errorIsTerminal">True when <paramref name="stderr"/> is a terminal (progress lines go there).</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader? stdin = null, bool errorIsTerminal = false)
     {
-        var context = new CliContext(stdout, stderr, stdin ?? Console.In);
+        var context = new CliContext(stdout, stderr, stdin ?? Console.In, errorIsTerminal);
         return CommandLineHost.Run(BuildRoot(context), args, context);
     }
 

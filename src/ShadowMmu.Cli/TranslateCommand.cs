@@ -2,7 +2,9 @@ using System;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.IO;
+using System.Linq;
 using System.Text;
+using ShadowMmu.Dumps;
 
 namespace ShadowMmu.Cli;
 
@@ -13,16 +15,28 @@ namespace ShadowMmu.Cli;
 /// </summary>
 internal static class TranslateCommand
 {
+    /// <summary>What a <c>translate</c> command line asks for.</summary>
+    private enum Input
+    {
+        /// <summary>Linear addresses in an image (<c>--image</c> and VAs); with <c>--eptp</c>, walked in two dimensions.</summary>
+        Addresses,
+
+        /// <summary>Guest-physical addresses through EPT alone (<c>--gpa</c> with <c>--eptp</c>).</summary>
+        GuestPhysical,
+
+        /// <summary>A JSON Lines batch (<c>--batch</c>).</summary>
+        Batch,
+
+        /// <summary>Example tables built in memory (<c>--demo</c>).</summary>
+        Demo,
+    }
+
     public static Command Create(CliContext context)
     {
-        var image = new Option<string>("--image")
-        {
-            Description = "Raw physical-memory image: byte N of the file is guest-physical address N (QEMU: pmemsave 0 SIZE FILE). Mapped copy-on-write; never written.",
-            HelpName = "FILE",
-        };
+        var space = new AddressSpaceOptions();
         var batch = new Option<string>("--batch")
         {
-            Description = "Translate the cases of a JSON Lines file ('-' for stdin), one JSON answer per line on stdout. Registers come from each case.",
+            Description = "Translate the cases of a JSON Lines file ('-' for stdin), one JSON answer per line on stdout. Registers come from each case (or a dump's CPU note).",
             HelpName = "FILE.jsonl",
         };
         var failOnError = new Option<bool>("--fail-on-error")
@@ -33,19 +47,14 @@ internal static class TranslateCommand
         {
             Description = "Build example page tables in memory for every mode and show how their addresses translate (no file needed).",
         };
-        Option<ulong?> cr3 = Numbers.HexOption("--cr3", "CR3: the physical address of the root table (PAE: of the PDPT). Required with --image.");
-        Option<ulong?> cr0 = Numbers.HexOption("--cr0", "CR0 (PG 0x80000000, WP 0x10000, PE 0x1).", TranslateDefaults.Cr0);
-        Option<ulong?> cr4 = Numbers.HexOption("--cr4", "CR4 (PSE 0x10, PAE 0x20, LA57 0x1000, SMEP 0x100000, SMAP 0x200000, PKE 0x400000).", TranslateDefaults.Cr4);
-        Option<ulong?> efer = Numbers.HexOption("--efer", "IA32_EFER (LME 0x100, LMA 0x400, NXE 0x800).", TranslateDefaults.Efer);
-        Option<ulong?> pkru = Numbers.HexOption("--pkru", "PKRU: access- and write-disable bits, 2 per protection key.", TranslateDefaults.Pkru, uint.MaxValue);
         var ac = new Option<bool>("--ac") { Description = "EFLAGS.AC is set (supervisor accesses to user pages pass SMAP)." };
         var cpl = new Option<int>("--cpl")
         {
             Description = "Current privilege level, 0 to 3: 3 is user mode, 0 to 2 are supervisor mode.",
             HelpName = "0-3",
             DefaultValueFactory = _ => (int)TranslateDefaults.Cpl,
+            CustomParser = result => ParseCpl(result),
         };
-        cpl.CustomParser = result => ParseCpl(result);
         var access = new Option<string>("--access")
         {
             Description = "The kind of access.",
@@ -53,24 +62,12 @@ internal static class TranslateCommand
             DefaultValueFactory = _ => TranslateDefaults.Name(TranslateDefaults.Access),
         };
         access.AcceptOnlyFromAmong("read", "write", "fetch");
-        var maxPhysAddr = new Option<int>("--maxphyaddr")
-        {
-            Description = "MAXPHYADDR, 32 to 52: physical-address bits at or above it are reserved in entries.",
-            HelpName = "N",
-            DefaultValueFactory = _ => (int)TranslateDefaults.MaxPhysAddr,
-        };
         var vas = new Argument<ulong[]>("VA")
         {
             Description = "Linear addresses to translate (hex with 0x, or decimal).",
             Arity = ArgumentArity.ZeroOrMore,
+            CustomParser = result => ParseVas(result),
         };
-        vas.CustomParser = result => ParseVas(result);
-        var pdptes = new Option<string>("--pdptes")
-        {
-            Description = "PAE: the four PDPTE registers as the CPU held them (A,B,C,D). By default they are the image's PDPTEs without the reserved bits 2:1 and 8:5, which QEMU sets as it walks.",
-            HelpName = "A,B,C,D",
-        };
-        var strictPae = new Option<bool>("--strict-pae") { Description = "PAE: load the PDPTE registers from the image as the SDM's MOV to CR3 does: a present PDPTE with a reserved bit set makes every access #GP(0)." };
         Option<ulong?> eptp = Numbers.HexOption("--eptp", "EPT pointer: root table in bits 51:12, page-walk length - 1 in bits 5:3 (3: ept4, 4: ept5), A/D flags enabled by bit 6, memory type 0 or 6 in bits 2:0. With --gpa: walk EPT alone.");
         var mbec = new Option<bool>("--mbec") { Description = "Mode-based execute control for EPT: bit 2 of an EPT entry allows execution from supervisor-mode linear addresses, bit 10 from user-mode ones." };
         var user = new Option<bool>("--user") { Description = "With --gpa: the access is to a user-mode linear address (the guest's U/S view; selects bit 10 under --mbec)." };
@@ -79,14 +76,21 @@ internal static class TranslateCommand
             Description = "Guest-physical addresses to translate through the EPT tables EPTP names (needs --eptp).",
             HelpName = "GPA",
             AllowMultipleArgumentsPerToken = true,
+            CustomParser = result => ParseVas(result),
         };
-        gpas.CustomParser = result => ParseVas(result);
 
-        var command = new Command("translate", "Translate linear addresses through the page tables in a raw physical-memory image. The paging mode follows from CR0, CR4 and EFER as on hardware. Each address starts from the image as it is on disk. Exit code 0 when every address was walked (a #PF or #GP is a result), 2 for bad input.")
+        var command = new Command("translate", "Translate linear addresses through the page tables in a guest's memory image, as the CPU that ran the guest did. The paging mode follows from CR0, CR4 and EFER as on hardware; the registers are given, or taken from a dump's CPU note. Each address starts from the image as it is on disk. Exit code 0 when every address was walked (a #PF or #GP is a result), 2 for bad input.");
+        foreach (Option option in space.All)
         {
-            image, cr3, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, pdptes, strictPae, eptp, mbec, user, gpas, batch, failOnError, demo, vas,
-        };
+            command.Add(option);
+        }
 
+        foreach (Option option in new Option[] { ac, cpl, access, eptp, mbec, user, gpas, batch, failOnError, demo })
+        {
+            command.Add(option);
+        }
+
+        command.Add(vas);
         command.Validators.Add(result =>
         {
             // A bad VA (or a misspelt option taken for one) is the error to report, not what it makes look missing.
@@ -102,119 +106,86 @@ internal static class TranslateCommand
                 }
             }
 
-            bool hasImage = result.GetResult(image) != null;
+            bool hasImage = result.GetResult(space.Image) != null;
             bool hasBatch = result.GetResult(batch) != null;
             bool hasDemo = result.GetValue(demo);
             bool hasVas = result.GetResult(vas) is { Tokens.Count: > 0 };
             bool hasGpas = result.GetResult(gpas) is { Tokens.Count: > 0 };
             bool hasEptp = result.GetResult(eptp) != null;
-            bool hasRegisters = result.GetResult(cr3) != null || hasEptp || Given(result, cr0, cr4, efer, pkru, ac, cpl, access, maxPhysAddr, mbec, user, pdptes, strictPae);
-            hasVas |= hasGpas;
-            if ((hasImage ? 1 : 0) + (hasBatch ? 1 : 0) + (hasDemo ? 1 : 0) > 1)
+            // --maxphyaddr applies to an EPT walk too; the guest's other registers do not.
+            Option[] guest = space.Registers.Where(o => o != space.MaxPhysAddr).Concat(new Option[] { ac, cpl }).ToArray();
+            bool hasRegisters = hasEptp || AddressSpaceOptions.Given(result, space.All.Skip(1).Concat(new Option[] { ac, cpl, access, mbec, user }).ToArray());
+            string? error =
+                (hasImage ? 1 : 0) + (hasBatch ? 1 : 0) + (hasDemo ? 1 : 0) > 1 ? "use one of --image, --batch and --demo"
+                : hasBatch && (hasRegisters || hasVas || hasGpas) ? "--batch takes registers and addresses from each case; give no other options or VAs with it"
+                : hasDemo && (hasRegisters || hasVas || hasGpas) ? "--demo takes no other options or VAs"
+                : !hasImage && !hasBatch && !hasDemo ? (hasVas || hasGpas || hasRegisters ? "--image is required" : "give --image FILE [--cr3 X] VA..., --batch FILE.jsonl or --demo")
+                : !hasBatch && AddressSpaceOptions.Given(result, failOnError) ? "--fail-on-error is for --batch"
+                : space.Validate(result)
+                ?? (hasGpas && !hasEptp ? "--gpa walks EPT tables: give --eptp"
+                : hasGpas && hasVas ? "give either --gpa GPA... (EPT alone) or VAs, not both"
+                : hasGpas && AddressSpaceOptions.Given(result, guest)
+                    ? "--gpa walks EPT alone: --cr0, --cr3, --cr4, --efer, --pkru, --cpu, --ac and --cpl do not apply (use --user for the guest's U/S view)"
+                : !hasEptp && AddressSpaceOptions.Given(result, mbec, user) ? "--mbec and --user are EPT options: give --eptp and --gpa"
+                : hasEptp && !hasGpas && AddressSpaceOptions.Given(result, user) ? "--user is for --gpa: in the two-dimensional walk the guest's own tables say whether an address is user-mode"
+                : (hasGpas || hasEptp) && AddressSpaceOptions.Given(result, space.Pdptes, space.StrictPae) ? "--pdptes and --strict-pae are for a PAE guest's own walk; through EPT its PDPTEs are loaded as the SDM says"
+                : hasImage && !hasVas && !hasGpas ? "give at least one VA to translate"
+                : null);
+            if (error != null)
             {
-                result.AddError("use one of --image, --batch and --demo");
-            }
-            else if (!hasBatch && Given(result, failOnError))
-            {
-                result.AddError("--fail-on-error is for --batch");
-            }
-            else if (hasBatch && (hasRegisters || hasVas))
-            {
-                result.AddError("--batch takes registers and addresses from each case; give no other options or VAs with it");
-            }
-            else if (hasDemo && (hasRegisters || hasVas))
-            {
-                result.AddError("--demo takes no other options or VAs");
-            }
-            else if (!hasImage && !hasBatch && !hasDemo)
-            {
-                result.AddError(hasVas || hasRegisters ? "--image is required" : "give --image FILE --cr3 X VA..., --batch FILE.jsonl or --demo");
-            }
-            else if (hasGpas && !hasEptp)
-            {
-                result.AddError("--gpa walks EPT tables: give --eptp");
-            }
-            else if (hasGpas && result.GetResult(vas) is { Tokens.Count: > 0 })
-            {
-                result.AddError("give either --gpa GPA... (EPT alone) or VAs, not both");
-            }
-            else if (hasGpas && (result.GetResult(cr3) != null || Given(result, cr0, cr4, efer, pkru, ac, cpl)))
-            {
-                result.AddError("--gpa walks EPT alone: --cr0, --cr3, --cr4, --efer, --pkru, --ac and --cpl do not apply (use --user for the guest's U/S view)");
-            }
-            else if (!hasEptp && Given(result, mbec, user))
-            {
-                result.AddError("--mbec and --user are EPT options: give --eptp and --gpa");
-            }
-            else if (hasEptp && !hasGpas && Given(result, user))
-            {
-                result.AddError("--user is for --gpa: in the two-dimensional walk the guest's own tables say whether an address is user-mode");
-            }
-            else if (Given(result, pdptes) && Given(result, strictPae))
-            {
-                result.AddError("give either --pdptes or --strict-pae: both say where the PDPTE registers come from");
-            }
-            else if (Given(result, pdptes) && PdpteChoice.Parse(result.GetValue(pdptes)!, out string? pdpteError) == null)
-            {
-                result.AddError("--pdptes: " + pdpteError);
-            }
-            else if ((hasGpas || hasEptp) && Given(result, pdptes, strictPae))
-            {
-                result.AddError("--pdptes and --strict-pae are for a PAE guest's own walk; through EPT its PDPTEs are loaded as the SDM says");
-            }
-            else if (hasImage && !hasGpas && result.GetResult(cr3) == null)
-            {
-                result.AddError("--cr3 is required with --image");
-            }
-            else if (hasImage && !hasVas)
-            {
-                result.AddError("give at least one VA to translate");
+                result.AddError(error);
             }
         });
 
         command.SetAction(parsed =>
         {
-            if (parsed.GetValue(demo))
-            {
-                return Demo(context.Out);
-            }
-
-            string? batchFile = parsed.GetValue(batch);
-            if (batchFile != null)
-            {
-                return Batch(batchFile, parsed.GetValue(failOnError), context);
-            }
-
+            Input input = parsed.GetValue(demo) ? Input.Demo
+                : parsed.GetValue(batch) != null ? Input.Batch
+                : parsed.GetValue(gpas) is { Length: > 0 } ? Input.GuestPhysical
+                : Input.Addresses;
             TranslateDefaults.TryParseAccess(parsed.GetValue(access), out AccessKind kind);
-            if (parsed.GetValue(gpas) is { Length: > 0 } addresses)
+            switch (input)
             {
-                var ept = new CpuState(0, 0, 0, 0, 0, parsed.GetValue(maxPhysAddr), TranslateDefaults.Features, parsed.GetValue(eptp)!.Value, parsed.GetValue(mbec));
-                return SingleGpa(parsed.GetValue(image)!, ept, kind, parsed.GetValue(user), addresses, context.Out);
+                case Input.Demo:
+                    return Demo(context.Out);
+                case Input.Batch:
+                    return Batch(parsed.GetValue(batch)!, parsed.GetValue(failOnError), context);
+                case Input.GuestPhysical:
+                    var ept = new CpuState(0, 0, 0, 0, 0, parsed.GetValue(space.MaxPhysAddr) ?? CpuState.DefaultMaxPhysAddr, TranslateDefaults.Features,
+                        parsed.GetValue(eptp)!.Value, parsed.GetValue(mbec));
+                    return SingleGpa(parsed.GetValue(space.Image)!, ept, kind, parsed.GetValue(user), parsed.GetValue(gpas)!, context);
+                default:
+                    var request = new TranslateRequest(default, 0, kind, parsed.GetValue(cpl), parsed.GetValue(ac), Pdptes: space.PdptesOf(parsed));
+                    return Addresses(parsed, space, request, parsed.GetValue(eptp), parsed.GetValue(mbec), parsed.GetValue(vas) ?? Array.Empty<ulong>(), context);
             }
-
-            var cpu = new CpuState(
-                parsed.GetValue(cr0) ?? TranslateDefaults.Cr0,
-                parsed.GetValue(cr3)!.Value,
-                parsed.GetValue(cr4) ?? TranslateDefaults.Cr4,
-                parsed.GetValue(efer) ?? TranslateDefaults.Efer,
-                (uint)(parsed.GetValue(pkru) ?? TranslateDefaults.Pkru),
-                parsed.GetValue(maxPhysAddr),
-                TranslateDefaults.Features,
-                parsed.GetValue(eptp) ?? 0,
-                parsed.GetValue(mbec));
-            PdpteChoice pdpteChoice = parsed.GetValue(pdptes) is { } given ? PdpteChoice.Parse(given, out _)!.Value
-                : parsed.GetValue(strictPae) ? new PdpteChoice(PdpteSource.Strict) : PdpteChoice.FromImage;
-            return Single(parsed.GetValue(image)!, cpu, kind, parsed.GetValue(cpl), parsed.GetValue(ac), pdpteChoice, parsed.GetValue(vas) ?? Array.Empty<ulong>(), context.Out);
         });
 
         return command;
     }
 
-    /// <summary>Translates each VA in the image and prints one result per VA (and its details, indented).</summary>
-    private static int Single(string imagePath, CpuState cpu, AccessKind access, int cpl, bool ac, PdpteChoice pdptes, ulong[] vas, TextWriter output)
+    /// <summary>
+    /// Translates each VA in the image and prints one result per VA (and its details, indented). Given registers are
+    /// checked before the image is opened (they say whether there is anything to walk, whatever the image holds);
+    /// registers from a dump's note, once it is.
+    /// </summary>
+    private static int Addresses(ParseResult parsed, AddressSpaceOptions space, TranslateRequest request, ulong? eptp, bool mbec, ulong[] vas, CliContext context)
     {
-        // Registers first: they say whether there is anything to walk, whatever the image holds. With EPTP: two dimensions.
-        bool nested = cpu.Eptp != 0;
+        using var session = new WalkSession(context.Progress);
+        GivenRegisters given = space.GivenRegisters(parsed);
+        int? cpuIndex = parsed.GetValue(space.Cpu);
+        MemoryDump? dump = null;
+        CpuState cpu;
+        if (cpuIndex == null && given.Cr3 is ulong cr3)
+        {
+            cpu = given.WithDefaults(cr3);
+        }
+        else
+        {
+            (dump, cpu) = space.Resolve(parsed, session);
+        }
+
+        cpu = cpu with { Eptp = eptp ?? 0, ModeBasedExecute = mbec };
+        bool nested = eptp != null;
         string? error;
         if (nested && WalkSession.TrySelectEptMode(cpu, out error) == null)
         {
@@ -231,31 +202,31 @@ internal static class TranslateCommand
             }
         }
 
-        using var session = new WalkSession();
-        GuestMemory memory = session.TryOpenImage(imagePath, out error) ?? throw new CliUsageException(error!);
+        dump ??= session.TryOpenDump(parsed.GetValue(space.Image)!, out error) ?? throw new CliUsageException(error!);
         var translation = default(Translation);
         bool noted = false;
         foreach (ulong va in vas)
         {
-            if (!session.TryTranslate(memory, new TranslateRequest(cpu, va, access, cpl, ac, Nested: nested, Pdptes: pdptes), ref translation, out error))
+            if (!session.TryTranslate(dump.Memory, request with { Cpu = cpu, Va = va, Nested = nested }, ref translation, out error)
+                || (error = session.MissingTable(dump.Memory, translation)) != null)
             {
-                throw new CliUsageException(error!);
+                throw new CliUsageException($"{Numbers.Hex(va)}: {error}");
             }
 
             if (!noted && TranslationFormat.PdpteNote(translation) is { } note)
             {
-                output.WriteLine(note);
+                context.Out.WriteLine(note);
             }
 
             noted = true;
-            TranslationFormat.WriteText(output, translation);
+            TranslationFormat.WriteText(context.Out, translation);
         }
 
         return 0;
     }
 
     /// <summary>Translates each GPA through EPT alone and prints one result per GPA (and its details, indented).</summary>
-    private static int SingleGpa(string imagePath, CpuState cpu, AccessKind access, bool user, ulong[] gpas, TextWriter output)
+    private static int SingleGpa(string imagePath, CpuState cpu, AccessKind access, bool user, ulong[] gpas, CliContext context)
     {
         // EPTP and the addresses first: they say whether there is anything to walk, whatever the image holds.
         PagingModeInfo mode = WalkSession.TrySelectEptMode(cpu, out string? error) ?? throw new CliUsageException(error!);
@@ -267,7 +238,7 @@ internal static class TranslateCommand
             }
         }
 
-        using var session = new WalkSession();
+        using var session = new WalkSession(context.Progress);
         GuestMemory memory = session.TryOpenImage(imagePath, out error) ?? throw new CliUsageException(error!);
         var translation = default(Translation);
         foreach (ulong gpa in gpas)
@@ -277,7 +248,7 @@ internal static class TranslateCommand
                 throw new CliUsageException(error!);
             }
 
-            TranslationFormat.WriteText(output, translation);
+            TranslationFormat.WriteText(context.Out, translation);
         }
 
         return 0;
@@ -314,7 +285,7 @@ internal static class TranslateCommand
             throw new CliUsageException($"cannot read batch file '{batchFile}': {e.Message}");
         }
 
-        using var translator = new BatchTranslator(folder, context.Out);
+        using var translator = new BatchTranslator(folder, context.Out, context.Progress);
         int cases;
         try
         {
@@ -354,19 +325,6 @@ internal static class TranslateCommand
         }
 
         return 0;
-    }
-
-    private static bool Given(CommandResult result, params Option[] options)
-    {
-        foreach (Option option in options)
-        {
-            if (result.GetResult(option) is { Implicit: false })
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static int ParseCpl(ArgumentResult result)

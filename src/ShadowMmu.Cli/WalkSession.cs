@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using ShadowMmu.Dumps;
 
 namespace ShadowMmu.Cli;
 
@@ -55,13 +56,28 @@ internal sealed class WalkSession : IDisposable
 {
     private const int MaxCachedWalkers = 4096;
 
-    private readonly Dictionary<string, (GuestMemory? Memory, string? Error)> _images = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (MemoryDump? Dump, string? Error)> _images = new(StringComparer.Ordinal);
+    // The dumps whose memory has holes (pages the dump does not hold read as zeros): walks through them are checked.
+    private readonly Dictionary<GuestMemory, MemoryDump> _withHoles = new();
+    private readonly Action<long, long>? _progress;
     // Keyed by the EPT mode's name too: a two-dimensional walk uses a guest walker and an EPT walker for one state.
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu, string? Ept, PdpteChoice Pdptes), (IGuestPageWalker Walker, ulong Ignored)> _walkers = new();
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), ReferenceWalker> _nestedWalkers = new();
 
-    /// <summary>Maps the image at <paramref name="path"/> (once per full path); null and a reason when it cannot be read.</summary>
-    public GuestMemory? TryOpenImage(string path, out string? error)
+    /// <param name="progress">Told (bytes done, bytes in all) while a dump that must be copied or decompressed opens.</param>
+    public WalkSession(Action<long, long>? progress = null)
+    {
+        _progress = progress;
+    }
+
+    /// <summary>The memory of the image at <paramref name="path"/> (see <see cref="TryOpenDump"/>); null and a reason when it cannot be read.</summary>
+    public GuestMemory? TryOpenImage(string path, out string? error) => TryOpenDump(path, out error)?.Memory;
+
+    /// <summary>
+    /// Opens the dump at <paramref name="path"/>, whatever its format (raw, ELF, kdump, LiME: read from its content),
+    /// once per full path; null and a one-line reason when it cannot be read.
+    /// </summary>
+    public MemoryDump? TryOpenDump(string path, out string? error)
     {
         string full;
         try
@@ -74,14 +90,48 @@ internal sealed class WalkSession : IDisposable
             return null;
         }
 
-        if (!_images.TryGetValue(full, out (GuestMemory? Memory, string? Error) entry))
+        if (!_images.TryGetValue(full, out (MemoryDump? Dump, string? Error) entry))
         {
-            entry = Map(path, full);
+            entry = Open(path, full);
             _images[full] = entry;
+            if (entry.Dump is { } dump && HasHoles(dump))
+            {
+                _withHoles[dump.Memory] = dump;
+            }
         }
 
         error = entry.Error;
-        return entry.Memory;
+        return entry.Dump;
+    }
+
+    /// <summary>
+    /// Why the walk in <paramref name="t"/> cannot be trusted: an entry it read lies in a page the dump does not hold
+    /// (it read zeros there); null when every entry it read is in the dump.
+    /// </summary>
+    public string? MissingTable(GuestMemory memory, in Translation t)
+    {
+        if (!_withHoles.TryGetValue(memory, out MemoryDump? dump) || t.EptMode != null || t.Walk.Fault == WalkFault.GeneralProtection)
+        {
+            return null;
+        }
+
+        ref readonly GuestWalk walk = ref t.Walk;
+        int deepest = Math.Max(walk.Level, 1);
+        for (int level = t.Mode.RootLevel; level >= deepest && level <= 5; level--)
+        {
+            ulong entry = walk.PteGpa[level - 1];
+            if (t.Pae != null && level == t.Mode.RootLevel)
+            {
+                continue; // PAE's PDPTEs are registers: the walk read none of them from memory
+            }
+
+            if (!walk.EntryOutsideMemory && !dump.IsPresent(entry))
+            {
+                return $"the {PagingModeFacts.Of(t.Mode).LevelName(level)} at {Numbers.Hex(entry)} lies in a page the dump does not hold";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -284,12 +334,13 @@ internal sealed class WalkSession : IDisposable
     public void Dispose()
     {
         _walkers.Clear();
-        foreach ((GuestMemory? memory, string? _) in _images.Values)
+        foreach ((MemoryDump? dump, string? _) in _images.Values)
         {
-            memory?.Dispose();
+            dump?.Dispose();
         }
 
         _images.Clear();
+        _withHoles.Clear();
     }
 
     private IGuestPageWalker? Walker(GuestMemory memory, in CpuState cpu, PagingModeInfo? ept, PdpteChoice pdptes, out ulong ignored, out string? error)
@@ -322,7 +373,7 @@ internal sealed class WalkSession : IDisposable
         return entry.Walker;
     }
 
-    private static (GuestMemory? Memory, string? Error) Map(string path, string full)
+    private (MemoryDump? Dump, string? Error) Open(string path, string full)
     {
         try
         {
@@ -331,11 +382,19 @@ internal sealed class WalkSession : IDisposable
                 return (null, $"cannot read image '{path}': it is a directory");
             }
 
-            return (GuestMemory.MapImage(full), null);
+            return (MemoryDump.Open(full, _progress), null);
+        }
+        catch (DumpFormatException e)
+        {
+            return (null, $"cannot read image '{path}': {CommandLineHost.OneLine(e.Problem)}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return (null, $"cannot read image '{path}': {CommandLineHost.OneLine(e.Message)}");
         }
     }
+
+    // A raw image holds every byte from 0 to its end; other formats may leave pages out.
+    private static bool HasHoles(MemoryDump dump) =>
+        dump.PresentRanges.Count != 1 || dump.PresentRanges[0].Start != 0 || dump.PresentRanges[0].Length != dump.Memory.Size;
 }
