@@ -42,6 +42,8 @@ public static class Program
         new VersionOption { Action = new VersionAction() },
         SimulateCommand.Create(context),
         TranslateCommand.Create(context),
+        MapsCommand.Create(context),
+        ReadCommand.Create(context),
         ExampleImageCommand.Create(context),
     };
 
@@ -49,6 +51,6 @@ public static class Program
         "ShadowMmu: a model of a KVM-style shadow MMU whose x86 and EPT page walks are generated from the Intel SDM's "
         + "paging modes. 'simulate' is the main job: vCPU threads fault through the shadow MMU while guest threads rewrite "
         + "their page tables, and an audit checks every shadow entry (run it with no options for the default workload). "
-        + "'translate' walks page tables in a guest's physical-memory image as the CPU did; 'example-image' writes a small "
-        + "image to try it on.";
+        + "'translate', 'maps' and 'read' work on a guest's memory image (raw, ELF core, kdump, LiME) as the CPU that ran it "
+        + "did: one address, every mapped page, the bytes of a range; 'example-image' writes a small image to try them on.";
 }

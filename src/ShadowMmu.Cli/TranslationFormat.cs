@@ -448,6 +448,23 @@ internal static class TranslationFormat
         return bytes.ToString(CultureInfo.InvariantCulture) + " " + units[unit];
     }
 
+    /// <summary>A size for a total, to three figures: <c>28.4 MiB</c>, <c>512 KiB</c>, <c>1.00 GiB</c>.</summary>
+    public static string ApproximateSize(ulong bytes)
+    {
+        string[] units = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB" };
+        double value = bytes;
+        int unit = 0;
+        while (unit < units.Length - 1 && value >= 1024)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        string number = unit == 0 ? bytes.ToString(CultureInfo.InvariantCulture)
+            : value.ToString(value >= 100 ? "0" : value >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
+        return number + " " + units[unit];
+    }
+
     /// <summary><c>user rwx</c>, <c>supervisor r--</c>: who may use the page and how (KVM's U W X rights).</summary>
     public static string RightsText(uint access) => AccessRights.Format(access);
 

@@ -85,6 +85,9 @@ public sealed class PagingModeFacts
             ? _spec.GetLevel(level).EntryName
             : "level " + level.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>Bytes of linear addresses one entry of <paramref name="level"/> covers (long4: 4 KiB at level 1, 512 GiB at level 4).</summary>
+    public ulong EntryCoverage(int level) => 1UL << _spec.GetLevel(level).Index.Lo;
+
     /// <summary>Whether <paramref name="va"/> is a linear address of this mode (it may still be non-canonical).</summary>
     public bool Fits(ulong va) => Canonical || Mode.LinearBits >= 64 || (va >> Mode.LinearBits) == 0;
 

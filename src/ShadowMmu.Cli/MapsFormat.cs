@@ -1,0 +1,219 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text.Json;
+
+namespace ShadowMmu.Cli;
+
+/// <summary>The ways <c>maps</c> prints an address space.</summary>
+internal enum MapsFormat
+{
+    /// <summary>Runs of pages that agree in everything (contiguous in both address spaces, same rights, page size and key).</summary>
+    Table,
+
+    /// <summary>qemu-system-x86_64's <c>info tlb</c>: one line per leaf, <c>%016x: %016x XGPDACTUW</c>.</summary>
+    Tlb,
+
+    /// <summary>qemu-system-x86_64's <c>info mem</c>: runs of the same U/S and R/W, <c>start-end size urw</c>.</summary>
+    Mem,
+
+    /// <summary>The table's runs as one JSON object, in the batch output's snake_case names.</summary>
+    Json,
+}
+
+/// <summary>
+/// <c>info tlb</c>'s lines: the page's canonical address, its physical address and the leaf entry's flags. Where QEMU
+/// prints an entry's bits under a mask (leaving the NX bit in a PAE address, dropping PSE-36 bits), this prints the
+/// page's physical address as the walk computes it.
+/// </summary>
+internal struct TlbLines : IMappingVisitor
+{
+    private readonly TextWriter _output;
+    private readonly int _entryBytes;
+
+    public TlbLines(TextWriter output, int entryBytes)
+    {
+        _output = output;
+        _entryBytes = entryBytes;
+    }
+
+    public readonly void Page(in MappedPage page)
+    {
+        Span<char> line = stackalloc char[44];
+        page.Va.TryFormat(line, out _, "x16", CultureInfo.InvariantCulture);
+        line[16] = ':';
+        line[17] = ' ';
+        page.Pa.TryFormat(line[18..], out _, "x16", CultureInfo.InvariantCulture);
+        line[34] = ' ';
+        ulong e = page.Entry;
+        line[35] = _entryBytes == 8 && (e & (1UL << 63)) != 0 ? 'X' : '-';
+        line[36] = (e & (1UL << 8)) != 0 ? 'G' : '-';
+        line[37] = page.Level > 1 && (e & (1UL << 7)) != 0 ? 'P' : '-';
+        line[38] = (e & (1UL << 6)) != 0 ? 'D' : '-';
+        line[39] = (e & (1UL << 5)) != 0 ? 'A' : '-';
+        line[40] = (e & (1UL << 4)) != 0 ? 'C' : '-';
+        line[41] = (e & (1UL << 3)) != 0 ? 'T' : '-';
+        line[42] = (e & (1UL << 2)) != 0 ? 'U' : '-';
+        line[43] = (e & (1UL << 1)) != 0 ? 'W' : '-';
+        _output.Write(line);
+        _output.Write('\n');
+    }
+}
+
+/// <summary>
+/// <c>info mem</c>'s runs: consecutive linear pages with the same U/S and R/W (ANDed over the levels) merge, whatever
+/// their physical addresses. Addresses are computed as QEMU does, in the linear address's own width, and printed
+/// canonical.
+/// </summary>
+internal struct MemRuns : IMappingVisitor
+{
+    private readonly TextWriter _output;
+    private readonly int _linearBits;
+    private readonly bool _canonical;
+    private ulong _start;
+    private ulong _end;
+    private uint _rights;
+    private bool _open;
+
+    public MemRuns(TextWriter output, int linearBits, bool canonical)
+    {
+        _output = output;
+        _linearBits = linearBits;
+        _canonical = canonical;
+        _start = _end = 0;
+        _rights = 0;
+        _open = false;
+    }
+
+    public void Page(in MappedPage page)
+    {
+        ulong linear = _linearBits >= 64 ? page.Va : page.Va & ((1UL << _linearBits) - 1);
+        uint rights = page.Access & (AccessRights.User | AccessRights.Write);
+        if (_open && linear == _end && rights == _rights)
+        {
+            _end += page.Size;
+            return;
+        }
+
+        Flush();
+        (_start, _end, _rights, _open) = (linear, linear + page.Size, rights, true);
+    }
+
+    /// <summary>Prints the run still open.</summary>
+    public void Flush()
+    {
+        if (!_open)
+        {
+            return;
+        }
+
+        Span<char> line = stackalloc char[54];
+        Canonical(_start).TryFormat(line, out _, "x16", CultureInfo.InvariantCulture);
+        line[16] = '-';
+        Canonical(_end).TryFormat(line[17..], out _, "x16", CultureInfo.InvariantCulture);
+        line[33] = ' ';
+        Canonical(_end - _start).TryFormat(line[34..], out _, "x16", CultureInfo.InvariantCulture);
+        line[50] = ' ';
+        line[51] = (_rights & AccessRights.User) != 0 ? 'u' : '-';
+        line[52] = 'r';
+        line[53] = (_rights & AccessRights.Write) != 0 ? 'w' : '-';
+        _output.Write(line);
+        _output.Write('\n');
+        _open = false;
+    }
+
+    // QEMU's addr_canonical: bit 47 (or 56) copied upwards, in the IA-32e modes only.
+    private readonly ulong Canonical(ulong address)
+    {
+        if (!_canonical || _linearBits >= 64 || (address & (1UL << (_linearBits - 1))) == 0)
+        {
+            return address;
+        }
+
+        return address | ~((1UL << _linearBits) - 1);
+    }
+}
+
+/// <summary>A run of pages that agree in everything: contiguous linear and physical addresses, rights, page size, key.</summary>
+internal readonly record struct MappedRun(ulong Va, ulong Pa, ulong Bytes, ulong PageSize, uint Access, int ProtectionKey)
+{
+    public long Pages => (long)(Bytes / PageSize);
+
+    public bool Continues(in MappedPage page) =>
+        page.Va == Va + Bytes && page.Pa == Pa + Bytes && page.Size == PageSize && page.Access == Access && page.ProtectionKey == ProtectionKey;
+}
+
+/// <summary>Merges pages into <see cref="MappedRun"/>s and prints each, for people or as JSON.</summary>
+internal struct TableRuns : IMappingVisitor
+{
+    private readonly TextWriter? _text;
+    private readonly Utf8JsonWriter? _json;
+    private MappedRun _run;
+    private bool _open;
+
+    public TableRuns(TextWriter? text, Utf8JsonWriter? json)
+    {
+        _text = text;
+        _json = json;
+        _run = default;
+        _open = false;
+        Runs = 0;
+        Bytes = 0;
+    }
+
+    public long Runs { get; private set; }
+
+    public ulong Bytes { get; private set; }
+
+    public void Page(in MappedPage page)
+    {
+        Bytes += page.Size;
+        if (_open && _run.Continues(page))
+        {
+            _run = _run with { Bytes = _run.Bytes + page.Size };
+            return;
+        }
+
+        Flush();
+        _run = new MappedRun(page.Va, page.Pa, page.Size, page.Size, page.Access, page.ProtectionKey);
+        _open = true;
+    }
+
+    public void Flush()
+    {
+        if (!_open)
+        {
+            return;
+        }
+
+        Runs++;
+        _open = false;
+        if (_json != null)
+        {
+            WriteJson(_json, _run);
+            return;
+        }
+
+        MappedRun r = _run;
+        string key = r.ProtectionKey != 0 ? "  key " + r.ProtectionKey.ToString(CultureInfo.InvariantCulture) : string.Empty;
+        _text!.Write(
+            $"0x{r.Va:x16}-0x{r.Va + r.Bytes:x16} {TranslationFormat.SizeText(r.Bytes),10}  -> {"0x" + r.Pa.ToString("x", CultureInfo.InvariantCulture),-14}  {AccessRights.Format(r.Access),-15}{r.Pages.ToString(CultureInfo.InvariantCulture)} x {TranslationFormat.SizeText(r.PageSize)}{key}\n");
+    }
+
+    private static void WriteJson(Utf8JsonWriter json, in MappedRun run)
+    {
+        json.WriteStartObject();
+        json.WriteString("va", Numbers.Hex(run.Va));
+        json.WriteString("end", Numbers.Hex(run.Va + run.Bytes));
+        json.WriteNumber("size", run.Bytes);
+        json.WriteString("pa", Numbers.Hex(run.Pa));
+        json.WriteNumber("page_size", run.PageSize);
+        json.WriteNumber("pages", run.Pages);
+        json.WriteString("rights", AccessRights.Format(run.Access));
+        json.WriteBoolean("user", (run.Access & AccessRights.User) != 0);
+        json.WriteBoolean("writable", (run.Access & AccessRights.Write) != 0);
+        json.WriteBoolean("executable", (run.Access & AccessRights.Execute) != 0);
+        json.WriteNumber("protection_key", run.ProtectionKey);
+        json.WriteEndObject();
+    }
+}
