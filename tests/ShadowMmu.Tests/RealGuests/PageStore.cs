@@ -1,8 +1,8 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace ShadowMmu.Tests.RealGuests;
@@ -65,10 +65,10 @@ internal sealed class PageStore
             throw new InvalidDataException(path + ": not a page map");
         }
 
-        uint[] ids = MemoryMarshal.Cast<byte, uint>(bytes).ToArray();
-        if (!BitConverter.IsLittleEndian)
+        var ids = new uint[bytes.Length / 4];
+        for (int i = 0; i < ids.Length; i++)
         {
-            throw new PlatformNotSupportedException("page maps are little-endian");
+            ids[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4 * i));
         }
 
         return ids;
