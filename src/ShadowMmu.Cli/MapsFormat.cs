@@ -134,13 +134,44 @@ internal struct MemRuns : IMappingVisitor
     }
 }
 
-/// <summary>A run of pages that agree in everything: contiguous linear and physical addresses, rights, page size, key.</summary>
-internal readonly record struct MappedRun(ulong Va, ulong Pa, ulong Bytes, ulong PageSize, uint Access, int ProtectionKey)
+/// <summary>
+/// A run of pages that agree in rights, page size and key, at linear addresses <see cref="Stride"/> apart, mapping
+/// either contiguous physical memory (the stride is the page size) or one frame again and again (<see cref="Aliased"/>:
+/// Linux's espfix maps one page 65,536 times, 64 KiB apart).
+/// </summary>
+internal readonly record struct MappedRun(ulong Va, ulong Pa, long Pages, ulong PageSize, ulong Stride, uint Access, int ProtectionKey, bool Aliased)
 {
-    public long Pages => (long)(Bytes / PageSize);
+    private const ulong MaxAliasStride = 1UL << 20;
 
-    public bool Continues(in MappedPage page) =>
-        page.Va == Va + Bytes && page.Pa == Pa + Bytes && page.Size == PageSize && page.Access == Access && page.ProtectionKey == ProtectionKey;
+    public static MappedRun Of(in MappedPage page) => new(page.Va, page.Pa, 1, page.Size, page.Size, page.Access, page.ProtectionKey, false);
+
+    /// <summary>The first address after the run's last page.</summary>
+    public ulong End => Va + ((ulong)(Pages - 1) * Stride) + PageSize;
+
+    /// <summary>Bytes the run maps.</summary>
+    public ulong Bytes => (ulong)Pages * PageSize;
+
+    /// <summary>The run with <paramref name="page"/> added, or null when it does not continue the run.</summary>
+    public MappedRun? Extend(in MappedPage page)
+    {
+        if (page.Size != PageSize || page.Access != Access || page.ProtectionKey != ProtectionKey || page.Va <= Va)
+        {
+            return null;
+        }
+
+        // The second page sets the run's kind: the next page of contiguous memory, or the same frame again close by
+        // (two far-apart mappings of one frame are two runs: a run that spans the address space reads as nonsense).
+        if (Pages == 1)
+        {
+            return page.Va == Va + PageSize && page.Pa == Pa + PageSize ? this with { Pages = 2 }
+                : page.Pa == Pa && page.Va - Va <= MaxAliasStride ? this with { Pages = 2, Stride = page.Va - Va, Aliased = true }
+                : null;
+        }
+
+        bool next = page.Va == Va + ((ulong)Pages * Stride);
+        bool lands = Aliased ? page.Pa == Pa : page.Pa == Pa + ((ulong)Pages * PageSize);
+        return next && lands ? this with { Pages = Pages + 1 } : null;
+    }
 }
 
 /// <summary>Merges pages into <see cref="MappedRun"/>s and prints each, for people or as JSON.</summary>
@@ -168,14 +199,14 @@ internal struct TableRuns : IMappingVisitor
     public void Page(in MappedPage page)
     {
         Bytes += page.Size;
-        if (_open && _run.Continues(page))
+        if (_open && _run.Extend(page) is { } longer)
         {
-            _run = _run with { Bytes = _run.Bytes + page.Size };
+            _run = longer;
             return;
         }
 
         Flush();
-        _run = new MappedRun(page.Va, page.Pa, page.Size, page.Size, page.Access, page.ProtectionKey);
+        _run = MappedRun.Of(page);
         _open = true;
     }
 
@@ -196,15 +227,16 @@ internal struct TableRuns : IMappingVisitor
 
         MappedRun r = _run;
         string key = r.ProtectionKey != 0 ? "  key " + r.ProtectionKey.ToString(CultureInfo.InvariantCulture) : string.Empty;
+        string alias = r.Aliased ? $" every {TranslationFormat.SizeText(r.Stride)}, all one frame" : string.Empty;
         _text!.Write(
-            $"0x{r.Va:x16}-0x{r.Va + r.Bytes:x16} {TranslationFormat.SizeText(r.Bytes),10}  -> {"0x" + r.Pa.ToString("x", CultureInfo.InvariantCulture),-14}  {AccessRights.Format(r.Access),-15}{r.Pages.ToString(CultureInfo.InvariantCulture)} x {TranslationFormat.SizeText(r.PageSize)}{key}\n");
+            $"0x{r.Va:x16}-0x{r.End:x16} {TranslationFormat.SizeText(r.Bytes),10}  -> {"0x" + r.Pa.ToString("x", CultureInfo.InvariantCulture),-14}  {AccessRights.Format(r.Access),-15}{r.Pages.ToString(CultureInfo.InvariantCulture)} x {TranslationFormat.SizeText(r.PageSize)}{alias}{key}\n");
     }
 
     private static void WriteJson(Utf8JsonWriter json, in MappedRun run)
     {
         json.WriteStartObject();
         json.WriteString("va", Numbers.Hex(run.Va));
-        json.WriteString("end", Numbers.Hex(run.Va + run.Bytes));
+        json.WriteString("end", Numbers.Hex(run.End));
         json.WriteNumber("size", run.Bytes);
         json.WriteString("pa", Numbers.Hex(run.Pa));
         json.WriteNumber("page_size", run.PageSize);
@@ -214,6 +246,8 @@ internal struct TableRuns : IMappingVisitor
         json.WriteBoolean("writable", (run.Access & AccessRights.Write) != 0);
         json.WriteBoolean("executable", (run.Access & AccessRights.Execute) != 0);
         json.WriteNumber("protection_key", run.ProtectionKey);
+        json.WriteNumber("stride", run.Stride);
+        json.WriteBoolean("one_frame", run.Aliased);
         json.WriteEndObject();
     }
 }

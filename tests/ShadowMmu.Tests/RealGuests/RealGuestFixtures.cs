@@ -12,7 +12,8 @@ namespace ShadowMmu.Tests.RealGuests;
 /// <summary>
 /// The real-guest fixtures (tests/fixtures/real-guests, see its README): four Debian 12 guests under
 /// qemu-system-x86_64 7.2 TCG, one per paging mode (long4, long5, pae, legacy32), each stopped twice with two vCPUs.
-/// Files are rebuilt on first use into a folder of this test run (deleted when the process exits) and kept for the run.
+/// Files are rebuilt on first use into a folder of this test run (deleted when the process exits) and kept for the run;
+/// or, with SHADOWMMU_REAL_GUESTS_DIR set, into that folder for good.
 /// </summary>
 internal static class RealGuestFixtures
 {
@@ -64,8 +65,16 @@ internal static class RealGuestFixtures
         throw new DirectoryNotFoundException("tests/fixtures/real-guests/data/manifest.json not found above " + AppContext.BaseDirectory);
     }
 
+    // SHADOWMMU_REAL_GUESTS_DIR: rebuild the files there and keep them (the README's examples run on them), e.g.
+    // SHADOWMMU_REAL_GUESTS_DIR=$PWD/guests dotnet test tests/ShadowMmu.Tests --filter RealGuestReconstructionTests
     private static string CreateCache()
     {
+        if (Environment.GetEnvironmentVariable("SHADOWMMU_REAL_GUESTS_DIR") is { Length: > 0 } kept)
+        {
+            Directory.CreateDirectory(kept);
+            return kept;
+        }
+
         string path = Path.Combine(Path.GetTempPath(), "shadowmmu-real-guests-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(path);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>

@@ -51,6 +51,22 @@ public sealed class RealGuestMapsTests
         AssertSameLines(qemu, maps.Lines, $"{guestStop} cpu {cpu}: info mem");
     }
 
+    [Fact]
+    public void The_table_sums_up_espfix_in_one_run_and_counts_every_page()
+    {
+        GuestStop stop = RealGuestFixtures.Stop("long4", 1);
+
+        CliResult table = CliHarness.Run("maps", "--image", stop.ElfPath);
+
+        // Linux's espfix maps one read-only page at 65,536 addresses 64 KiB apart.
+        string espfix = Assert.Single(table.Lines, l => l.Contains("every 64 KiB, all one frame", StringComparison.Ordinal));
+        Assert.Contains("65536 x 4 KiB", espfix, StringComparison.Ordinal);
+        Assert.Contains("supervisor r--", espfix, StringComparison.Ordinal);
+        int pages = stop.Cpus[0].Tlb.Count;
+        Assert.StartsWith($"{pages:N0} pages (", table.Lines[^1], StringComparison.Ordinal);
+        Assert.True(table.Lines.Length < 200, $"{table.Lines.Length} lines");
+    }
+
     // QEMU prints a PAE leaf as "VA: pte & ~0xfff" (or ~0xfffff for 2 MiB), keeping bit 63 (XD) in the address.
     private static string WithoutNx(string line)
     {
