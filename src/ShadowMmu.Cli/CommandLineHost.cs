@@ -95,9 +95,27 @@ internal static class CommandLineHost
     /// </summary>
     private static string FirstError(ParseResult parsed)
     {
+        // An option nobody knows first, wherever it landed: an argument that took it says so in its own error.
+        foreach (ParseError error in parsed.Errors)
+        {
+            if (error.Message.StartsWith("Unrecognized option", StringComparison.Ordinal))
+            {
+                return error.Message;
+            }
+        }
+
         if (parsed.UnmatchedTokens.Count > 0)
         {
             string token = parsed.UnmatchedTokens[0];
+            foreach (string unmatched in parsed.UnmatchedTokens)
+            {
+                if (unmatched.StartsWith('-'))
+                {
+                    token = unmatched;
+                    break;
+                }
+            }
+
             foreach (ParseError error in parsed.Errors)
             {
                 if (error.Message.Contains($"'{token}'", StringComparison.Ordinal))

@@ -116,5 +116,7 @@ public class ReadCommandTests
         CliHarness.Run("read", "--image", elf, "0x800000", "0x10000000").AssertUsageError("use -o FILE");
         CliHarness.Run("read", "--image", elf, "0xffffffffffffff00", "0x1000").AssertUsageError("runs past the end");
         CliHarness.Run("read", "0x800000", "16").AssertUsageError("--image is required");
+        CliHarness.Run("read", "--image", elf, "--cpl", "3", "0x800000", "16").AssertUsageError("'--cpl'");
+        CliHarness.Run("read", "--image", elf, "0x800000", "--bogus", "16").AssertUsageError("'--bogus'");
     }
 }
