@@ -51,6 +51,30 @@ public sealed class RealGuestMapsTests
         AssertSameLines(qemu, maps.Lines, $"{guestStop} cpu {cpu}: info mem");
     }
 
+    [Theory]
+    [InlineData("long4")]
+    [InlineData("long5")]
+    [InlineData("pae")]
+    [InlineData("legacy32")]
+    public void Every_format_reads_the_same_guest_the_same_way(string mode)
+    {
+        GuestStop stop = RealGuestFixtures.Stop(mode, 2);
+        QemuRegisters registers = stop.Cpus[1].Registers;
+        string[] fromRaw = CliHarness.Run(
+            "maps", "--image", stop.RawPath, "--format", "json", "--cr0", Hex(registers.Cr0), "--cr3", Hex(registers.PagingCr3),
+            "--cr4", Hex(registers.Cr4), "--efer", Hex(registers.Efer)).Lines;
+
+        // The dumps' CPU notes give the registers (EFER inferred), as QEMU recorded them.
+        string[] fromElf = CliHarness.Run("maps", "--image", stop.ElfPath, "--cpu", "1", "--format", "json").Lines;
+        string[] fromKdump = CliHarness.Run("maps", "--image", stop.KdumpZlibPath, "--cpu", "1", "--format", "json").Lines;
+
+        Assert.NotEmpty(fromRaw);
+        Assert.Equal(fromRaw, fromElf);
+        Assert.Equal(fromRaw, fromKdump);
+    }
+
+    private static string Hex(ulong value) => "0x" + value.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public void The_table_sums_up_espfix_in_one_run_and_counts_every_page()
     {
