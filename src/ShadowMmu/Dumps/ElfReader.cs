@@ -191,26 +191,53 @@ internal static class ElfReader
         return BinaryPrimitives.ReadUInt32LittleEndian(section[(is64 ? 44 : 28)..]);
     }
 
+    /// <summary>
+    /// Segments may describe the same guest-physical bytes twice: QEMU's paging dumps (-p) from the same file bytes,
+    /// a kernel's /proc/vmcore (kexec-tools adds a PT_LOAD for the kernel text over the RAM one) from other bytes
+    /// that hold the same. Where two segments hold different bytes for one address, the dump contradicts itself.
+    /// </summary>
     private static void CheckOverlaps(DumpSource source, List<Segment> loads)
     {
         loads.Sort((a, b) => a.Paddr.CompareTo(b.Paddr));
         Segment reach = loads[0];
         foreach (Segment segment in loads.Skip(1))
         {
-            if (segment.Paddr < reach.Paddr + reach.Length)
+            ulong reachEnd = reach.Paddr + reach.Length;
+            if (segment.Paddr < reachEnd && segment.FileOffset - (long)segment.Paddr != reach.FileOffset - (long)reach.Paddr)
             {
-                // QEMU's paging dumps (-p) may describe the same memory twice, from the same file bytes: that agrees.
-                if (segment.FileOffset - (long)segment.Paddr != reach.FileOffset - (long)reach.Paddr)
+                ulong overlapEnd = Math.Min(reachEnd, segment.Paddr + segment.Length);
+                ulong differs = FirstDifference(source, reach, segment, segment.Paddr, overlapEnd);
+                if (differs != overlapEnd)
                 {
-                    throw source.Problem($"PT_LOAD segments {reach.Index} and {segment.Index} both hold guest-physical 0x{segment.Paddr:x}, from different file offsets");
+                    throw source.Problem($"PT_LOAD segments {reach.Index} and {segment.Index} both hold guest-physical 0x{differs:x}, with different bytes");
                 }
             }
 
-            if (segment.Paddr + segment.Length > reach.Paddr + reach.Length)
+            if (segment.Paddr + segment.Length > reachEnd)
             {
                 reach = segment;
             }
         }
+    }
+
+    /// <summary>The first address in [<paramref name="start"/>, <paramref name="end"/>) where the two segments' bytes differ, or <paramref name="end"/>.</summary>
+    private static ulong FirstDifference(DumpSource source, Segment a, Segment b, ulong start, ulong end)
+    {
+        var left = new byte[1 << 16];
+        var right = new byte[1 << 16];
+        for (ulong gpa = start; gpa < end; gpa += (ulong)left.Length)
+        {
+            int count = (int)Math.Min((ulong)left.Length, end - gpa);
+            source.ReadExactly(a.FileOffset + (long)(gpa - a.Paddr), left.AsSpan(0, count), $"PT_LOAD segment {a.Index}");
+            source.ReadExactly(b.FileOffset + (long)(gpa - b.Paddr), right.AsSpan(0, count), $"PT_LOAD segment {b.Index}");
+            int same = left.AsSpan(0, count).CommonPrefixLength(right.AsSpan(0, count));
+            if (same < count)
+            {
+                return gpa + (ulong)same;
+            }
+        }
+
+        return end;
     }
 
     private static unsafe void Load(DumpSource source, NativeRegion region, Segment segment, OpenProgress progress)

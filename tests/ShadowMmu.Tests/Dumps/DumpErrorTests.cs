@@ -24,8 +24,22 @@ public sealed class DumpErrorTests
     {
         byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
         byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(),
-            new[] { DerivedDumpTests.Range(raw, 0, 0x2000), new DumpWriters.Range(0x1000, raw.AsSpan(0x8000, 0x1000).ToArray()) }, false);
-        AssertProblem(elf, "PT_LOAD segments 1 and 2 both hold guest-physical 0x1000");
+            new[] { DerivedDumpTests.Range(raw, 0, 0x2000), new DumpWriters.Range(0x1000, raw.AsSpan(0x300000, 0x1000).ToArray()) }, false);
+        AssertProblem(elf, "PT_LOAD segments 1 and 2 both hold guest-physical 0x1000, with different bytes");
+    }
+
+    [Fact]
+    public void ElfSegmentsThatHoldTheSameBytesTwiceAgree()
+    {
+        // As a kernel's /proc/vmcore does: a PT_LOAD for the kernel text over the RAM one, with its own copy.
+        byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(),
+            new[] { DerivedDumpTests.Range(raw, 0, 0x400000), DerivedDumpTests.Range(raw, 0x2ff800, 0x301800) }, false);
+        using MemoryDump dump = MemoryDump.Open(DerivedDumpTests.Write("twice.elf", elf));
+        Assert.Equal(new[] { new PhysicalRange(0, 0x400000) }, dump.PresentRanges);
+        var bytes = new byte[0x2000];
+        dump.Memory.Read(0x2ff800, bytes);
+        Assert.Equal(raw.AsSpan(0x2ff800, 0x2000).ToArray(), bytes);
     }
 
     [Fact]
