@@ -52,6 +52,12 @@ internal static class KdumpReader
             dumpable[^1] &= (byte)((1 << (int)(pfnLimit % 8)) - 1);
         }
 
+        if (header.Split)
+        {
+            // One file of makedumpfile --split: it holds the descriptors of its pfn range only.
+            KeepOnly(dumpable, header.SplitStartPfn, header.SplitEndPfn);
+        }
+
         (long dumped, ulong lastPfn, List<ulong> chunkStarts) = Survey(dumpable);
         if (dumped == 0)
         {
@@ -183,6 +189,8 @@ internal static class KdumpReader
         if (is64)
         {
             (header.VmcoreInfoOffset, header.VmcoreInfoSize, header.NoteOffset, header.NoteSize) = (U64(32), U64(40), U64(48), U64(56));
+            header.Split = header.Version >= 2 && S32(12) != 0;
+            (header.SplitStartPfn, header.SplitEndPfn) = header.Version >= 6 ? (U64(80), U64(88)) : (U64(16), U64(24));
             if (header.Version >= 6)
             {
                 header.MaxMapnr = U64(96);
@@ -191,6 +199,8 @@ internal static class KdumpReader
         else
         {
             (header.VmcoreInfoOffset, header.VmcoreInfoSize, header.NoteOffset, header.NoteSize) = (U64(20), S32(28), U64(32), S32(40));
+            header.Split = header.Version >= 2 && S32(8) != 0;
+            (header.SplitStartPfn, header.SplitEndPfn) = header.Version >= 6 ? (U64(56), U64(64)) : (S32(12), S32(16));
             if (header.Version >= 6)
             {
                 header.MaxMapnr = U64(72);
@@ -243,6 +253,30 @@ internal static class KdumpReader
         var bytes = new byte[size];
         source.ReadExactly((long)offset, bytes, $"the kdump {what}");
         return bytes;
+    }
+
+    /// <summary>Clears the bits of pfns outside [<paramref name="start"/>, <paramref name="end"/>).</summary>
+    private static void KeepOnly(byte[] bitmap, ulong start, ulong end)
+    {
+        for (int i = 0; i < bitmap.Length; i++)
+        {
+            ulong first = (ulong)i * 8;
+            if (first >= start && first + 8 <= end)
+            {
+                continue;
+            }
+
+            int keep = 0;
+            for (int bit = 0; bit < 8; bit++)
+            {
+                if (first + (ulong)bit >= start && first + (ulong)bit < end)
+                {
+                    keep |= 1 << bit;
+                }
+            }
+
+            bitmap[i] &= (byte)keep;
+        }
     }
 
     /// <summary>How many pfns are dumped, the last one, and the pfn each chunk of <see cref="PagesPerChunk"/> descriptors starts at.</summary>
@@ -358,6 +392,9 @@ internal static class KdumpReader
         public ulong VmcoreInfoSize;
         public ulong NoteOffset;
         public ulong NoteSize;
+        public bool Split;
+        public ulong SplitStartPfn;
+        public ulong SplitEndPfn;
     }
 
     private sealed record Context(DumpSource Source, NativeRegion Region, byte[] Bitmap, long DescriptorsOffset, long Dumped, OpenProgress Progress);

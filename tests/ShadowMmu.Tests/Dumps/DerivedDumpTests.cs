@@ -151,6 +151,23 @@ public sealed class DerivedDumpTests
     }
 
     [Fact]
+    public void OnePartOfASplitKdumpHoldsOnlyItsPfnRange()
+    {
+        // makedumpfile --split writes each part with split = 1 and its [start_pfn_64, end_pfn_64): here the part
+        // for pfns below 0x200 (2 MiB), whose descriptors are the first ones of the whole dump's.
+        byte[] kdump = File.ReadAllBytes(DumpFixtures.Path("long4", "kdump-zlib"));
+        BinaryPrimitives.WriteInt32LittleEndian(kdump.AsSpan(4096 + 12), 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(kdump.AsSpan(4096 + 80), 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(kdump.AsSpan(4096 + 88), 0x200);
+        using MemoryDump part = MemoryDump.Open(Write("part1.kdump", kdump));
+        using MemoryDump elf = MemoryDump.Open(DumpFixtures.Path("long4", "elf"));
+
+        Assert.Equal(new[] { new PhysicalRange(0, 0x200000) }, part.PresentRanges);
+        Assert.Equal(DumpPageState.Absent, part.GetPageState(0x200000));
+        QemuCaptureTests.AssertSameBytes(elf, part, part.PresentRanges);
+    }
+
+    [Fact]
     public void ACorruptPageIsUnreadableAndTheRestOfTheDumpStillOpens()
     {
         byte[] kdump = File.ReadAllBytes(DumpFixtures.Path("long4", "kdump-zlib"));
