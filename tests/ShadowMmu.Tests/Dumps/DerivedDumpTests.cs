@@ -57,6 +57,49 @@ public sealed class DerivedDumpTests
     }
 
     [Fact]
+    public void SegmentBytesPastFilesizeAreAbsentNotZeros()
+    {
+        byte[] raw = File.ReadAllBytes(RawPath);
+        byte[] file = DumpWriters.Elf(true, 62, Array.Empty<byte>(), new[] { Range(raw, 0, 0x3000) }, pageAligned: false);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(DumpWriters.PhdrOffset(true, 1) + 40), 0x5000);   // p_memsz
+        using MemoryDump elf = MemoryDump.Open(Write("memsz.elf", file));
+
+        Assert.Equal(new[] { new PhysicalRange(0, 0x3000) }, elf.PresentRanges);
+        Assert.Equal(DumpPageState.Absent, elf.GetPageState(0x4000));
+        Assert.Contains(elf.Warnings, w => w.Contains("0x2000 bytes of PT_LOAD segments lie past their p_filesz", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PnXnumTakesTheSegmentCountFromSectionZero()
+    {
+        byte[] raw = File.ReadAllBytes(RawPath);
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(), new[] { Range(raw, 0, 0x1000), Range(raw, 0x300000, 0x302000) }, false);
+        // e_phnum = PN_XNUM; the real count (3 with the PT_NOTE) in sh_info of section 0, appended to the file.
+        var section = new byte[64];
+        BinaryPrimitives.WriteUInt32LittleEndian(section.AsSpan(44), 3);
+        byte[] file = elf.Concat(section).ToArray();
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(40), (ulong)elf.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(56), 0xffff);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(58), 64);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(60), 1);
+        using MemoryDump dump = MemoryDump.Open(Write("xnum.elf", file));
+
+        Assert.Equal(new[] { new PhysicalRange(0, 0x1000), new PhysicalRange(0x300000, 0x302000) }, dump.PresentRanges);
+    }
+
+    [Fact]
+    public void ProgressIsReportedUpToTheTotal()
+    {
+        var calls = new System.Collections.Generic.List<(long Done, long Total)>();
+        using MemoryDump dump = MemoryDump.Open(DumpFixtures.Path("long4", "elf"), (done, total) => calls.Add((done, total)));
+
+        Assert.NotEmpty(calls);
+        Assert.Equal((long)dump.PresentBytes, calls[^1].Total);
+        Assert.Equal(calls[^1].Total, calls[^1].Done);
+        Assert.True(calls.Zip(calls.Skip(1)).All(p => p.First.Done <= p.Second.Done));
+    }
+
+    [Fact]
     public void WritesToAMappedDumpStayPrivate()
     {
         byte[] raw = File.ReadAllBytes(RawPath);
