@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Numerics;
@@ -310,12 +311,27 @@ internal static class KdumpReader
     {
         long firstDescriptor = (long)chunk * PagesPerChunk;
         int count = (int)Math.Min(PagesPerChunk, context.Dumped - firstDescriptor);
-        var descriptors = new byte[count * DescriptorSize];
-        context.Source.ReadExactly(context.DescriptorsOffset + (firstDescriptor * DescriptorSize), descriptors, "kdump page descriptors");
+        byte[] descriptors = ArrayPool<byte>.Shared.Rent(count * DescriptorSize);
+        byte[] stored = ArrayPool<byte>.Shared.Rent(2 * PageSize);
+        byte[] page = ArrayPool<byte>.Shared.Rent(PageSize);
+        try
+        {
+            return DecompressChunk(context, decompressor, firstPfn, count, firstDescriptor, descriptors, stored.AsSpan(0, 2 * PageSize), page.AsSpan(0, PageSize));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(descriptors);
+            ArrayPool<byte>.Shared.Return(stored);
+            ArrayPool<byte>.Shared.Return(page);
+        }
+    }
+
+    private static unsafe ChunkResult DecompressChunk(Context context, PageDecompressor decompressor, ulong firstPfn, int count,
+        long firstDescriptor, byte[] descriptors, Span<byte> stored, Span<byte> page)
+    {
+        context.Source.ReadExactly(context.DescriptorsOffset + (firstDescriptor * DescriptorSize), descriptors.AsSpan(0, count * DescriptorSize), "kdump page descriptors");
         var present = new RangeSetBuilder();
         var unreadable = new List<ulong>();
-        var stored = new byte[2 * PageSize];
-        var page = new byte[PageSize];
         long zeroPageOffset = -1;   // QEMU points every zero page at one stored zero page: read it once
         ulong pfn = firstPfn;
         for (int i = 0; i < count; i++, pfn++)
@@ -326,7 +342,7 @@ internal static class KdumpReader
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(d[8..]);
             uint flags = BinaryPrimitives.ReadUInt32LittleEndian(d[12..]);
             ulong gpa = pfn * PageSize;
-            bool known = offset == zeroPageOffset && flags == 0;
+            bool known = offset == zeroPageOffset && flags == 0 && size == PageSize;
             if (!known)
             {
                 if (size == 0 || size > stored.Length || offset < 0 || offset > context.Source.Length - size)
@@ -335,14 +351,14 @@ internal static class KdumpReader
                     continue;
                 }
 
-                context.Source.ReadExactly(offset, stored.AsSpan(0, (int)size), "a kdump page");
-                if (!decompressor.TryDecompress(flags, stored.AsSpan(0, (int)size), page))
+                context.Source.ReadExactly(offset, stored[..(int)size], "a kdump page");
+                if (!decompressor.TryDecompress(flags, stored[..(int)size], page))
                 {
                     unreadable.Add(gpa);
                     continue;
                 }
 
-                if (page.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
+                if (page.IndexOfAnyExcept((byte)0) >= 0)
                 {
                     page.CopyTo(new Span<byte>(context.Region.Start + gpa, PageSize));
                 }
