@@ -129,7 +129,7 @@ internal static class ElfReader
         CheckOverlaps(source, loads);
         ElfNotes.Result noteResult = ElfNotes.Parse(source, notes.ToArray(), "the PT_NOTE segments");
         ulong span = loads.Max(s => s.Paddr + s.Length);
-        NativeRegion region = Reserve(source, span, "its highest PT_LOAD segment");
+        NativeRegion region = NativeRegion.ReserveFor(source, span, "its highest PT_LOAD segment");
         try
         {
             var opening = new OpenProgress(progress, loads.Sum(s => (long)s.Length));
@@ -147,7 +147,7 @@ internal static class ElfReader
                 warnings.Add($"0x{unstoredBytes:x} bytes of PT_LOAD segments lie past their p_filesz: not in the file, reported absent");
             }
 
-            string description = $"{layout}ELF{(is64 ? 64 : 32)} core, {MachineName(machine)}, {CpuCount(noteResult.Cpus.Count)}";
+            string description = $"{layout}ELF{(is64 ? 64 : 32)} core, {DumpDescription.Machine(machine)}, {DumpDescription.Cpus(noteResult.Cpus.Count)}";
             return new MemoryDump(source.Path, DumpFormat.Elf, description, GuestMemory.FromRegion(region.Start, span, region),
                 present.Build(), Array.Empty<ulong>(), noteResult.Cpus, machine, noteResult.VmcoreInfo, KdumpCompression.None, warnings);
         }
@@ -157,26 +157,6 @@ internal static class ElfReader
             throw;
         }
     }
-
-    internal static NativeRegion Reserve(DumpSource source, ulong span, string what)
-    {
-        if (span > NativeRegion.MaxSpan)
-        {
-            throw source.Problem($"{what} ends at guest-physical 0x{span:x}, past the 0x{NativeRegion.MaxSpan:x} bytes a dump may span here");
-        }
-
-        return NativeRegion.TryReserve(span)
-            ?? throw source.Problem($"cannot reserve 0x{span:x} bytes of address space for the guest's memory");
-    }
-
-    internal static string MachineName(DumpMachine machine) => machine switch
-    {
-        DumpMachine.X86_64 => "EM_X86_64",
-        DumpMachine.I386 => "EM_386",
-        _ => $"e_machine {(ushort)machine}",
-    };
-
-    internal static string CpuCount(int cpus) => cpus == 1 ? "1 CPU" : $"{cpus} CPUs";
 
     private static long ReadExtendedPhnum(DumpSource source, bool is64, ulong shoff, int shentsize)
     {

@@ -73,7 +73,7 @@ internal static class KdumpReader
         ElfNotes.Result notes = ReadNotes(source, header);
         VmcoreInfo? vmcoreInfo = ReadVmcoreInfo(source, header) ?? notes.VmcoreInfo;
         ulong span = (lastPfn + 1) * PageSize;
-        NativeRegion region = ElfReader.Reserve(source, span, "its highest dumped page");
+        NativeRegion region = NativeRegion.ReserveFor(source, span, "its highest dumped page");
         try
         {
             var opening = new OpenProgress(progress, dumped * PageSize);
@@ -121,7 +121,7 @@ internal static class KdumpReader
 
             DumpMachine machine = notes.PrStatusMachine != DumpMachine.Unknown ? notes.PrStatusMachine : header.UtsMachine;
             var compression = (KdumpCompression)(header.Status & 0x27);
-            string description = $"kdump-compressed ({layout}, {CompressionName(compression)}, header version {header.Version}, {(header.Is64 ? 64 : 32)}-bit layout), {ElfReader.MachineName(machine)}, {ElfReader.CpuCount(notes.Cpus.Count)}";
+            string description = $"kdump-compressed ({layout}, {CompressionName(compression)}, header version {header.Version}, {(header.Is64 ? 64 : 32)}-bit layout), {DumpDescription.Machine(machine)}, {DumpDescription.Cpus(notes.Cpus.Count)}";
             return new MemoryDump(source.Path, DumpFormat.Kdump, description, GuestMemory.FromRegion(region.Start, span, region),
                 present.Build(), unreadable.ToArray(), notes.Cpus, machine, vmcoreInfo, compression, warnings);
         }
