@@ -194,6 +194,43 @@ public sealed class DerivedDumpTests
     }
 
     [Fact]
+    public void AKdumpWithThe32BitHeaderLayoutReadsAsThe64BitOne()
+    {
+        // What QEMU writes for an ELFCLASS32 guest (all memory below 4 GiB) and makedumpfile on i386: the
+        // disk_dump_header with an 8-byte timeval, the sub-header with 32-bit phys_base, pfns and sizes.
+        byte[] wide = File.ReadAllBytes(DumpFixtures.Path("pae", "kdump-zlib"));
+        byte[] narrow = (byte[])wide.Clone();
+        narrow.AsSpan(402, 4096 - 402).Clear();
+        for (int field = 0; field < 10; field++)
+        {
+            // status, block_size, sub_hdr_size, bitmap_blocks, max_mapnr, total_ram_blocks, device_blocks,
+            // written_blocks, current_cpu, nr_cpus: from offset 424 to offset 412
+            wide.AsSpan(424 + (4 * field), 4).CopyTo(narrow.AsSpan(412 + (4 * field)));
+        }
+
+        ReadOnlySpan<byte> sub = wide.AsSpan(4096);
+        Span<byte> sub32 = narrow.AsSpan(4096, 104);
+        sub32.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(sub32, (uint)BinaryPrimitives.ReadUInt64LittleEndian(sub));          // phys_base
+        sub.Slice(8, 4).CopyTo(sub32[4..]);                                                                              // dump_level
+        sub.Slice(12, 4).CopyTo(sub32[8..]);                                                                             // split
+        sub.Slice(32, 8).CopyTo(sub32[20..]);                                                                            // offset_vmcoreinfo
+        BinaryPrimitives.WriteUInt32LittleEndian(sub32[28..], (uint)BinaryPrimitives.ReadUInt64LittleEndian(sub[40..])); // size_vmcoreinfo
+        sub.Slice(48, 8).CopyTo(sub32[32..]);                                                                            // offset_note
+        BinaryPrimitives.WriteUInt32LittleEndian(sub32[40..], (uint)BinaryPrimitives.ReadUInt64LittleEndian(sub[56..])); // note_size
+        sub.Slice(80, 24).CopyTo(sub32[56..]);                                                                           // start, end pfn, max_mapnr (64-bit)
+
+        using MemoryDump expected = MemoryDump.Open(DumpFixtures.Path("pae", "kdump-zlib"));
+        using MemoryDump actual = MemoryDump.Open(Write("narrow.kdump", narrow));
+
+        Assert.Contains("32-bit layout", actual.Description, StringComparison.Ordinal);
+        Assert.Equal(expected.PresentRanges, actual.PresentRanges);
+        Assert.Equal(expected.Cpus.Select(c => c.ToString()), actual.Cpus.Select(c => c.ToString()));
+        Assert.Equal(DumpMachine.I386, actual.Machine);
+        QemuCaptureTests.AssertSameBytes(expected, actual, expected.PresentRanges);
+    }
+
+    [Fact]
     public void OnePartOfASplitKdumpHoldsOnlyItsPfnRange()
     {
         // makedumpfile --split writes each part with split = 1 and its [start_pfn_64, end_pfn_64): here the part
