@@ -126,7 +126,7 @@ internal static class ElfReader
             throw source.Problem("the ELF core has no PT_LOAD segment with data");
         }
 
-        CheckOverlaps(source, loads);
+        loads = Reconcile(source, loads);
         ElfNotes.Result noteResult = ElfNotes.Parse(source, notes.ToArray(), "the PT_NOTE segments");
         ulong span = loads.Max(s => s.Paddr + s.Length);
         NativeRegion region = NativeRegion.ReserveFor(source, span, "its highest PT_LOAD segment");
@@ -172,18 +172,45 @@ internal static class ElfReader
     }
 
     /// <summary>
-    /// Segments may describe the same guest-physical bytes twice: QEMU's paging dumps (-p) from the same file bytes,
-    /// a kernel's /proc/vmcore (kexec-tools adds a PT_LOAD for the kernel text over the RAM one) from other bytes
-    /// that hold the same. Where two segments hold different bytes for one address, the dump contradicts itself.
+    /// Segments may describe the same guest-physical bytes twice: QEMU's paging dumps (-p) from the same file bytes
+    /// (those are merged here), a kernel's /proc/vmcore (kexec-tools adds a PT_LOAD for the kernel text over the RAM
+    /// one) from other bytes that hold the same. Where two segments hold different bytes for one address, the dump
+    /// contradicts itself. What is left to load may not exceed twice the file, so that no header makes the opening
+    /// copy or compare the same bytes without end.
     /// </summary>
-    private static void CheckOverlaps(DumpSource source, List<Segment> loads)
+    private static List<Segment> Reconcile(DumpSource source, List<Segment> loads)
     {
         loads.Sort((a, b) => a.Paddr.CompareTo(b.Paddr));
-        Segment reach = loads[0];
+        var merged = new List<Segment> { loads[0] };
         foreach (Segment segment in loads.Skip(1))
         {
+            Segment last = merged[^1];
+            bool sameBytes = segment.FileOffset - (long)segment.Paddr == last.FileOffset - (long)last.Paddr;
+            if (sameBytes && segment.Paddr <= last.Paddr + last.Length)
+            {
+                merged[^1] = last with { Length = Math.Max(last.Length, segment.Paddr + segment.Length - last.Paddr) };
+            }
+            else
+            {
+                merged.Add(segment);
+            }
+        }
+
+        ulong total = 0;
+        foreach (Segment segment in merged)
+        {
+            total += segment.Length;
+            if (total > 2 * (ulong)source.Length)
+            {
+                throw source.Problem($"the PT_LOAD segments describe more than 0x{total:x} bytes, over twice the file's 0x{source.Length:x}: they overlap without end");
+            }
+        }
+
+        Segment reach = merged[0];
+        foreach (Segment segment in merged.Skip(1))
+        {
             ulong reachEnd = reach.Paddr + reach.Length;
-            if (segment.Paddr < reachEnd && segment.FileOffset - (long)segment.Paddr != reach.FileOffset - (long)reach.Paddr)
+            if (segment.Paddr < reachEnd)
             {
                 ulong overlapEnd = Math.Min(reachEnd, segment.Paddr + segment.Length);
                 ulong differs = FirstDifference(source, reach, segment, segment.Paddr, overlapEnd);
@@ -198,6 +225,8 @@ internal static class ElfReader
                 reach = segment;
             }
         }
+
+        return merged;
     }
 
     /// <summary>The first address in [<paramref name="start"/>, <paramref name="end"/>) where the two segments' bytes differ, or <paramref name="end"/>.</summary>
