@@ -126,10 +126,10 @@ internal static class ElfReader
             throw source.Problem("the ELF core has no PT_LOAD segment with data");
         }
 
-        CheckOverlaps(source, loads);
+        loads = Reconcile(source, loads);
         ElfNotes.Result noteResult = ElfNotes.Parse(source, notes.ToArray(), "the PT_NOTE segments");
         ulong span = loads.Max(s => s.Paddr + s.Length);
-        NativeRegion region = Reserve(source, span, "its highest PT_LOAD segment");
+        NativeRegion region = NativeRegion.ReserveFor(source, span, "its highest PT_LOAD segment");
         try
         {
             var opening = new OpenProgress(progress, loads.Sum(s => (long)s.Length));
@@ -147,7 +147,7 @@ internal static class ElfReader
                 warnings.Add($"0x{unstoredBytes:x} bytes of PT_LOAD segments lie past their p_filesz: not in the file, reported absent");
             }
 
-            string description = $"{layout}ELF{(is64 ? 64 : 32)} core, {MachineName(machine)}, {CpuCount(noteResult.Cpus.Count)}";
+            string description = $"{layout}ELF{(is64 ? 64 : 32)} core, {DumpDescription.Machine(machine)}, {DumpDescription.Cpus(noteResult.Cpus.Count)}";
             return new MemoryDump(source.Path, DumpFormat.Elf, description, GuestMemory.FromRegion(region.Start, span, region),
                 present.Build(), Array.Empty<ulong>(), noteResult.Cpus, machine, noteResult.VmcoreInfo, KdumpCompression.None, warnings);
         }
@@ -157,26 +157,6 @@ internal static class ElfReader
             throw;
         }
     }
-
-    internal static NativeRegion Reserve(DumpSource source, ulong span, string what)
-    {
-        if (span > NativeRegion.MaxSpan)
-        {
-            throw source.Problem($"{what} ends at guest-physical 0x{span:x}, past the 0x{NativeRegion.MaxSpan:x} bytes a dump may span here");
-        }
-
-        return NativeRegion.TryReserve(span)
-            ?? throw source.Problem($"cannot reserve 0x{span:x} bytes of address space for the guest's memory");
-    }
-
-    internal static string MachineName(DumpMachine machine) => machine switch
-    {
-        DumpMachine.X86_64 => "EM_X86_64",
-        DumpMachine.I386 => "EM_386",
-        _ => $"e_machine {(ushort)machine}",
-    };
-
-    internal static string CpuCount(int cpus) => cpus == 1 ? "1 CPU" : $"{cpus} CPUs";
 
     private static long ReadExtendedPhnum(DumpSource source, bool is64, ulong shoff, int shentsize)
     {
@@ -191,26 +171,82 @@ internal static class ElfReader
         return BinaryPrimitives.ReadUInt32LittleEndian(section[(is64 ? 44 : 28)..]);
     }
 
-    private static void CheckOverlaps(DumpSource source, List<Segment> loads)
+    /// <summary>
+    /// Segments may describe the same guest-physical bytes twice: QEMU's paging dumps (-p) from the same file bytes
+    /// (those are merged here), a kernel's /proc/vmcore (kexec-tools adds a PT_LOAD for the kernel text over the RAM
+    /// one) from other bytes that hold the same. Where two segments hold different bytes for one address, the dump
+    /// contradicts itself. What is left to load may not exceed twice the file, so that no header makes the opening
+    /// copy or compare the same bytes without end.
+    /// </summary>
+    private static List<Segment> Reconcile(DumpSource source, List<Segment> loads)
     {
         loads.Sort((a, b) => a.Paddr.CompareTo(b.Paddr));
-        Segment reach = loads[0];
+        var merged = new List<Segment> { loads[0] };
         foreach (Segment segment in loads.Skip(1))
         {
-            if (segment.Paddr < reach.Paddr + reach.Length)
+            Segment last = merged[^1];
+            bool sameBytes = segment.FileOffset - (long)segment.Paddr == last.FileOffset - (long)last.Paddr;
+            if (sameBytes && segment.Paddr <= last.Paddr + last.Length)
             {
-                // QEMU's paging dumps (-p) may describe the same memory twice, from the same file bytes: that agrees.
-                if (segment.FileOffset - (long)segment.Paddr != reach.FileOffset - (long)reach.Paddr)
+                merged[^1] = last with { Length = Math.Max(last.Length, segment.Paddr + segment.Length - last.Paddr) };
+            }
+            else
+            {
+                merged.Add(segment);
+            }
+        }
+
+        ulong total = 0;
+        foreach (Segment segment in merged)
+        {
+            total += segment.Length;
+            if (total > 2 * (ulong)source.Length)
+            {
+                throw source.Problem($"the PT_LOAD segments describe more than 0x{total:x} bytes, over twice the file's 0x{source.Length:x}: they overlap without end");
+            }
+        }
+
+        Segment reach = merged[0];
+        foreach (Segment segment in merged.Skip(1))
+        {
+            ulong reachEnd = reach.Paddr + reach.Length;
+            if (segment.Paddr < reachEnd)
+            {
+                ulong overlapEnd = Math.Min(reachEnd, segment.Paddr + segment.Length);
+                ulong differs = FirstDifference(source, reach, segment, segment.Paddr, overlapEnd);
+                if (differs != overlapEnd)
                 {
-                    throw source.Problem($"PT_LOAD segments {reach.Index} and {segment.Index} both hold guest-physical 0x{segment.Paddr:x}, from different file offsets");
+                    throw source.Problem($"PT_LOAD segments {reach.Index} and {segment.Index} both hold guest-physical 0x{differs:x}, with different bytes");
                 }
             }
 
-            if (segment.Paddr + segment.Length > reach.Paddr + reach.Length)
+            if (segment.Paddr + segment.Length > reachEnd)
             {
                 reach = segment;
             }
         }
+
+        return merged;
+    }
+
+    /// <summary>The first address in [<paramref name="start"/>, <paramref name="end"/>) where the two segments' bytes differ, or <paramref name="end"/>.</summary>
+    private static ulong FirstDifference(DumpSource source, Segment a, Segment b, ulong start, ulong end)
+    {
+        var left = new byte[1 << 16];
+        var right = new byte[1 << 16];
+        for (ulong gpa = start; gpa < end; gpa += (ulong)left.Length)
+        {
+            int count = (int)Math.Min((ulong)left.Length, end - gpa);
+            source.ReadExactly(a.FileOffset + (long)(gpa - a.Paddr), left.AsSpan(0, count), $"PT_LOAD segment {a.Index}");
+            source.ReadExactly(b.FileOffset + (long)(gpa - b.Paddr), right.AsSpan(0, count), $"PT_LOAD segment {b.Index}");
+            int same = left.AsSpan(0, count).CommonPrefixLength(right.AsSpan(0, count));
+            if (same < count)
+            {
+                return gpa + (ulong)same;
+            }
+        }
+
+        return end;
     }
 
     private static unsafe void Load(DumpSource source, NativeRegion region, Segment segment, OpenProgress progress)

@@ -125,50 +125,41 @@ internal sealed class FlattenedSource : DumpSource
             return;
         }
 
-        var kept = new List<Extent>();
-        int insertAt = -1;
-        foreach (Extent e in extents)
+        // QEMU interleaves its two bitmaps' records, so records also come back to earlier offsets.
+        int first = FindFirstEndingAfter(extents, added.Start);
+        int last = first;
+        var replacement = new List<Extent>(3);
+        while (last < extents.Count && extents[last].Start < added.End)
         {
-            if (e.End <= added.Start || e.Start >= added.End)
-            {
-                if (insertAt < 0 && e.Start >= added.End)
-                {
-                    insertAt = kept.Count;
-                }
-
-                kept.Add(e);
-                continue;
-            }
-
+            Extent e = extents[last];
             if (e.Start < added.Start)
             {
-                kept.Add(e with { Size = added.Start - e.Start });
+                replacement.Add(e with { Size = added.Start - e.Start });
             }
 
             if (e.End > added.End)
             {
-                if (insertAt < 0)
-                {
-                    insertAt = kept.Count;
-                }
-
-                long cut = added.End - e.Start;
-                kept.Add(new Extent(added.End, e.End - added.End, e.FileOffset + cut));
+                replacement.Add(new Extent(added.End, e.End - added.End, e.FileOffset + (added.End - e.Start)));
             }
+
+            last++;
         }
 
-        kept.Insert(insertAt < 0 ? kept.Count : insertAt, added);
-        extents.Clear();
-        extents.AddRange(kept);
+        int at = replacement.Count > 0 && replacement[0].Start < added.Start ? 1 : 0;
+        replacement.Insert(at, added);
+        extents.RemoveRange(first, last - first);
+        extents.InsertRange(first, replacement);
     }
 
-    private int FindFirstEndingAfter(long offset)
+    private int FindFirstEndingAfter(long offset) => FindFirstEndingAfter(_extents, offset);
+
+    private static int FindFirstEndingAfter(List<Extent> extents, long offset)
     {
-        int lo = 0, hi = _extents.Count;
+        int lo = 0, hi = extents.Count;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (_extents[mid].End <= offset)
+            if (extents[mid].End <= offset)
             {
                 lo = mid + 1;
             }

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Numerics;
@@ -52,6 +53,12 @@ internal static class KdumpReader
             dumpable[^1] &= (byte)((1 << (int)(pfnLimit % 8)) - 1);
         }
 
+        if (header.Split)
+        {
+            // One file of makedumpfile --split: it holds the descriptors of its pfn range only.
+            KeepOnly(dumpable, header.SplitStartPfn, header.SplitEndPfn);
+        }
+
         (long dumped, ulong lastPfn, List<ulong> chunkStarts) = Survey(dumpable);
         if (dumped == 0)
         {
@@ -66,7 +73,7 @@ internal static class KdumpReader
         ElfNotes.Result notes = ReadNotes(source, header);
         VmcoreInfo? vmcoreInfo = ReadVmcoreInfo(source, header) ?? notes.VmcoreInfo;
         ulong span = (lastPfn + 1) * PageSize;
-        NativeRegion region = ElfReader.Reserve(source, span, "its highest dumped page");
+        NativeRegion region = NativeRegion.ReserveFor(source, span, "its highest dumped page");
         try
         {
             var opening = new OpenProgress(progress, dumped * PageSize);
@@ -114,7 +121,7 @@ internal static class KdumpReader
 
             DumpMachine machine = notes.PrStatusMachine != DumpMachine.Unknown ? notes.PrStatusMachine : header.UtsMachine;
             var compression = (KdumpCompression)(header.Status & 0x27);
-            string description = $"kdump-compressed ({layout}, {CompressionName(compression)}, header version {header.Version}, {(header.Is64 ? 64 : 32)}-bit layout), {ElfReader.MachineName(machine)}, {ElfReader.CpuCount(notes.Cpus.Count)}";
+            string description = $"kdump-compressed ({layout}, {CompressionName(compression)}, header version {header.Version}, {(header.Is64 ? 64 : 32)}-bit layout), {DumpDescription.Machine(machine)}, {DumpDescription.Cpus(notes.Cpus.Count)}";
             return new MemoryDump(source.Path, DumpFormat.Kdump, description, GuestMemory.FromRegion(region.Start, span, region),
                 present.Build(), unreadable.ToArray(), notes.Cpus, machine, vmcoreInfo, compression, warnings);
         }
@@ -183,6 +190,8 @@ internal static class KdumpReader
         if (is64)
         {
             (header.VmcoreInfoOffset, header.VmcoreInfoSize, header.NoteOffset, header.NoteSize) = (U64(32), U64(40), U64(48), U64(56));
+            header.Split = header.Version >= 2 && S32(12) != 0;
+            (header.SplitStartPfn, header.SplitEndPfn) = header.Version >= 6 ? (U64(80), U64(88)) : (U64(16), U64(24));
             if (header.Version >= 6)
             {
                 header.MaxMapnr = U64(96);
@@ -191,6 +200,8 @@ internal static class KdumpReader
         else
         {
             (header.VmcoreInfoOffset, header.VmcoreInfoSize, header.NoteOffset, header.NoteSize) = (U64(20), S32(28), U64(32), S32(40));
+            header.Split = header.Version >= 2 && S32(8) != 0;
+            (header.SplitStartPfn, header.SplitEndPfn) = header.Version >= 6 ? (U64(56), U64(64)) : (S32(12), S32(16));
             if (header.Version >= 6)
             {
                 header.MaxMapnr = U64(72);
@@ -245,6 +256,30 @@ internal static class KdumpReader
         return bytes;
     }
 
+    /// <summary>Clears the bits of pfns outside [<paramref name="start"/>, <paramref name="end"/>).</summary>
+    private static void KeepOnly(byte[] bitmap, ulong start, ulong end)
+    {
+        for (int i = 0; i < bitmap.Length; i++)
+        {
+            ulong first = (ulong)i * 8;
+            if (first >= start && first + 8 <= end)
+            {
+                continue;
+            }
+
+            int keep = 0;
+            for (int bit = 0; bit < 8; bit++)
+            {
+                if (first + (ulong)bit >= start && first + (ulong)bit < end)
+                {
+                    keep |= 1 << bit;
+                }
+            }
+
+            bitmap[i] &= (byte)keep;
+        }
+    }
+
     /// <summary>How many pfns are dumped, the last one, and the pfn each chunk of <see cref="PagesPerChunk"/> descriptors starts at.</summary>
     private static (long Dumped, ulong LastPfn, List<ulong> ChunkStarts) Survey(byte[] bitmap)
     {
@@ -276,12 +311,27 @@ internal static class KdumpReader
     {
         long firstDescriptor = (long)chunk * PagesPerChunk;
         int count = (int)Math.Min(PagesPerChunk, context.Dumped - firstDescriptor);
-        var descriptors = new byte[count * DescriptorSize];
-        context.Source.ReadExactly(context.DescriptorsOffset + (firstDescriptor * DescriptorSize), descriptors, "kdump page descriptors");
+        byte[] descriptors = ArrayPool<byte>.Shared.Rent(count * DescriptorSize);
+        byte[] stored = ArrayPool<byte>.Shared.Rent(2 * PageSize);
+        byte[] page = ArrayPool<byte>.Shared.Rent(PageSize);
+        try
+        {
+            return DecompressChunk(context, decompressor, firstPfn, count, firstDescriptor, descriptors, stored.AsSpan(0, 2 * PageSize), page.AsSpan(0, PageSize));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(descriptors);
+            ArrayPool<byte>.Shared.Return(stored);
+            ArrayPool<byte>.Shared.Return(page);
+        }
+    }
+
+    private static unsafe ChunkResult DecompressChunk(Context context, PageDecompressor decompressor, ulong firstPfn, int count,
+        long firstDescriptor, byte[] descriptors, Span<byte> stored, Span<byte> page)
+    {
+        context.Source.ReadExactly(context.DescriptorsOffset + (firstDescriptor * DescriptorSize), descriptors.AsSpan(0, count * DescriptorSize), "kdump page descriptors");
         var present = new RangeSetBuilder();
         var unreadable = new List<ulong>();
-        var stored = new byte[2 * PageSize];
-        var page = new byte[PageSize];
         long zeroPageOffset = -1;   // QEMU points every zero page at one stored zero page: read it once
         ulong pfn = firstPfn;
         for (int i = 0; i < count; i++, pfn++)
@@ -292,7 +342,7 @@ internal static class KdumpReader
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(d[8..]);
             uint flags = BinaryPrimitives.ReadUInt32LittleEndian(d[12..]);
             ulong gpa = pfn * PageSize;
-            bool known = offset == zeroPageOffset && flags == 0;
+            bool known = offset == zeroPageOffset && flags == 0 && size == PageSize;
             if (!known)
             {
                 if (size == 0 || size > stored.Length || offset < 0 || offset > context.Source.Length - size)
@@ -301,14 +351,14 @@ internal static class KdumpReader
                     continue;
                 }
 
-                context.Source.ReadExactly(offset, stored.AsSpan(0, (int)size), "a kdump page");
-                if (!decompressor.TryDecompress(flags, stored.AsSpan(0, (int)size), page))
+                context.Source.ReadExactly(offset, stored[..(int)size], "a kdump page");
+                if (!decompressor.TryDecompress(flags, stored[..(int)size], page))
                 {
                     unreadable.Add(gpa);
                     continue;
                 }
 
-                if (page.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
+                if (page.IndexOfAnyExcept((byte)0) >= 0)
                 {
                     page.CopyTo(new Span<byte>(context.Region.Start + gpa, PageSize));
                 }
@@ -358,6 +408,9 @@ internal static class KdumpReader
         public ulong VmcoreInfoSize;
         public ulong NoteOffset;
         public ulong NoteSize;
+        public bool Split;
+        public ulong SplitStartPfn;
+        public ulong SplitEndPfn;
     }
 
     private sealed record Context(DumpSource Source, NativeRegion Region, byte[] Bitmap, long DescriptorsOffset, long Dumped, OpenProgress Progress);

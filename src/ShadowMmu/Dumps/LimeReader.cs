@@ -67,7 +67,7 @@ internal static class LimeReader
             previousEnd = end + 1;
         }
 
-        NativeRegion region = ElfReader.Reserve(source, previousEnd, "its last LiME range");
+        NativeRegion region = NativeRegion.ReserveFor(source, previousEnd, "its last LiME range");
         try
         {
             var opening = new OpenProgress(progress, source.Length);

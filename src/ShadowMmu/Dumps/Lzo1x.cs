@@ -200,9 +200,16 @@ internal static class Lzo1x
                 return -1;
             }
 
-            for (int i = 0; i < t; i++)
+            if (op - matchPosition >= t)
             {
-                output[op + i] = output[matchPosition + i];
+                output.Slice(matchPosition, t).CopyTo(output[op..]);
+            }
+            else
+            {
+                for (int i = 0; i < t; i++)
+                {
+                    output[op + i] = output[matchPosition + i];
+                }
             }
 
             op += t;

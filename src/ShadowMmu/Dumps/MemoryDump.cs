@@ -176,7 +176,7 @@ public sealed class MemoryDump : IDisposable
         }
         else
         {
-            NativeRegion region = ElfReader.Reserve(file, (ulong)file.Length, "the raw image");
+            NativeRegion region = NativeRegion.ReserveFor(file, (ulong)file.Length, "the raw image");
             var opening = new OpenProgress(progress, file.Length);
             SegmentCopier.Copy(file, 0, region, 0, (ulong)file.Length, opening);
             opening.Finish();

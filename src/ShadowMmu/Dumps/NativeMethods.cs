@@ -15,11 +15,12 @@ internal static unsafe class NativeMethods
     public const int MapNoReserve = 0x4000;
     private const int SeekData = 3;
 
-    /// <summary>True where the calls below exist with these flag values (Linux on x86-64 and arm64).</summary>
-    public static bool IsLinux { get; } = OperatingSystem.IsLinux()
-        && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
-
     public static readonly nint MapFailed = -1;
+
+    /// <summary>True where the calls below exist with these flag values (Linux on x86-64 and arm64, libc found).</summary>
+    public static bool IsLinux { get; } = OperatingSystem.IsLinux()
+        && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64
+        && LibcAnswers();
 
     [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
     public static extern nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
@@ -29,6 +30,19 @@ internal static unsafe class NativeMethods
 
     [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static extern long Lseek(int fd, long offset, int whence);
+
+    private static bool LibcAnswers()
+    {
+        try
+        {
+            nint page = Mmap(0, 4096, ProtRead, MapPrivate | MapAnonymous, -1, 0);
+            return page != MapFailed && Munmap(page, 4096) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;   // then dumps are opened into zeroed native memory, as elsewhere
+        }
+    }
 
     /// <summary>
     /// The first offset at or after <paramref name="offset"/> that holds data (lseek SEEK_DATA): a sparse file's

@@ -31,6 +31,17 @@ internal sealed unsafe class NativeRegion : IDisposable
     /// <summary>Bytes reserved, a whole number of pages.</summary>
     public ulong Size { get; }
 
+    /// <summary>Reserves the span of a dump's memory, or says why it cannot be.</summary>
+    public static NativeRegion ReserveFor(DumpSource source, ulong span, string what)
+    {
+        if (span > MaxSpan)
+        {
+            throw source.Problem($"{what} ends at guest-physical 0x{span:x}, past the 0x{MaxSpan:x} bytes a dump may span here");
+        }
+
+        return TryReserve(span) ?? throw source.Problem($"cannot reserve 0x{span:x} bytes of address space for the guest's memory");
+    }
+
     /// <summary>Reserves <paramref name="size"/> bytes (rounded up to pages), all reading as zero; null when refused.</summary>
     public static NativeRegion? TryReserve(ulong size)
     {

@@ -48,9 +48,9 @@ internal sealed class PageDecompressor
             stored.CopyTo(page);
             return true;
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return false;   // a corrupt page is that page's problem, not the dump's
+            return false;   // whatever a decoder throws on a corrupt page is that page's problem, not the dump's
         }
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Threading.Tasks;
 
 namespace ShadowMmu.Dumps;
 
@@ -12,8 +13,26 @@ internal static unsafe class SegmentCopier
 {
     private const int ChunkSize = 1 << 20;
     private const int Block = 4096;
+    private const ulong PieceSize = 64UL << 20;
 
+    /// <summary>Copies <paramref name="length"/> bytes from <paramref name="fileOffset"/> to <paramref name="gpa"/>, in 64 MiB pieces on every core.</summary>
     public static void Copy(DumpSource source, long fileOffset, NativeRegion region, ulong gpa, ulong length, OpenProgress progress)
+    {
+        if (length <= PieceSize)
+        {
+            CopyPiece(source, fileOffset, region, gpa, length, progress);
+            return;
+        }
+
+        long pieces = (long)((length + PieceSize - 1) / PieceSize);
+        Parallel.For(0L, pieces, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, piece =>
+        {
+            ulong start = (ulong)piece * PieceSize;
+            CopyPiece(source, fileOffset + (long)start, region, gpa + start, Math.Min(PieceSize, length - start), progress);
+        });
+    }
+
+    private static void CopyPiece(DumpSource source, long fileOffset, NativeRegion region, ulong gpa, ulong length, OpenProgress progress)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try

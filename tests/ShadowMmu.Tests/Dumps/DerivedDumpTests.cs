@@ -57,6 +57,49 @@ public sealed class DerivedDumpTests
     }
 
     [Fact]
+    public void SegmentBytesPastFilesizeAreAbsentNotZeros()
+    {
+        byte[] raw = File.ReadAllBytes(RawPath);
+        byte[] file = DumpWriters.Elf(true, 62, Array.Empty<byte>(), new[] { Range(raw, 0, 0x3000) }, pageAligned: false);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(DumpWriters.PhdrOffset(true, 1) + 40), 0x5000);   // p_memsz
+        using MemoryDump elf = MemoryDump.Open(Write("memsz.elf", file));
+
+        Assert.Equal(new[] { new PhysicalRange(0, 0x3000) }, elf.PresentRanges);
+        Assert.Equal(DumpPageState.Absent, elf.GetPageState(0x4000));
+        Assert.Contains(elf.Warnings, w => w.Contains("0x2000 bytes of PT_LOAD segments lie past their p_filesz", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PnXnumTakesTheSegmentCountFromSectionZero()
+    {
+        byte[] raw = File.ReadAllBytes(RawPath);
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(), new[] { Range(raw, 0, 0x1000), Range(raw, 0x300000, 0x302000) }, false);
+        // e_phnum = PN_XNUM; the real count (3 with the PT_NOTE) in sh_info of section 0, appended to the file.
+        var section = new byte[64];
+        BinaryPrimitives.WriteUInt32LittleEndian(section.AsSpan(44), 3);
+        byte[] file = elf.Concat(section).ToArray();
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(40), (ulong)elf.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(56), 0xffff);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(58), 64);
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(60), 1);
+        using MemoryDump dump = MemoryDump.Open(Write("xnum.elf", file));
+
+        Assert.Equal(new[] { new PhysicalRange(0, 0x1000), new PhysicalRange(0x300000, 0x302000) }, dump.PresentRanges);
+    }
+
+    [Fact]
+    public void ProgressIsReportedUpToTheTotal()
+    {
+        var calls = new System.Collections.Generic.List<(long Done, long Total)>();
+        using MemoryDump dump = MemoryDump.Open(DumpFixtures.Path("long4", "elf"), (done, total) => calls.Add((done, total)));
+
+        Assert.NotEmpty(calls);
+        Assert.Equal((long)dump.PresentBytes, calls[^1].Total);
+        Assert.Equal(calls[^1].Total, calls[^1].Done);
+        Assert.True(calls.Zip(calls.Skip(1)).All(p => p.First.Done <= p.Second.Done));
+    }
+
+    [Fact]
     public void WritesToAMappedDumpStayPrivate()
     {
         byte[] raw = File.ReadAllBytes(RawPath);
@@ -148,6 +191,60 @@ public sealed class DerivedDumpTests
             Assert.Equal("y", info.Entries["CONFIG_X86_PAE"]);
             Assert.False(info.TryGetSymbol("no_such_symbol", out _));
         }
+    }
+
+    [Fact]
+    public void AKdumpWithThe32BitHeaderLayoutReadsAsThe64BitOne()
+    {
+        // What QEMU writes for an ELFCLASS32 guest (all memory below 4 GiB) and makedumpfile on i386: the
+        // disk_dump_header with an 8-byte timeval, the sub-header with 32-bit phys_base, pfns and sizes.
+        byte[] wide = File.ReadAllBytes(DumpFixtures.Path("pae", "kdump-zlib"));
+        byte[] narrow = (byte[])wide.Clone();
+        narrow.AsSpan(402, 4096 - 402).Clear();
+        for (int field = 0; field < 10; field++)
+        {
+            // status, block_size, sub_hdr_size, bitmap_blocks, max_mapnr, total_ram_blocks, device_blocks,
+            // written_blocks, current_cpu, nr_cpus: from offset 424 to offset 412
+            wide.AsSpan(424 + (4 * field), 4).CopyTo(narrow.AsSpan(412 + (4 * field)));
+        }
+
+        ReadOnlySpan<byte> sub = wide.AsSpan(4096);
+        Span<byte> sub32 = narrow.AsSpan(4096, 104);
+        sub32.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(sub32, (uint)BinaryPrimitives.ReadUInt64LittleEndian(sub));          // phys_base
+        sub.Slice(8, 4).CopyTo(sub32[4..]);                                                                              // dump_level
+        sub.Slice(12, 4).CopyTo(sub32[8..]);                                                                             // split
+        sub.Slice(32, 8).CopyTo(sub32[20..]);                                                                            // offset_vmcoreinfo
+        BinaryPrimitives.WriteUInt32LittleEndian(sub32[28..], (uint)BinaryPrimitives.ReadUInt64LittleEndian(sub[40..])); // size_vmcoreinfo
+        sub.Slice(48, 8).CopyTo(sub32[32..]);                                                                            // offset_note
+        BinaryPrimitives.WriteUInt32LittleEndian(sub32[40..], (uint)BinaryPrimitives.ReadUInt64LittleEndian(sub[56..])); // note_size
+        sub.Slice(80, 24).CopyTo(sub32[56..]);                                                                           // start, end pfn, max_mapnr (64-bit)
+
+        using MemoryDump expected = MemoryDump.Open(DumpFixtures.Path("pae", "kdump-zlib"));
+        using MemoryDump actual = MemoryDump.Open(Write("narrow.kdump", narrow));
+
+        Assert.Contains("32-bit layout", actual.Description, StringComparison.Ordinal);
+        Assert.Equal(expected.PresentRanges, actual.PresentRanges);
+        Assert.Equal(expected.Cpus.Select(c => c.ToString()), actual.Cpus.Select(c => c.ToString()));
+        Assert.Equal(DumpMachine.I386, actual.Machine);
+        QemuCaptureTests.AssertSameBytes(expected, actual, expected.PresentRanges);
+    }
+
+    [Fact]
+    public void OnePartOfASplitKdumpHoldsOnlyItsPfnRange()
+    {
+        // makedumpfile --split writes each part with split = 1 and its [start_pfn_64, end_pfn_64): here the part
+        // for pfns below 0x200 (2 MiB), whose descriptors are the first ones of the whole dump's.
+        byte[] kdump = File.ReadAllBytes(DumpFixtures.Path("long4", "kdump-zlib"));
+        BinaryPrimitives.WriteInt32LittleEndian(kdump.AsSpan(4096 + 12), 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(kdump.AsSpan(4096 + 80), 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(kdump.AsSpan(4096 + 88), 0x200);
+        using MemoryDump part = MemoryDump.Open(Write("part1.kdump", kdump));
+        using MemoryDump elf = MemoryDump.Open(DumpFixtures.Path("long4", "elf"));
+
+        Assert.Equal(new[] { new PhysicalRange(0, 0x200000) }, part.PresentRanges);
+        Assert.Equal(DumpPageState.Absent, part.GetPageState(0x200000));
+        QemuCaptureTests.AssertSameBytes(elf, part, part.PresentRanges);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.IO;
+using System.Linq;
 using ShadowMmu.Dumps;
 using Xunit;
 
@@ -24,8 +25,60 @@ public sealed class DumpErrorTests
     {
         byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
         byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(),
-            new[] { DerivedDumpTests.Range(raw, 0, 0x2000), new DumpWriters.Range(0x1000, raw.AsSpan(0x8000, 0x1000).ToArray()) }, false);
-        AssertProblem(elf, "PT_LOAD segments 1 and 2 both hold guest-physical 0x1000");
+            new[] { DerivedDumpTests.Range(raw, 0, 0x2000), new DumpWriters.Range(0x1000, raw.AsSpan(0x300000, 0x1000).ToArray()) }, false);
+        AssertProblem(elf, "PT_LOAD segments 1 and 2 both hold guest-physical 0x1000, with different bytes");
+    }
+
+    [Fact]
+    public void ElfSegmentsThatHoldTheSameBytesTwiceAgree()
+    {
+        // As a kernel's /proc/vmcore does: a PT_LOAD for the kernel text over the RAM one, with its own copy.
+        byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(),
+            new[] { DerivedDumpTests.Range(raw, 0, 0x400000), DerivedDumpTests.Range(raw, 0x2ff800, 0x301800) }, false);
+        using MemoryDump dump = MemoryDump.Open(DerivedDumpTests.Write("twice.elf", elf));
+        Assert.Equal(new[] { new PhysicalRange(0, 0x400000) }, dump.PresentRanges);
+        var bytes = new byte[0x2000];
+        dump.Memory.Read(0x2ff800, bytes);
+        Assert.Equal(raw.AsSpan(0x2ff800, 0x2000).ToArray(), bytes);
+    }
+
+    [Fact]
+    public void SegmentsThatDescribeTheFileManyTimesOverAreRefused()
+    {
+        // Four segments at different addresses, each the same 16 KiB of the file: 64 KiB to load from ~16 KiB.
+        byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
+        var ranges = Enumerable.Range(0, 4).Select(i => DerivedDumpTests.Range(raw, 0x300000 + (i * 0x1000), 0x301000 + (i * 0x1000))).ToArray();
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(), ranges, false);
+        ulong first = BinaryPrimitives.ReadUInt64LittleEndian(elf.AsSpan(DumpWriters.PhdrOffset(true, 1) + 8));
+        for (int i = 1; i <= 4; i++)
+        {
+            Span<byte> phdr = elf.AsSpan(DumpWriters.PhdrOffset(true, i), 56);
+            BinaryPrimitives.WriteUInt64LittleEndian(phdr[8..], first);
+            BinaryPrimitives.WriteUInt64LittleEndian(phdr[24..], 0x100000UL * (ulong)i);
+            BinaryPrimitives.WriteUInt64LittleEndian(phdr[32..], 0x4000);
+            BinaryPrimitives.WriteUInt64LittleEndian(phdr[40..], 0x4000);
+        }
+
+        AssertProblem(elf, "over twice the file's");
+    }
+
+    [Fact]
+    public void ThousandsOfSegmentsOverTheSameBytesOpenAsOne()
+    {
+        // QEMU's paging dumps (-p) describe memory once per mapping, all from the same file bytes.
+        byte[] raw = File.ReadAllBytes(DumpFixtures.Path("long4", "raw"));
+        var ranges = Enumerable.Range(0, 3000).Select(_ => DerivedDumpTests.Range(raw, 0x300000, 0x300001)).ToArray();
+        ranges[0] = DerivedDumpTests.Range(raw, 0x300000, 0x310000);
+        byte[] elf = DumpWriters.Elf(true, 62, Array.Empty<byte>(), ranges, false);
+        byte[] first = elf.AsSpan(DumpWriters.PhdrOffset(true, 1), 56).ToArray();
+        for (int i = 2; i <= ranges.Length; i++)
+        {
+            first.CopyTo(elf.AsSpan(DumpWriters.PhdrOffset(true, i)));
+        }
+
+        using MemoryDump dump = MemoryDump.Open(DerivedDumpTests.Write("aliases.elf", elf));
+        Assert.Equal(new[] { new PhysicalRange(0x300000, 0x310000) }, dump.PresentRanges);
     }
 
     [Fact]

@@ -19,6 +19,17 @@ internal static class DumpFixtures
     private static readonly string Scratch = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "shadowmmu-dumps-" + Guid.NewGuid().ToString("N")[..8]);
     private static readonly ConcurrentDictionary<string, Lazy<string>> Unpacked = new();
 
+    static DumpFixtures() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        try
+        {
+            Directory.Delete(Scratch, recursive: true);   // the unpacked captures (and a 4 GiB sparse file) go with the run
+        }
+        catch (IOException)
+        {
+        }
+    };
+
     public static string Folder => System.IO.Path.Combine(PackagingHarness.RepositoryRoot, "tests", "fixtures", "dumps");
 
     /// <summary>The path of the unpacked capture NAME.FORMAT (e.g. "long4", "elf").</summary>
