@@ -19,6 +19,11 @@ namespace ShadowMmu.Generators
         public static readonly DiagnosticDescriptor Duplicate = Create(SpecDiagnosticIds.Duplicate, "Statement given twice");
         public static readonly DiagnosticDescriptor DuplicateMode = Create(SpecDiagnosticIds.DuplicateMode, "Two specs define the same mode");
 
+        /// <summary>Not an error: the spec is valid, but its walker lacks methods that need what the spec does not have.</summary>
+        public static readonly DiagnosticDescriptor MethodsNotGenerated = new DiagnosticDescriptor(SpecDiagnosticIds.MethodsNotGenerated,
+            "A walker method is not generated", SpecDiagnosticIds.MessageFormat(SpecDiagnosticIds.MethodsNotGenerated), Category,
+            DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "mmug014");
+
         public static DiagnosticDescriptor ForId(string id)
         {
             switch (id)
@@ -31,6 +36,7 @@ namespace ShadowMmu.Generators
                 case SpecDiagnosticIds.BitOutOfRange: return BitOutOfRange;
                 case SpecDiagnosticIds.Duplicate: return Duplicate;
                 case SpecDiagnosticIds.DuplicateMode: return DuplicateMode;
+                case SpecDiagnosticIds.MethodsNotGenerated: return MethodsNotGenerated;
                 default: return Syntax;
             }
         }

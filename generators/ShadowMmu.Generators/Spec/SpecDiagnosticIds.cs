@@ -12,6 +12,7 @@ namespace ShadowMmu.Specs
         public const string BitOutOfRange = "MMUG007";
         public const string Duplicate = "MMUG008";
         public const string DuplicateMode = "MMUG009";
+        public const string MethodsNotGenerated = "MMUG014";
 
         /// <summary>Message formats, shared with the reference walker's error text.</summary>
         public static string MessageFormat(string id)
@@ -27,6 +28,7 @@ namespace ShadowMmu.Specs
                 case BitOutOfRange: return "Bit {0} is outside a {1}-byte entry (bits 0 to {2})";
                 case Duplicate: return "'{0}' is given twice";
                 case DuplicateMode: return "Mode '{0}' is also defined by {1}";
+                case MethodsNotGenerated: return "{0} gets no {1}: {2}";
                 default: return "{0}";
             }
         }

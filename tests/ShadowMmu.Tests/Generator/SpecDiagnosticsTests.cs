@@ -89,7 +89,7 @@ public class SpecDiagnosticsTests
             Assert.DoesNotContain(generatorDiagnostics, d => d.Id is "CS8784" or "CS8785");
             Assert.All(result.Diagnostics, d => Assert.StartsWith("MMUG", d.Id));
             Assert.All(result.Diagnostics, d => Assert.Equal("/specs/mutant.paging", d.Location.GetLineSpan().Path));
-            if (result.Diagnostics.IsEmpty)
+            if (!result.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
             {
                 valid++;
                 // A mutant the parser accepts must give code that compiles; compiling all of them would be slow.
