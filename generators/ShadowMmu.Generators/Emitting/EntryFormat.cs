@@ -64,7 +64,7 @@ namespace ShadowMmu.Generators
         // ---- Expressions over an entry ----
 
         /// <summary>The rights <paramref name="entry"/> grants, as the walk accumulates them in <see cref="Rights"/>.</summary>
-        public abstract string RightsOf(string entry);
+        public abstract Expression RightsOf(string entry);
 
         /// <summary>With <see cref="FoldsRights"/>, what the entries ANDed into <c>acc</c> are, for the pass's comment.</summary>
         public virtual string FoldedDescription => "their present bits";
@@ -72,8 +72,8 @@ namespace ShadowMmu.Generators
         /// <summary>With <see cref="FoldsRights"/>, the value ANDed into <c>acc</c> for <paramref name="entry"/>.</summary>
         public virtual string FoldedEntry(string entry) => entry;
 
-        /// <summary>The rights a shadow entry derived from <paramref name="entry"/> may grant, as KVM's ACC bits.</summary>
-        public abstract string ShadowRightsOf(string entry);
+        /// <summary>The rights a shadow entry derived from <paramref name="entry"/> may grant, as KVM's ACC bits: ANDed terms.</summary>
+        public abstract Expression ShadowRightsOf(string entry);
 
         /// <summary>True when <paramref name="entry"/> is present.</summary>
         public abstract string PresentTest(string entry);
@@ -87,10 +87,10 @@ namespace ShadowMmu.Generators
         // ---- Walk endings (calls on the record) ----
 
         /// <summary>The ending when the entry of <paramref name="level"/> at <paramref name="address"/> lies outside memory.</summary>
-        public abstract string OutsideMemory(int level, string address);
+        public abstract Call OutsideMemory(int level, string address);
 
         /// <summary>The ending when a reserved bit of the entry of <paramref name="level"/> is set.</summary>
-        public abstract string ReservedBitSet(int level);
+        public abstract Call ReservedBitSet(int level);
 
         /// <summary>The endings of an entry that is not present (or otherwise unusable), right after it was read.</summary>
         public abstract void EmitEntryFaults(int level);
@@ -119,8 +119,8 @@ namespace ShadowMmu.Generators
         {
         }
 
-        /// <summary>The signature of the entry point that runs the walk, and its call of Request.</summary>
-        public abstract string EntrySignature { get; }
+        /// <summary>The entry point that runs the walk (its name and parameters), and its call of Request.</summary>
+        public abstract Call EntrySignature { get; }
 
         public abstract string RequestCall { get; }
 
@@ -133,17 +133,17 @@ namespace ShadowMmu.Generators
         /// <summary>What Leaf checks, for its summary (<c>the rights the request needs, then the translation</c>).</summary>
         public abstract string LeafSummary { get; }
 
-        /// <summary>Leaf's checks of the rights (and keys), ending in a fault; returns the translation's ending.</summary>
-        public abstract string EmitLeafChecks();
+        /// <summary>Leaf's checks of the rights (and keys), ending in a fault; returns the translation's ending (a call on the record).</summary>
+        public abstract Call EmitLeafChecks();
 
         /// <summary>Out-of-line and inlined helpers of the leaf and the levels (x86's Denied, EPT's IsMisconfigured).</summary>
         public abstract void EmitWalkHelpers();
 
         /// <summary>The fault-path ending for a fault at <paramref name="condition"/>: <c>if (condition) return walk.ending;</c>.</summary>
-        protected void EmitFault(string condition, string ending, bool onRecord = true)
+        protected void EmitFault(string condition, Call ending, bool onRecord = true)
         {
             W.Open("if (" + condition + ")");
-            W.Line("return " + (onRecord ? "walk." : "") + ending + ";");
+            Code.Statement(W, "return " + (onRecord ? "walk." : ""), ending);
             W.Close();
             W.Line();
         }

@@ -39,37 +39,37 @@ namespace ShadowMmu.Generators
         private int MaxLevel => Plan.FirstMemoryLevel;
 
         /// <summary>The rights an EPT entry grants as KVM's ACC bits (X = 1, W = 2, R = 4), user-execute as 8 under mode-based execute control.</summary>
-        public override string RightsOf(string entry)
-        {
-            string rights = "((" + EntryBit(entry, _ept.ReadBit) + ") << 2 | (" + EntryBit(entry, _ept.WriteBit) + ") << 1 | ("
-                + EntryBit(entry, _ept.ExecuteBit) + "))";
-            if (_ept.UserExecute is FlagBit userExecute)
-            {
-                rights += " | ((uint)(" + entry + " >> " + userExecute.Bit + ") << 3 & _userExecute)";
-            }
+        public override Expression RightsOf(string entry) =>
+            _ept.UserExecute is FlagBit userExecute
+                ? new Expression("|", ReadWriteExecute(entry), "((uint)(" + entry + " >> " + userExecute.Bit + ") << 3 & _userExecute)")
+                : new Expression("|", ReadWriteExecute(entry));
 
-            return rights;
-        }
+        /// <summary>R W X as KVM's ACC bits (R in the place of U); user-execute (bit 3 of the walk's rights) is not shadowed.</summary>
+        public override Expression ShadowRightsOf(string entry) => new Expression("&", ReadWriteExecute(entry));
 
-        /// <summary>R W X as KVM's ACC bits (R in the place of U); user-execute is not shadowed.</summary>
-        public override string ShadowRightsOf(string entry) => "(" + RightsOf(entry) + ") & 7";
+        private string ReadWriteExecute(string entry) =>
+            "((" + EntryBit(entry, _ept.ReadBit) + ") << 2 | (" + EntryBit(entry, _ept.WriteBit) + ") << 1 | (" + EntryBit(entry, _ept.ExecuteBit) + "))";
 
         public override string PresentTest(string entry) => "(" + entry + " & _presentMask) != 0";
 
         public override string? MisconfiguredTest(string entry) => "IsMisconfigured(" + entry + ")";
 
-        public override string OutsideMemory(int level, string address) =>
-            "EndEptOutsideMemory(" + MaxLevel + ", " + level + ", " + address + ", Qualification(request), " + PtAccess + ")";
+        public override Call OutsideMemory(int level, string address) =>
+            Calling("EndEptOutsideMemory", Num(MaxLevel), Num(level), address, "Qualification(request)", PtAccess);
 
-        public override string ReservedBitSet(int level) => "EndEptMisconfiguration(" + MaxLevel + ", " + level + ", " + PtAccess + ")";
+        public override Call ReservedBitSet(int level) => Calling("EndEptMisconfiguration", Num(MaxLevel), Num(level), PtAccess);
 
         public override void EmitEntryFaults(int level)
         {
             W.Line();
-            W.Line("// Not present: a violation, whose rights bits (the AND over the entries used, this one included) are all 0.");
-            EmitFault("(pte & _presentMask) == 0", "EndEptViolation(" + MaxLevel + ", " + level + ", Qualification(request), " + PtAccess + ")");
+            W.Comment("Not present: a violation, whose rights bits (the AND over the entries used, this one included) are all 0.");
+            EmitFault("(pte & _presentMask) == 0", Violation(Num(level), "Qualification(request)"));
             EmitFault("IsMisconfigured(pte)", ReservedBitSet(level));
         }
+
+        /// <summary>An EPT violation at <paramref name="level"/> with the exit qualification <paramref name="qualification"/>.</summary>
+        private Call Violation(string level, string qualification) =>
+            Calling("EndEptViolation", Num(MaxLevel), level, qualification, PtAccess);
 
         public override string[] Summary => new[]
         {
@@ -89,20 +89,19 @@ namespace ShadowMmu.Generators
         public override void EmitStaticTables()
         {
             ImmutableEquatableArray<ulong> bad = _ept.BadMemoryTypeXwr;
-            W.Line("// KVM's bad_mt_xwr: bit (memory type << 3 | XWR) is set when a present entry with those bits is an EPT misconfiguration");
-            W.Line("// (write-only, write+execute, reserved memory types " + string.Join(", ", _ept.ReservedMemoryTypes)
-                + ", and read-less executable entries");
-            W.Line("// unless execute-only entries are allowed). Rows: execute-only not allowed, allowed; a word for user-execute clear, set.");
+            W.Comment("KVM's bad_mt_xwr: bit (memory type << 3 | XWR) is set when a present entry with those bits is an EPT misconfiguration",
+                "(write-only, write+execute, reserved memory types " + string.Join(", ", _ept.ReservedMemoryTypes) + ", and read-less executable",
+                "entries unless execute-only entries are allowed). Rows: execute-only not allowed, allowed; a word for user-execute clear, set.");
             W.Open("private static global::System.ReadOnlySpan<ulong> BadMemoryTypeXwr => new ulong[]");
             W.Line(Hex(bad[0]) + ", " + Hex(bad[1]) + ", // no execute-only entries");
             W.Line(Hex(bad[2]) + ", " + Hex(bad[3]) + ", // execute-only entries allowed");
             W.Close(";");
             W.Line();
 
-            W.Line("// Rights: row = mode-based execute control; entry = access kind (read, write, fetch) | user-mode linear address << 2;");
-            W.Line("// bit v of an entry is set when the request faults on accumulated rights v (KVM's ACC: X = 1, W = 2, R = 4; user-execute = 8).");
-            W.Line("// An array rather than a span over constants: every walk reads it, and a ReadOnlySpan<ushort> over constants is made by");
-            W.Line("// RuntimeHelpers.CreateSpan, which allocates a field handle on each call in unoptimized (Debug) code.");
+            W.Comment("Rights: row = mode-based execute control; entry = access kind (read, write, fetch) | user-mode linear address << 2;",
+                "bit v of an entry is set when the request faults on accumulated rights v (KVM's ACC: X = 1, W = 2, R = 4; user-execute = 8).",
+                "An array rather than a span over constants: every walk reads it, and a ReadOnlySpan<ushort> over constants is made by",
+                "RuntimeHelpers.CreateSpan, which allocates a field handle on each call in unoptimized (Debug) code.");
             W.Open("private static readonly ushort[] Permissions = new ushort[]");
             for (int row = 0; row < 2; row++)
             {
@@ -113,7 +112,7 @@ namespace ShadowMmu.Generators
             W.Close(";");
             W.Line();
 
-            W.Line("// The exit qualification's bits 3 to 6 (R, W, X, user-execute allowed by every entry used) for each rights value.");
+            W.Comment("The exit qualification's bits 3 to 6 (R, W, X, user-execute allowed by every entry used) for each rights value.");
             W.Open("private static global::System.ReadOnlySpan<byte> RightsQualification => new byte[]");
             W.Line(string.Join(", ", _ept.RightsQualification.Select(Hex2)) + ",");
             W.Close(";");
@@ -133,15 +132,15 @@ namespace ShadowMmu.Generators
         {
             W.Line();
             FlagBit? userExecute = _ept.UserExecute;
-            W.Line("// An entry is present when any of its rights is set"
+            W.Comment("An entry is present when any of its rights is set"
                 + (userExecute != null ? "; the user-execute bit counts only under mode-based execute control." : "."));
             W.Line("bool mbec = " + (userExecute is FlagBit ux ? TestOrTrue(ux.When) : "false") + ";");
             ulong rights = (1UL << _ept.ReadBit) | (1UL << _ept.WriteBit) | (1UL << _ept.ExecuteBit);
             W.Line("_presentMask = " + Hex(rights) + (userExecute is FlagBit bit ? " | (mbec ? " + Hex(1UL << bit.Bit) + " : 0)" : "") + ";");
             W.Line("_userExecute = mbec ? " + EptTables.UserExecute + "U : 0;");
             W.Line();
-            W.Line("// This state's words of the misconfiguration bitmap: for entries without and with the user-execute bit (the same");
-            W.Line("// word unless mode-based execute control makes that bit count).");
+            W.Comment("This state's words of the misconfiguration bitmap: for entries without and with the user-execute bit (the same",
+                "word unless mode-based execute control makes that bit count).");
             W.Line("int badRow = " + (_ept.ExecuteOnly ? TestOrTrue(_ept.ExecuteOnlyWhen) : "false") + " ? 2 : 0;");
             W.Line("_badXwr = BadMemoryTypeXwr[badRow];");
             W.Line("_badXwrUserExecute = BadMemoryTypeXwr[badRow + (mbec ? 1 : 0)];");
@@ -150,18 +149,17 @@ namespace ShadowMmu.Generators
 
         public override void EmitWrappingEntryPoints()
         {
-            W.Line("/// <summary>");
-            W.Line("/// Translates the guest-physical address <paramref name=\"va\"/> as the final translation of a linear address;");
-            W.Line("/// <paramref name=\"cpl\"/> 3 stands for a user-mode linear address (mode-based execute control), <paramref name=\"ac\"/> is unused.");
-            W.Line("/// </summary>");
+            W.Summary("Translates the guest-physical address <paramref name=\"va\"/> as the final translation of a linear address;",
+                "<paramref name=\"cpl\"/> 3 stands for a user-mode linear address (mode-based execute control), <paramref name=\"ac\"/> is unused.");
             W.Open("public bool WalkAddr(ref " + Mmu + "GuestWalk walk, ulong va, " + Mmu + "AccessKind kind, int cpl, bool ac)");
-            W.Line("return WalkGpa(ref walk, va, kind, " + Mmu + "EptAccessFlags.Final | (cpl == 3 ? " + Mmu + "EptAccessFlags.GuestUser : 0));");
+            Statement(W, "return ", Calling("WalkGpa", "ref walk", "va", "kind",
+                Mmu + "EptAccessFlags.Final | (cpl == 3 ? " + Mmu + "EptAccessFlags.GuestUser : 0)"));
             W.Close();
             W.Line();
         }
 
-        public override string EntrySignature =>
-            "public bool WalkGpa(ref " + Mmu + "GuestWalk walk, ulong gpa, " + Mmu + "AccessKind kind, " + Mmu + "EptAccessFlags flags)";
+        public override Call EntrySignature =>
+            Calling("WalkGpa", "ref " + Mmu + "GuestWalk walk", "ulong gpa", Mmu + "AccessKind kind", Mmu + "EptAccessFlags flags");
 
         public override string RequestCall => "Request(kind, flags)";
 
@@ -172,23 +170,24 @@ namespace ShadowMmu.Generators
             string pagingStructure = "(flags & " + Mmu + "EptAccessFlags.GuestPagingStructure) != 0";
             string pagingStructureWrite = AccessedDirtyOn == "false" ? "false"
                 : AccessedDirtyOn == "true" ? pagingStructure : AccessedDirtyOn + " && " + pagingStructure;
-            W.Line("/// <summary>");
-            W.Line("/// The request as one value: bits 0 to 3 its entry of the permission table (the access kind, 4 for a user-mode linear");
-            W.Line("/// address, the mode-based execute control row), bit 4 set when it writes (for the dirty flag), and from bit 8 the exit");
-            W.Line("/// qualification's access bits (0 read, 1 write, 2 fetch; both 0 and 1 for a guest paging-structure write) and bits 7 to");
-            W.Line("/// 11 as <paramref name=\"flags\"/> give them. A guest paging-structure access is a write when EPT A/D flags are on.");
-            W.Line("/// </summary>");
-            W.Line(Inline);
+            W.Summary("The request as one value: bits 0 to 3 its entry of the permission table (the access kind, 4 for a user-mode linear",
+                "address, the mode-based execute control row), bit 4 set when it writes (for the dirty flag), and from bit 8 the exit",
+                "qualification's access bits (0 read, 1 write, 2 fetch; both 0 and 1 for a guest paging-structure write) and bits 7 to",
+                "11 as <paramref name=\"flags\"/> give them. A guest paging-structure access is a write when EPT A/D flags are on.");
+            Inline(W);
             W.Open("private int Request(" + Mmu + "AccessKind kind, " + Mmu + "EptAccessFlags flags)");
             W.Line("bool pagingStructureWrite = " + pagingStructureWrite + ";");
-            W.Line("int permission = _permissionRow + (pagingStructureWrite ? 1 : (int)kind) + ((flags & " + Mmu + "EptAccessFlags.GuestUser) != 0 ? 4 : 0);");
+            W.Wrap("int permission = ", new[]
+            {
+                "_permissionRow", "(pagingStructureWrite ? 1 : (int)kind)", "((flags & " + Mmu + "EptAccessFlags.GuestUser) != 0 ? 4 : 0)",
+            }, " + ", ";");
             W.Line("int writes = kind == " + Mmu + "AccessKind.Write || pagingStructureWrite ? 16 : 0;");
             W.Line("uint qualification = (pagingStructureWrite ? 3U : 1U << (int)kind) | ((uint)flags & 0xF80U);");
             W.Line("return permission | writes | (int)(qualification << 8);");
             W.Close();
             W.Line();
-            W.Line("/// <summary>The exit qualification's bits that <paramref name=\"request\"/> gives (its rights bits are the walk's).</summary>");
-            W.Line(Inline);
+            W.Summary("The exit qualification's bits that <paramref name=\"request\"/> gives (its rights bits are the walk's).");
+            Inline(W);
             W.Open("private static uint Qualification(int request)");
             W.Line("return (uint)request >> 8;");
             W.Close();
@@ -197,16 +196,16 @@ namespace ShadowMmu.Generators
 
         public override string LeafSummary => "the rights the request needs, then the translation with the leaf's memory type";
 
-        public override string EmitLeafChecks()
+        public override Call EmitLeafChecks()
         {
-            W.Line("// Rights: the request's entry of the permission table says which accumulated rights values fault; the qualification's");
-            W.Line("// bits 3 to 6 are those rights.");
-            W.Line("uint faultingRights = " + Unsafe + ".Add(ref " + MemoryMarshal + ".GetArrayDataReference(Permissions), request & 15);");
-            EmitFault("((faultingRights >> (int)rights) & 1) != 0",
-                "EndEptViolation(" + MaxLevel + ", level, Qualification(request) | RightsQualification[(int)rights & 15], " + PtAccess + ")");
+            W.Comment("Rights: the request's entry of the permission table says which accumulated rights values fault; the qualification's",
+                "bits 3 to 6 are those rights.");
+            W.Wrap("uint faultingRights = " + Unsafe + ".Add(", new[] { "ref " + MemoryMarshal + ".GetArrayDataReference(Permissions)", "request & 15" },
+                ", ", ");");
+            EmitFault("((faultingRights >> (int)rights) & 1) != 0", Violation("level", "Qualification(request) | RightsQualification[(int)rights & 15]"));
             string ipat = _ept.IgnorePat is FlagBit ignorePat ? "(pte & " + Hex(1UL << ignorePat.Bit) + ") != 0" : "false";
-            return "walk.EndTranslatedEpt(" + MaxLevel + ", level, frame | (gpa & (pageSize - 1)), pageSize, rights, (int)(pte >> "
-                + _ept.MemoryType.Lo + ") & 7, " + ipat + ", " + PtAccess + ")";
+            return Calling("walk.EndTranslatedEpt", Num(MaxLevel), "level", "frame | (gpa & (pageSize - 1))", "pageSize", "rights",
+                "(int)(pte >> " + _ept.MemoryType.Lo + ") & 7", ipat, PtAccess);
         }
 
         public override void EmitWalkHelpers()
@@ -216,8 +215,8 @@ namespace ShadowMmu.Generators
                 : "(int)((pte >> " + _ept.ReadBit + ") & 1) | (int)((pte >> " + _ept.WriteBit + ") & 1) << 1 | (int)((pte >> " + _ept.ExecuteBit
                     + ") & 1) << 2 | (int)((pte >> " + _ept.MemoryType.Lo + ") & 7) << 3";
             string word = _ept.UserExecute is FlagBit ux ? "(pte & " + Hex(1UL << ux.Bit) + ") != 0 ? _badXwrUserExecute : _badXwr" : "_badXwr";
-            W.Line("// KVM's is_bad_mt_xwr: a present entry's XWR and memory type (and the user-execute bit under mode-based execute control).");
-            W.Line(Inline);
+            W.Comment("KVM's is_bad_mt_xwr: a present entry's XWR and memory type (and the user-execute bit under mode-based execute control).");
+            Inline(W);
             W.Open("private bool IsMisconfigured(ulong pte)");
             W.Line("ulong bad = " + word + ";");
             W.Line("return ((bad >> (" + index + ")) & 1) != 0;");

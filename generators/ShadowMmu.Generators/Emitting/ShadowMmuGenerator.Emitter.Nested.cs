@@ -24,8 +24,11 @@ namespace ShadowMmu.Generators
             private void EmitWalkNested()
             {
                 _w.Line("/// <inheritdoc/>");
-                _w.Open("public bool WalkNested(ref " + Mmu + "NestedWalk nested, ulong va, " + Mmu + "AccessKind kind, int cpl, bool ac, " + Mmu + "IEptWalker ept)");
-                _w.Line("// The guest's own faults end the walk unless EPT exits first or everything translates.");
+                _w.OpenWrapped("public bool WalkNested(", new[]
+                {
+                    "ref " + Mmu + "NestedWalk nested", "ulong va", Mmu + "AccessKind kind", "int cpl", "bool ac", Mmu + "IEptWalker ept",
+                }, ", ", ")");
+                _w.Comment("The guest's own faults end the walk unless EPT exits first or everything translates.");
                 _w.Line("nested.Begin();");
                 _w.Line("nested.Fault = " + Mmu + "NestedFault.Guest;");
                 _w.Line("ref " + Mmu + "GuestWalk walk = ref nested.Guest;");
@@ -36,9 +39,9 @@ namespace ShadowMmu.Generators
                 _w.Open("while (!WalkNestedOnce(ref nested, va, request, ept))");
                 if (HasAccessedDirty)
                 {
-                    _w.Line("// A fault of either dimension ends the walk; a pass that translated but found accessed or dirty flags missing");
-                    _w.Line("// returns false with neither. Each flag is a write of a guest paging structure through EPT, which may exit; an");
-                    _w.Line("// entry that changed since it was read makes the walk run again.");
+                    _w.Comment("A fault of either dimension ends the walk; a pass that translated but found accessed or dirty flags missing",
+                        "returns false with neither. Each flag is a write of a guest paging structure through EPT, which may exit; an",
+                        "entry that changed since it was read makes the walk run again.");
                     _w.Open("if (walk.Fault != " + Mmu + "WalkFault.None || nested.Fault == " + Mmu + "NestedFault.Ept)");
                     _w.Line("return false;");
                     _w.Close();
@@ -59,7 +62,7 @@ namespace ShadowMmu.Generators
 
                 _w.Close();
                 _w.Line();
-                _w.Line("// The final guest-physical address through EPT, for the access itself.");
+                _w.Comment("The final guest-physical address through EPT, for the access itself.");
                 _w.Line("return nested.TranslateFinal(ept, kind);");
                 _w.Close();
                 _w.Line();
@@ -69,8 +72,8 @@ namespace ShadowMmu.Generators
             private void EmitTranslateGuestEntry(LevelPlan level)
             {
                 _w.Line();
-                _w.Line("// Through EPT first: a read of a guest paging structure (a write, with EPT A/D flags on). When EPT exits, the");
-                _w.Line("// guest walk ends at this level, unread, with no fault of its own.");
+                _w.Comment("Through EPT first: a read of a guest paging structure (a write, with EPT A/D flags on). When EPT exits, the",
+                    "guest walk ends at this level, unread, with no fault of its own.");
                 _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", " + _format.EntryAddress + ", update: false, out hpa))");
                 _w.Line("walk.MaxLevel = " + _plan.FirstMemoryLevel + ";");
                 _w.Line("walk.PtAccess = " + PtAccess + ";");

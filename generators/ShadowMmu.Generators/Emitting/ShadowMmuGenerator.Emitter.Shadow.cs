@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using static ShadowMmu.Generators.Code;
 
@@ -20,7 +21,7 @@ namespace ShadowMmu.Generators
             private void EmitShadow(ShadowPlan shadow)
             {
                 ulong dirty = _plan.AccessedDirty!.DirtyMask;
-                _w.Line("// ---- Shadow paging: the roots, Fetch and Prefetch (KVM's FNAME(fetch) and FNAME(pte_prefetch)) ----");
+                _w.Comment("---- Shadow paging: the roots, Fetch and Prefetch (KVM's FNAME(fetch) and FNAME(pte_prefetch)) ----");
                 _w.Line();
                 _w.Line("/// <inheritdoc/>");
                 _w.Line("public int ShadowRootLevel => " + shadow.RootLevel + ";");
@@ -48,17 +49,17 @@ namespace ShadowMmu.Generators
                 {
                     case ShadowRoots.Registers:
                         LevelPlan register = _plan.RegisterLevel!;
-                        _w.Line("// One root per " + register.EntryName + " register: the page directory it points to.");
+                        _w.Comment("One root per " + register.EntryName + " register: the page directory it points to.");
                         _w.Open("for (int i = 0; i < 4; i++)");
                         _w.Line("ulong entry = " + register.RegistersField + "[i];");
-                        _w.Line("roots[i] = new " + Mmu + "RootTable((entry & " + Hex(register.TableMask) + ") >> 12, 0, !_registerLoadFaulted && "
-                            + _format.PresentTest("entry") + ");");
+                        Statement(_w, "roots[i] = new ", Calling(Mmu + "RootTable", "(entry & " + Hex(register.TableMask) + ") >> 12", "0",
+                            "!_registerLoadFaulted && " + _format.PresentTest("entry")));
                         _w.Close();
                         _w.Line();
                         _w.Line("return 4;");
                         break;
                     case ShadowRoots.Quadrants:
-                        _w.Line("// The guest page directory is shadowed in four quadrants, one root for each GiB of linear space.");
+                        _w.Comment("The guest page directory is shadowed in four quadrants, one root for each GiB of linear space.");
                         _w.Open("for (int i = 0; i < 4; i++)");
                         _w.Line("roots[i] = new " + Mmu + "RootTable(_root >> 12, i, true);");
                         _w.Close();
@@ -90,7 +91,8 @@ namespace ShadowMmu.Generators
                 _w.Line("return false;");
                 _w.Close();
                 _w.Line();
-                _w.Line("uint access = " + _format.ShadowRightsOf("pte") + ";");
+                Expression rights = _format.ShadowRightsOf("pte");
+                _w.Wrap("uint access = ", rights.Terms, rights.Separator, ";");
                 _w.Line("bool dirty = " + DirtyTest("pte") + ";");
                 _w.Open("switch (level)");
                 foreach (LevelPlan level in _plan.MemoryLevels)
@@ -99,7 +101,7 @@ namespace ShadowMmu.Generators
                     _w.Indent();
                     if (level.Level == 1)
                     {
-                        _w.Line("info = new " + Mmu + "GpteInfo(true, " + FrameNumberOf(level.Page!, "pte") + ", access, dirty);");
+                        Statement(_w, "info = new ", Calling(Mmu + "GpteInfo", "true", FrameNumberOf(level.Page!, "pte"), "access", "dirty"));
                         _w.Line("return (pte & " + level.Page!.ReservedField + ") == 0;");
                         _w.Unindent();
                         continue;
@@ -108,7 +110,7 @@ namespace ShadowMmu.Generators
                     if (level.Page is PagePlan page)
                     {
                         _w.Open("if ((pte & " + Hex(_plan.PageSizeMask) + ") != 0" + (page.Gate != null ? " && " + page.Gate : "") + ")");
-                        _w.Line("info = new " + Mmu + "GpteInfo(true, " + FrameNumberOf(page, "pte") + ", access, dirty);");
+                        Statement(_w, "info = new ", Calling(Mmu + "GpteInfo", "true", FrameNumberOf(page, "pte"), "access", "dirty"));
                         _w.Line("return (pte & " + page.ReservedField + ") == 0;");
                         _w.Close();
                         _w.Line();
@@ -143,10 +145,10 @@ namespace ShadowMmu.Generators
             private static readonly FetchOrder[] FetchOrders =
             {
                 new FetchOrder("Fixed", CheckRoot: true, PassPresent: false, CheckLeaf: true,
-                    "KVM's order since 2010: the root entry first; then at every level, once the child shadow page is obtained (which\n"
+                    "KVM's order since 2010: the root entry first; then at every level, once the child shadow page is obtained (which "
                     + "write-protects its guest table), the entry the walk read in that table; the leaf through the one read of its group."),
                 new FetchOrder("PreFix", CheckRoot: false, PassPresent: true, CheckLeaf: true,
-                    "The 2010 code, kept to reproduce its race: a level whose shadow entry is present is passed without a look;\n"
+                    "The 2010 code, kept to reproduce its race: a level whose shadow entry is present is passed without a look; "
                     + "only where a shadow page is obtained is the entry inside it compared, and the root entry never is."),
                 new FetchOrder("NoLeaf", CheckRoot: true, PassPresent: false, CheckLeaf: false,
                     "As the fixed order, but the guest leaf entry is never re-checked: kept to show why it must be."),
@@ -156,8 +158,11 @@ namespace ShadowMmu.Generators
             {
                 _w.Line("/// <inheritdoc/>");
                 _w.Line(RequiresMmuLock);
-                _w.Open("public " + Mmu + "FetchOutcome Fetch(" + Mmu + "Vcpu vcpu, ref " + Mmu + "GuestWalk walk, uint leafAccess, " + Mmu + "RecheckOrder order, " + Mmu + "IFetchHooks? hooks)");
-                _w.Line("// One compiled Fetch per re-check order and hook kind: the default path pays for neither.");
+                _w.OpenWrapped("public " + Mmu + "FetchOutcome Fetch(", new[]
+                {
+                    Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", Mmu + "RecheckOrder order", Mmu + "IFetchHooks? hooks",
+                }, ", ", ")");
+                _w.Comment("One compiled Fetch per re-check order and hook kind: the default path pays for neither.");
                 _w.Open("if (hooks == null)");
                 _w.Line("var none = default(" + Mmu + "NoFetchHooks);");
                 _w.Open("return order switch");
@@ -179,25 +184,23 @@ namespace ShadowMmu.Generators
             private void EmitFetch(ShadowPlan shadow, FetchOrder order)
             {
                 int top = shadow.RootLevel;
-                _w.Line("/// <summary>");
-                foreach (string line in order.What.Split('\n'))
-                {
-                    _w.Line("/// " + line);
-                }
-
-                _w.Line("/// </summary>");
-                _w.Line("/// <remarks>");
-                _w.Line("/// Builds the shadow pages along the walk, top down. The guest entries it uses come from the lock-free walk; each may");
-                _w.Line("/// be trusted only once re-read after its table was write-protected, with the mmu_lock held: after that point every");
-                _w.Line("/// guest write to the table traps and waits for the lock.");
-                _w.Line("/// </remarks>");
+                _w.Summary(order.What);
+                _w.Documentation("remarks",
+                    "Builds the shadow pages along the walk, top down. The guest entries it uses come from the lock-free walk; each may",
+                    "be trusted only once re-read after its table was write-protected, with the mmu_lock held: after that point every",
+                    "guest write to the table traps and waits for the lock.");
                 _w.Line(RequiresMmuLock);
                 if (order.Deliberate && _suppressRaceOrders)
                 {
-                    _w.Line("[global::System.Diagnostics.CodeAnalysis.SuppressMessage(\"ShadowMmu.Locking\", \"MMU0001\", Justification = \"Deliberately unsafe: reproduces the race it is named after (build with ShadowMmuCheckRaceOrders=true to see it).\")]");
+                    _w.Wrap("[global::System.Diagnostics.CodeAnalysis.SuppressMessage(", new[]
+                    {
+                        "\"ShadowMmu.Locking\"", "\"MMU0001\"",
+                        "Justification = \"Deliberately unsafe: reproduces its race (ShadowMmuCheckRaceOrders=true shows it).\"",
+                    }, ", ", ")]");
                 }
 
-                _w.Line("private " + Mmu + "FetchOutcome Fetch" + order.Name + "<THooks>(" + Mmu + "Vcpu vcpu, ref " + Mmu + "GuestWalk walk, uint leafAccess, THooks hooks)");
+                _w.Wrap("private " + Mmu + "FetchOutcome Fetch" + order.Name + "<THooks>(",
+                    new[] { Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", "THooks hooks" }, ", ", ")");
                 _w.Open("    where THooks : " + Mmu + "IFetchHooks");
                 _w.Line(Mmu + "Vm vm = vcpu.Vm;");
                 _w.Line(Mmu + "ShadowCpuRole cpuRole = vcpu.CpuRole;");
@@ -220,8 +223,8 @@ namespace ShadowMmu.Generators
                 if (order.CheckRoot)
                 {
                     LevelPlan topLevel = _plan.Level(top);
-                    _w.Line("// The root's guest table has been write-protected since the root was made: the " + topLevel.EntryName + " the walk read there");
-                    _w.Line("// must still be there.");
+                    _w.Comment("The root's guest table has been write-protected since the root was made: the " + topLevel.EntryName + " the walk read there",
+                        "must still be there.");
                     EmitRecheck(top, order, leafPossible: topLevel.Page != null);
                 }
 
@@ -232,7 +235,7 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Line();
-                _w.Line("// The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected page).");
+                _w.Comment("The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected page).");
                 _w.Line("index = (int)(va >> 12) & 511;");
                 EmitSetLeaf("index", FrameNumberOf(_plan.Level(1).Page!, "walk.Ptes[0]"), "leafAccess", "walk.ProtectionKey", prefetched: false);
                 _w.Line("Prefetch(vm, sp, index, ref walk, ref group, groupRead);");
@@ -278,27 +281,27 @@ namespace ShadowMmu.Generators
                 }
 
                 string quadrant = shadow.Quadrants && childIsLeafTable ? "(int)(va >> 21) & 1" : "0";
-                _w.Line("// Shadow level " + level + ": the entry for va[" + (12 + (9 * level) - 1) + ":" + (12 + (9 * (level - 1))) + "] links the shadow page of the table the "
-                    + parent.EntryName + " references" + (shadow.Quadrants && childIsLeafTable ? " (the half that va[21] selects)" : "") + ".");
+                _w.Comment("Shadow level " + level + ": the entry for va[" + (12 + (9 * level) - 1) + ":" + (12 + (9 * (level - 1))) + "] links the shadow page",
+                    "of the table the " + parent.EntryName + " references" + (shadow.Quadrants && childIsLeafTable ? " (the half that va[21] selects)" : "") + ".");
                 _w.Line("index = (int)(va >> " + (12 + (9 * (level - 1))) + ") & 511;");
                 if (order.PassPresent)
                 {
-                    _w.Line("// The 2010 code passes a present shadow entry without looking at the guest entries at all.");
+                    _w.Comment("The 2010 code passes a present shadow entry without looking at the guest entries at all.");
                     _w.Open("if (" + Mmu + "Spte.IsPresent(sp[index]))");
                     _w.Line("sp = vm.Page(" + Mmu + "Spte.ChildId(sp[index]));");
                     _w.Close();
                     _w.Open("else");
                 }
 
-                _w.Line("child = vm.GetChildPage(vcpu, sp, index, (walk.Ptes[" + (level - 1) + "] & " + Hex(parent.TableMask) + ") >> 12, "
-                    + Mmu + "ShadowRole.Create(" + (level - 1) + ", " + quadrant + ", false, walk.PtAccess[" + (level - 2) + "], cpuRole), out linked);");
+                EmitGetChildPage("(walk.Ptes[" + (level - 1) + "] & " + Hex(parent.TableMask) + ") >> 12",
+                    Mmu + "ShadowRole.Create(" + (level - 1) + ", " + quadrant + ", false, walk.PtAccess[" + (level - 2) + "], cpuRole)");
                 _w.Line("hooks.AfterChildPage(" + (level - 1) + ", child);");
                 if (childIsLeafTable)
                 {
                     if (order.CheckLeaf)
                     {
-                        _w.Line("// The table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks it and");
-                        _w.Line("// feeds the prefetch.");
+                        _w.Comment("The table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks it and",
+                            "feeds the prefetch.");
                         _w.Line("groupRead = ReadGroup(walk.PteGpa[0], ref group);");
                         _w.Open("if (!groupRead || !LeafUnchanged(group, walk.PteGpa[0], walk.Ptes[0]))");
                         _w.Line("return " + Mmu + "FetchOutcome.Retry;");
@@ -307,7 +310,7 @@ namespace ShadowMmu.Generators
                 }
                 else
                 {
-                    _w.Line("// The table that holds the " + child.EntryName + " is write-protected now: the " + child.EntryName + " can be re-checked.");
+                    _w.Comment("The table that holds the " + child.EntryName + " is write-protected now: the " + child.EntryName + " can be re-checked.");
                     EmitRecheck(level - 1, order, leafPossible: child.Page != null);
                 }
 
@@ -327,8 +330,8 @@ namespace ShadowMmu.Generators
             {
                 PagePlan page = _plan.Level(level).Page!;
                 _w.Label("LargePage" + level);
-                _w.Line("// A " + page.SizeName + " guest page: the shadow maps it with 4 KiB entries in direct shadow pages, one per level below,");
-                _w.Line("// whose rights are the leaf's (a clean page's mappings stay read-only until a write sets D).");
+                _w.Comment("A " + page.SizeName + " guest page: the shadow maps it with 4 KiB entries in direct shadow pages, one per level below,",
+                    "whose rights are the leaf's (a clean page's mappings stay read-only until a write sets D).");
                 _w.Line("gfn = (" + FrameNumberOf(page, "walk.Ptes[" + (level - 1) + "]") + ") + ((va >> 12) & " + Hex((page.Size >> 12) - 1) + ");");
                 for (int l = level; l >= 2; l--)
                 {
@@ -343,7 +346,7 @@ namespace ShadowMmu.Generators
                         _w.Open("else");
                     }
 
-                    _w.Line("child = vm.GetChildPage(vcpu, sp, index, gfn & ~(ulong)" + Hex(frames - 1) + ", " + Mmu + "ShadowRole.Create(" + (l - 1) + ", 0, true, leafAccess, cpuRole), out linked);");
+                    EmitGetChildPage("gfn & ~(ulong)" + Hex(frames - 1), Mmu + "ShadowRole.Create(" + (l - 1) + ", 0, true, leafAccess, cpuRole)");
                     _w.Open("if (!linked)");
                     _w.Line("vm.Link(sp, index, child);");
                     _w.Close();
@@ -363,27 +366,30 @@ namespace ShadowMmu.Generators
 
             private void EmitGpteChanged(ShadowPlan shadow)
             {
-                _w.Line("/// <summary>KVM's FNAME(gpte_changed), inverted: re-reads the entry at <paramref name=\"gpa\"/>; true when it still holds <paramref name=\"expected\"/>.</summary>");
+                _w.Summary("KVM's FNAME(gpte_changed), inverted: re-reads the entry at <paramref name=\"gpa\"/>; true when it still holds",
+                    "<paramref name=\"expected\"/>.");
                 _w.Line(RequiresMmuLock);
-                _w.Line(Inline);
+                Inline(_w);
                 _w.Open("private bool GpteUnchanged(ulong gpa, [" + Mmu + "Annotations.RevalidatesGuestPte] ulong expected)");
                 _w.Line("return TryReadEntry(gpa, out ulong now) && now == expected;");
                 _w.Close();
                 _w.Line();
-                _w.Line("/// <summary>The leaf's re-check from the group read: true when the PTE at <paramref name=\"pteGpa\"/> still holds <paramref name=\"expected\"/>.</summary>");
+                _w.Summary("The leaf's re-check from the group read: true when the PTE at <paramref name=\"pteGpa\"/> still holds",
+                    "<paramref name=\"expected\"/>.");
                 _w.Line(RequiresMmuLock);
-                _w.Line(Inline);
-                _w.Open("private static bool LeafUnchanged(in " + Mmu + "GuestEntryGroup group, ulong pteGpa, [" + Mmu + "Annotations.RevalidatesGuestPte] ulong expected)");
+                Inline(_w);
+                _w.OpenWrapped("private static bool LeafUnchanged(",
+                    new[] { "in " + Mmu + "GuestEntryGroup group", "ulong pteGpa", "[" + Mmu + "Annotations.RevalidatesGuestPte] ulong expected" }, ", ", ")");
                 _w.Line("return group[(int)(pteGpa / " + EntryBytes + ") & 7] == expected;");
                 _w.Close();
                 _w.Line();
-                _w.Line("/// <summary>The aligned group of 8 entries around the PTE at <paramref name=\"pteGpa\"/>, in one read.</summary>");
-                _w.Line(Inline);
+                _w.Summary("The aligned group of 8 entries around the PTE at <paramref name=\"pteGpa\"/>, in one read.");
+                Inline(_w);
                 _w.Open("private bool ReadGroup(ulong pteGpa, ref " + Mmu + "GuestEntryGroup group)");
                 _w.Line("ulong first = pteGpa & ~(ulong)" + Hex((ulong)(8 * EntryBytes) - 1) + ";");
                 if (shadow.ReadsGroupsDirectly)
                 {
-                    _w.Line("// Eight aligned atomic reads (the group is aligned to its size, so each entry is naturally aligned).");
+                    _w.Comment("Eight aligned atomic reads (the group is aligned to its size, so each entry is naturally aligned).");
                     _w.Open("if (first >= _groupLimit)");
                     _w.Line("return false;");
                     _w.Close();
@@ -410,28 +416,37 @@ namespace ShadowMmu.Generators
             /// so that another way of installing one is a change here.
             /// </summary>
             private void EmitSetLeaf(string index, string frameNumber, string access, string key, bool prefetched) =>
-                _w.Line("vm.SetLeaf(sp, " + index + ", " + frameNumber + ", " + access + ", " + key + ", prefetched: " + (prefetched ? "true" : "false") + ");");
+                Statement(_w, "", Calling("vm.SetLeaf", "sp", index, frameNumber, access, key, "prefetched: " + (prefetched ? "true" : "false")));
+
+            /// <summary>Gets or creates the shadow page of <paramref name="frameNumber"/> under <c>sp[index]</c> (KVM's <c>kvm_mmu_get_child_sp</c>).</summary>
+            private void EmitGetChildPage(string frameNumber, string role) =>
+                Statement(_w, "child = ", Calling("vm.GetChildPage", "vcpu", "sp", "index", frameNumber, role, "out linked"));
 
             private void EmitPrefetch()
             {
                 PagePlan page = _plan.Level(1).Page!;
-                _w.Line("/// <summary>");
-                _w.Line("/// KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read");
-                _w.Line("/// that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE. Only");
-                _w.Line("/// neighbours whose shadow entries are not present are mapped; in a steady state there are none.");
-                _w.Line("/// </summary>");
+                _w.Summary("KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read",
+                    "that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE. Only",
+                    "neighbours whose shadow entries are not present are mapped; in a steady state there are none.");
                 _w.Line(RequiresMmuLock);
-                _w.Line(Inline);
-                _w.Open("private void Prefetch(" + Mmu + "Vm vm, " + Mmu + "ShadowPage sp, int faultIndex, ref " + Mmu + "GuestWalk walk, ref " + Mmu + "GuestEntryGroup group, bool groupRead)");
+                Inline(_w);
+                _w.OpenWrapped("private void Prefetch(", new[]
+                {
+                    Mmu + "Vm vm", Mmu + "ShadowPage sp", "int faultIndex", "ref " + Mmu + "GuestWalk walk", "ref " + Mmu + "GuestEntryGroup group", "bool groupRead",
+                }, ", ", ")");
                 _w.Line("int absent = sp.AbsentInGroup(faultIndex) & ~(1 << (faultIndex & 7));");
                 _w.Open("if (absent != 0)");
                 _w.Line("PrefetchAbsent(vm, sp, faultIndex, absent, ref walk, ref group, groupRead);");
                 _w.Close();
                 _w.Close();
                 _w.Line();
-                _w.Line("/// <summary>Prefetch of the <paramref name=\"absent\"/> neighbours (bit i: entry i of the group), in order.</summary>");
+                _w.Summary("Prefetch of the <paramref name=\"absent\"/> neighbours (bit i: entry i of the group), in order.");
                 _w.Line(RequiresMmuLock);
-                _w.Open("private void PrefetchAbsent(" + Mmu + "Vm vm, " + Mmu + "ShadowPage sp, int faultIndex, int absent, ref " + Mmu + "GuestWalk walk, ref " + Mmu + "GuestEntryGroup group, bool groupRead)");
+                _w.OpenWrapped("private void PrefetchAbsent(", new[]
+                {
+                    Mmu + "Vm vm", Mmu + "ShadowPage sp", "int faultIndex", "int absent", "ref " + Mmu + "GuestWalk walk", "ref " + Mmu + "GuestEntryGroup group",
+                    "bool groupRead",
+                }, ", ", ")");
                 _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanAddLeaves(8))");
                 _w.Line("return;");
                 _w.Close();
@@ -441,14 +456,19 @@ namespace ShadowMmu.Generators
                 _w.Line("int i = global::System.Numerics.BitOperations.TrailingZeroCount(absent);");
                 _w.Line("int index = first + i;");
                 _w.Line();
-                _w.Line("// A neighbour that is not present, never accessed, or has a reserved bit set ends the prefetch.");
+                _w.Comment("A neighbour that is not present, never accessed, or has a reserved bit set ends the prefetch.");
                 _w.Line("ulong pte = group[i];");
-                _w.Open("if (!(" + _format.PresentTest("pte") + ") || " + NeverAccessedTest("pte") + " || (pte & " + page.ReservedField + ") != 0"
-                    + (_format.MisconfiguredTest("pte") is string misconfigured ? " || " + misconfigured : "") + ")");
+                var stops = new List<string> { "!(" + _format.PresentTest("pte") + ")", NeverAccessedTest("pte"), "(pte & " + page.ReservedField + ") != 0" };
+                if (_format.MisconfiguredTest("pte") is string misconfigured)
+                {
+                    stops.Add(misconfigured);
+                }
+
+                _w.OpenWrapped("if (", stops, " || ", ")");
                 _w.Line("break;");
                 _w.Close();
                 _w.Line();
-                _w.Line("uint access = sp.Role.Access & " + _format.ShadowRightsOf("pte") + ";");
+                _w.Wrap("uint access = ", new[] { "sp.Role.Access" }.Concat(_format.ShadowRightsOf("pte").Terms).ToList(), " & ", ";");
                 _w.Open("if (!" + DirtyTest("pte") + ")");
                 _w.Line("access &= ~" + Mmu + "AccessRights.Write;");
                 _w.Close();

@@ -47,10 +47,10 @@ namespace ShadowMmu.Generators
             {
                 _format.EmitWrappingEntryPoints();
                 _w.Line("/// <inheritdoc/>");
-                _w.Line("// Never inlined: the pass is inlined here, and a call site that inlined this small method would get a copy of the");
-                _w.Line("// whole walk.");
-                _w.Line(NoInline);
-                _w.Open(_format.EntrySignature);
+                _w.Comment("Never inlined: the pass is inlined here, and a call site that inlined this small method would get a copy of the",
+                    "whole walk.");
+                NoInline(_w);
+                _w.OpenWrapped("public bool " + _format.EntrySignature.Method + "(", _format.EntrySignature.Arguments, ", ", ")");
                 EmitWalkPrologue();
                 _w.Line();
                 _w.Line("return WalkOnce(ref walk, " + _format.Input + ", " + _format.RequestCall + (HasAccessedDirty ? ", retry: false" : "") + ");");
@@ -70,14 +70,14 @@ namespace ShadowMmu.Generators
                     _w.Line();
                 }
 
-                _w.Line("// The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
+                _w.Comment("The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
                 _w.Line("walk.Va = " + input + ";");
                 _w.Line("walk.UpdateCount = 0;");
                 if (address.Check == AddressCheck.Canonical)
                 {
                     int shift = 64 - address.Bits;
                     _w.Line();
-                    _w.Line("// A non-canonical address (bits 63:" + (address.Bits - 1) + " not all equal) is a #GP(0), raised before any table is read.");
+                    _w.Comment("A non-canonical address (bits 63:" + (address.Bits - 1) + " not all equal) is a #GP(0), raised before any table is read.");
                     _w.Open("if (((long)" + input + " << " + shift + " >> " + shift + ") != (long)" + input + ")");
                     EmitGeneralProtection();
                     _w.Close();
@@ -100,34 +100,28 @@ namespace ShadowMmu.Generators
 
             private void EmitWalkOnce(WalkPass pass)
             {
-                _w.Line("/// <summary>");
                 if (pass == WalkPass.Nested)
                 {
-                    _w.Line("/// One pass of the two-dimensional walk: each guest table entry's guest-physical address through EPT before it is read.");
-                    _w.Line("/// True when it translated to a guest-physical address with every accessed and dirty flag set; false with the guest's");
-                    _w.Line("/// fault or EPT's exit recorded, or with neither when flags are missing.");
-                    _w.Line("/// </summary>");
+                    _w.Summary("One pass of the two-dimensional walk: each guest table entry's guest-physical address through EPT before it is",
+                        "read. True when it translated to a guest-physical address with every accessed and dirty flag set; false with the",
+                        "guest's fault or EPT's exit recorded, or with neither when flags are missing.");
                     _w.Open("private bool WalkNestedOnce(ref " + Mmu + "NestedWalk nested, ulong va, int request, " + Mmu + "IEptWalker ept)");
                     _w.Line("ref " + Mmu + "GuestWalk walk = ref nested.Guest;");
                     _w.Line();
                 }
                 else
                 {
-                    _w.Line("/// One pass of the walk: true when it translated, false with the fault recorded." + (HasAccessedDirty ? " Missing accessed or dirty flags" : ""));
-                    if (HasAccessedDirty)
-                    {
-                        _w.Line("/// are set by SetAccessedDirty, which walks again when an entry changed; its passes (<paramref name=\"retry\"/>) return");
-                        _w.Line("/// false with no fault for them instead.");
-                    }
-
-                    _w.Line("/// </summary>");
-                    _w.Line(Inline);
+                    _w.Summary("One pass of the walk: true when it translated, false with the fault recorded.", HasAccessedDirty
+                        ? "Missing accessed or dirty flags are set by SetAccessedDirty, which walks again when an entry changed; its passes "
+                            + "(<paramref name=\"retry\"/>) return false with no fault for them instead."
+                        : "");
+                    Inline(_w);
                     _w.Open("private bool WalkOnce(ref " + Mmu + "GuestWalk walk, ulong " + _format.Input + ", int request" + (HasAccessedDirty ? ", bool retry" : "") + ")");
                 }
 
                 if (_plan.ReadsAlignedEntries)
                 {
-                    _w.Line("// The memory's bytes never move while it lives (the stores to the record cannot change them).");
+                    _w.Comment("The memory's bytes never move while it lives (the stores to the record cannot change them).");
                     _w.Line("ref byte memoryBase = ref _memory.DangerousGetBaseReference();");
                     _w.Line();
                 }
@@ -147,22 +141,19 @@ namespace ShadowMmu.Generators
             private void EmitPassLocals(WalkPass pass)
             {
                 var locals = new List<string> { "ptAccess = 0", "table = _root", _format.EntryAddress, "pte" };
-                _w.Line("// What the pass learns stays in locals until its end: those rights each level inherits (byte level - 1 of ptAccess,");
+                const string learns = "What the pass learns stays in locals until its end: those rights each level inherits (byte level - 1 of "
+                    + "ptAccess, KVM's pt_access),";
                 if (_format.FoldsRights)
                 {
-                    _w.Line("// KVM's pt_access), and the AND of the entries read with " + _format.FoldedDescription + ":");
-                    _w.Line("// its bits 2:0 are the rights U W X accumulated so far (KVM's pte_access)"
-                        + (HasAccessedDirty ? ", and bit " + _plan.AccessedDirty!.AccessedBit + " says whether every" : "."));
-                    if (HasAccessedDirty)
-                    {
-                        _w.Line("// entry read has its accessed flag.");
-                    }
-
+                    _w.Comment(learns, "and the AND of the entries read with " + _format.FoldedDescription + ": its bits 2:0 are the rights U W X",
+                        "accumulated so far (KVM's pte_access)" + (HasAccessedDirty
+                            ? ", and bit " + _plan.AccessedDirty!.AccessedBit + " says whether every entry read has its accessed flag."
+                            : "."));
                     locals.Insert(0, "acc = ulong.MaxValue");
                 }
                 else
                 {
-                    _w.Line("// KVM's pt_access), the rights accumulated so far" + (HasAccessedDirty ? ", and the AND of the entries read, for the A/D test." : "."));
+                    _w.Comment("KVM's pt_access), the rights accumulated so far" + (HasAccessedDirty ? ", and the AND of the entries read, for the A/D test." : "."));
                     _w.Line("uint " + _format.Rights + " = " + _format.AllRights + ";");
                     if (HasAccessedDirty)
                     {
@@ -192,7 +183,7 @@ namespace ShadowMmu.Generators
 
                 int byteShift = index.Lo - EntryShift;
                 ulong byteMask = ((1UL << index.Width) - 1) << EntryShift;
-                _w.Line("// Level " + level.Level + ": the " + level.EntryName + " that " + input + "[" + index + "] selects"
+                _w.Comment("Level " + level.Level + ": the " + level.EntryName + " that " + input + "[" + index + "] selects"
                     + (root ? ", in the table " + _format.RootRegister + " names." : "."));
                 _w.Line(address + " = table + ((" + input + " >> " + byteShift + ") & " + Hex(byteMask) + ");");
                 if (pass == WalkPass.Nested)
@@ -211,7 +202,7 @@ namespace ShadowMmu.Generators
                 else
                 {
                     EmitInherited(level);
-                    _w.Line("// The table's address may leave the entry unaligned: the checked read.");
+                    _w.Comment("The table's address may leave the entry unaligned: the checked read.");
                     EmitFault("!TryReadEntry(" + address + ", out pte)", _format.OutsideMemory(level.Level, address));
                 }
 
@@ -227,7 +218,8 @@ namespace ShadowMmu.Generators
                         _w.Line("accessed &= pte;");
                     }
 
-                    _w.Line(_format.Rights + " &= " + _format.RightsOf("pte") + ";");
+                    Expression rights = _format.RightsOf("pte");
+                    _w.Wrap(_format.Rights + " &= ", rights.Terms, rights.Separator, ";");
                 }
 
                 _format.EmitEntryFaults(level.Level);
@@ -256,7 +248,7 @@ namespace ShadowMmu.Generators
             {
                 int shift = level.Index.Lo;
                 ulong mask = (1UL << level.Index.Width) - 1;
-                _w.Line("// Level " + level.Level + ": the " + level.EntryName + " register that " + _format.Input + "[" + level.Index
+                _w.Comment("Level " + level.Level + ": the " + level.EntryName + " register that " + _format.Input + "[" + level.Index
                     + "] selects. It carries no rights and no accessed flag.");
                 _w.Line(_format.EntryAddress + " = table + (((" + _format.Input + " >> " + shift + ") & " + Hex(mask) + ") << " + EntryShift + ");");
                 _w.Line("pte = " + level.RegistersField + "[(int)(" + _format.Input + " >> " + shift + ") & " + Hex(mask) + "];");
@@ -277,10 +269,10 @@ namespace ShadowMmu.Generators
             private void EmitReservedCheck(int level, string field) => EmitFault("(pte & " + field + ") != 0", _format.ReservedBitSet(level));
 
             /// <summary>Ends the pass with <paramref name="ending"/>, a call on the record, when <paramref name="condition"/> holds.</summary>
-            private void EmitFault(string condition, string ending)
+            private void EmitFault(string condition, Call ending)
             {
                 _w.Open("if (" + condition + ")");
-                _w.Line("return walk." + ending + ";");
+                Statement(_w, "return walk.", ending);
                 _w.Close();
                 _w.Line();
             }
@@ -290,34 +282,47 @@ namespace ShadowMmu.Generators
             {
                 PagePlan page = level.Page!;
                 string rights = _format.FoldsRights ? "(uint)acc & 7" : _format.Rights;
-                string accessed = !HasAccessedDirty ? "" : (_format.FoldsRights ? ", acc" : ", accessed") + (pass == WalkPass.Nested ? ", retry: true" : ", retry");
                 string high = page.High is BitRange bits
                     ? "; entry bits " + bits + " are physical-address bits " + new BitRange(page.HighAt + bits.Width - 1, page.HighAt)
                     : "";
-                _w.Line("// " + (level.Level == 1 ? "The" : "A") + " " + page.SizeName + " page" + high + ".");
-                _w.Line("return Leaf(ref walk, " + _format.Input + ", request, pte, " + rights + ", ptAccess, " + level.Level + ", " + Hex(page.Size) + ", "
-                    + FrameOf(page, "pte") + accessed + ");");
+                _w.Comment("" + (level.Level == 1 ? "The" : "A") + " " + page.SizeName + " page" + high + ".");
+                var arguments = new List<string> { "ref walk", _format.Input, "request", "pte", rights, "ptAccess", Num(level.Level), Hex(page.Size), FrameOf(page, "pte") };
+                if (HasAccessedDirty)
+                {
+                    arguments.Add(_format.FoldsRights ? "acc" : "accessed");
+                    arguments.Add(pass == WalkPass.Nested ? "retry: true" : "retry");
+                }
+
+                Statement(_w, "return ", Calling("Leaf", arguments.ToArray()));
             }
 
             private void EmitLeaf()
             {
-                _w.Line("/// <summary>");
-                _w.Line("/// The end of a pass at a leaf of <paramref name=\"level\"/> that maps <paramref name=\"pageSize\"/> bytes at <paramref name=\"frame\"/>:");
-                _w.Line("/// " + _format.LeafSummary + ". Inlined into each level that may map a page, where all but the");
-                _w.Line("/// entry's values are constants.");
-                _w.Line("/// </summary>");
-                _w.Line(Inline);
-                _w.Open("private bool Leaf(ref " + Mmu + "GuestWalk walk, ulong " + _format.Input + ", int request, ulong pte, uint " + _format.Rights
-                    + ", ulong ptAccess, int level, ulong pageSize, ulong frame" + (HasAccessedDirty ? ", ulong accessed, bool retry" : "") + ")");
-                string translated = _format.EmitLeafChecks();
+                _w.Summary("The end of a pass at a leaf of <paramref name=\"level\"/> that maps <paramref name=\"pageSize\"/> bytes at <paramref name=\"frame\"/>:",
+                    "" + _format.LeafSummary + ".",
+                    "Inlined into each level that may map a page, where all but the entry's values are constants.");
+                Inline(_w);
+                var parameters = new List<string>
+                {
+                    "ref " + Mmu + "GuestWalk walk", "ulong " + _format.Input, "int request", "ulong pte", "uint " + _format.Rights, "ulong ptAccess",
+                    "int level", "ulong pageSize", "ulong frame",
+                };
+                if (HasAccessedDirty)
+                {
+                    parameters.Add("ulong accessed");
+                    parameters.Add("bool retry");
+                }
+
+                _w.OpenWrapped("private bool Leaf(", parameters, ", ", ")");
+                Call translated = _format.EmitLeafChecks();
                 if (_plan.AccessedDirty is AccessedDirtyPlan flags)
                 {
-                    _w.Line(translated + ";");
+                    Statement(_w, "", translated);
                     EmitAccessedDirtyTest(flags);
                 }
                 else
                 {
-                    _w.Line("return " + translated + ";");
+                    Statement(_w, "return ", translated);
                 }
 
                 _w.Close();
@@ -335,24 +340,28 @@ namespace ShadowMmu.Generators
                     : "";
                 string kinds = flags.DirtyBit != null ? "accessed and dirty flags" : "accessed flags";
                 string where = flags.DirtyBit != null ? "A in every entry read, D in the leaf for a write" : "A in every entry read";
-                string enabled = AccessedDirtyConditional ? "!_accessedDirty || " : "";
                 _w.Line();
-                _w.Line("// " + (flags.When != null ? "With " + flags.When + ", o" : "O") + "ne test of the " + kinds + " for the whole walk (" + where + ").");
-                _w.Line("// When one is missing, SetAccessedDirty sets them; a retry's pass leaves that to its loop.");
-                _w.Line("return " + enabled + "((accessed & " + Hex(flags.AccessedMask) + ") != 0" + dirty + ") || (!retry && SetAccessedDirty(ref walk, "
-                    + _format.Input + ", request));");
+                _w.Comment("" + (flags.When != null ? "With " + flags.When + ", o" : "O") + "ne test of the " + kinds + " for the whole walk (" + where + ").",
+                    "When one is missing, SetAccessedDirty sets them; a retry's pass leaves that to its loop.");
+                var terms = new List<string>();
+                if (AccessedDirtyConditional)
+                {
+                    terms.Add("!_accessedDirty");
+                }
+
+                terms.Add("((accessed & " + Hex(flags.AccessedMask) + ") != 0" + dirty + ")");
+                terms.Add("(!retry && SetAccessedDirty(ref walk, " + _format.Input + ", request))");
+                _w.Wrap("return ", terms, " || ", ";");
             }
 
             private void EmitSetAccessedDirty()
             {
                 string input = _format.Input;
-                _w.Line("/// <summary>");
-                _w.Line("/// Sets the accessed flag of every entry the pass read, and the leaf's dirty flag for a write, each with a locked");
-                _w.Line("/// compare-exchange of the value read (KVM's update_accessed_dirty_bits). When an entry changed since it was read, the");
-                _w.Line("/// walk runs again, the updates already made staying listed: a loop rather than a recursion, so that a guest that keeps");
-                _w.Line("/// rewriting an entry cannot exhaust the stack. Out of line: a walk whose entries have their flags never calls it.");
-                _w.Line("/// </summary>");
-                _w.Line(NoInline);
+                _w.Summary("Sets the accessed flag of every entry the pass read, and the leaf's dirty flag for a write, each with a locked",
+                    "compare-exchange of the value read (KVM's update_accessed_dirty_bits). When an entry changed since it was read, the",
+                    "walk runs again, the updates already made staying listed: a loop rather than a recursion, so that a guest that keeps",
+                    "rewriting an entry cannot exhaust the stack. Out of line: a walk whose entries have their flags never calls it.");
+                NoInline(_w);
                 _w.Open("private bool SetAccessedDirty(ref " + Mmu + "GuestWalk walk, ulong " + input + ", int request)");
                 _w.Open("while (!TrySetAccessedDirty(_memory, ref walk, walk.Level, (request & " + _format.RequestWriteBit + ") != 0))");
                 _w.Open("if (WalkOnce(ref walk, " + input + ", request, retry: true))");
@@ -379,19 +388,19 @@ namespace ShadowMmu.Generators
                 ulong a = flags.AccessedMask, d = flags.DirtyMask;
                 if (pass == WalkPass.Nested)
                 {
-                    _w.Line("/// <summary>");
-                    _w.Line("/// The guest's accessed and dirty flags in two dimensions: each entry that lacks a flag is first translated through EPT as a");
-                    _w.Line("/// write of a guest paging structure, then exchanged at its host-physical address. 1: done; 0: an entry changed, walk");
-                    _w.Line("/// again; -1: EPT exited.");
-                    _w.Line("/// </summary>");
-                    _w.Line(NoInline);
-                    _w.Open("private int SetAccessedDirtyNested(" + Mmu + "IEptWalker ept, ref " + Mmu + "NestedWalk nested, int level, bool write)");
+                    _w.Summary("The guest's accessed and dirty flags in two dimensions: each entry that lacks a flag is first translated through EPT as a",
+                        "write of a guest paging structure, then exchanged at its host-physical address. 1: done; 0: an entry changed, walk",
+                        "again; -1: EPT exited.");
+                    NoInline(_w);
+                    _w.OpenWrapped("private int SetAccessedDirtyNested(",
+                        new[] { Mmu + "IEptWalker ept", "ref " + Mmu + "NestedWalk nested", "int level", "bool write" }, ", ", ")");
                     _w.Line("ref " + Mmu + "GuestWalk walk = ref nested.Guest;");
                 }
                 else
                 {
-                    _w.Line("/// <summary>One compare-exchange for each entry that lacks its flags; false when an entry changed since the walk read it.</summary>");
-                    _w.Open("private static bool TrySetAccessedDirty(" + Mmu + "GuestMemory memory, ref " + Mmu + "GuestWalk walk, int level, bool write)");
+                    _w.Summary("One compare-exchange for each entry that lacks its flags; false when an entry changed since the walk read it.");
+                    _w.OpenWrapped("private static bool TrySetAccessedDirty(",
+                        new[] { Mmu + "GuestMemory memory", "ref " + Mmu + "GuestWalk walk", "int level", "bool write" }, ", ", ")");
                 }
 
                 bool leafAbove = false;
@@ -404,7 +413,13 @@ namespace ShadowMmu.Generators
                     string reached = !leafAbove ? "" : level.Level == 1 ? "level == 1 && " : "level <= " + level.Level + " && ";
                     if (pass == WalkPass.Nested)
                     {
-                        _w.Open("if (" + reached + "(walk.Ptes[" + (level.Level - 1) + "] & (" + mask + ")) != (" + mask + "))");
+                        var lacks = new List<string> { "(walk.Ptes[" + (level.Level - 1) + "] & (" + mask + ")) != (" + mask + ")" };
+                        if (leafAbove)
+                        {
+                            lacks.Insert(0, level.Level == 1 ? "level == 1" : "level <= " + level.Level);
+                        }
+
+                        _w.OpenWrapped("if (", lacks, " && ", ")");
                         _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", walk.PteGpa[" + (level.Level - 1) + "], update: true, out ulong hpa" + level.Level + "))");
                         _w.Line("return -1;");
                         _w.Close();

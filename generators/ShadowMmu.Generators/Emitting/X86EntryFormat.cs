@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using ShadowMmu.Specs;
@@ -42,19 +43,16 @@ namespace ShadowMmu.Generators
         private FlagBit? ExecuteDisable => _x86.ExecuteDisable;
 
         /// <summary>The rights an entry grants, as U W X bits; X is cleared by an enabled execute-disable bit.</summary>
-        public override string RightsOf(string entry)
+        public override Expression RightsOf(string entry)
         {
             int w = _x86.WritableBit, u = _x86.UserBit;
             string rights = w == 1 && u == 2
                 ? "((uint)" + entry + " & 6)"
                 : "((uint)(" + entry + " >> " + w + ") & 1) << 1 | ((uint)(" + entry + " >> " + u + ") & 1) << 2";
             rights = "(" + rights + " | " + Mmu + "AccessRights.Execute)";
-            if (ExecuteDisable is FlagBit xd)
-            {
-                rights += " & ~(uint)((" + entry + " & _executeDisable) >> " + xd.Bit + ")";
-            }
-
-            return rights;
+            return ExecuteDisable is FlagBit xd
+                ? new Expression("&", rights, "~(uint)((" + entry + " & _executeDisable) >> " + xd.Bit + ")")
+                : new Expression("&", rights);
         }
 
         public override string FoldedDescription =>
@@ -64,7 +62,7 @@ namespace ShadowMmu.Generators
         public override string FoldedEntry(string entry) =>
             ExecuteDisable is FlagBit xd ? entry + " ^ ((" + entry + " & _executeDisable) >> " + xd.Bit + ")" : entry;
 
-        public override string ShadowRightsOf(string entry) => RightsOf(entry);
+        public override Expression ShadowRightsOf(string entry) => RightsOf(entry);
 
         public override string PresentTest(string entry) => "(" + entry + " & " + Hex(1UL << _x86.PresentBit) + ") != 0";
 
@@ -73,15 +71,18 @@ namespace ShadowMmu.Generators
                 ? "_pkruMask != 0 ? (int)((" + entry + " >> " + key.Bits.Lo + ") & " + Hex((1UL << key.Bits.Width) - 1) + ") : 0"
                 : "0";
 
-        public override string OutsideMemory(int level, string address) =>
-            "EndOutsideMemory(" + MaxLevel + ", " + level + ", " + address + ", FaultBits(request), " + PtAccess + ")";
+        public override Call OutsideMemory(int level, string address) =>
+            Calling("EndOutsideMemory", Num(MaxLevel), Num(level), address,
+                "FaultBits(request)", PtAccess);
 
-        public override string ReservedBitSet(int level) =>
-            "EndPageFault(" + MaxLevel + ", " + level + ", FaultBits(request) | ReservedFault, " + PtAccess + ")";
+        public override Call ReservedBitSet(int level) => PageFault(Num(level), "FaultBits(request) | ReservedFault");
 
         public override void EmitEntryFaults(int level) =>
-            EmitFault("(pte & " + Hex(1UL << _x86.PresentBit) + ") == 0",
-                "EndPageFault(" + MaxLevel + ", " + level + ", FaultBits(request), " + PtAccess + ")");
+            EmitFault("(pte & " + Hex(1UL << _x86.PresentBit) + ") == 0", PageFault(Num(level), "FaultBits(request)"));
+
+        /// <summary>A #PF at <paramref name="level"/> with <paramref name="errorCode"/>.</summary>
+        private Call PageFault(string level, string errorCode) =>
+            Calling("EndPageFault", Num(MaxLevel), level, errorCode, PtAccess);
 
         public override string[] Summary => new[]
         {
@@ -99,26 +100,29 @@ namespace ShadowMmu.Generators
 
         public override void EmitStaticTables()
         {
-            W.Line("// The error code of a fault on a reserved bit, with the request's bits.");
+            W.Comment("The error code of a fault on a reserved bit, with the request's bits.");
             W.Line("private const uint ReservedFault = " + Mmu + "PageFaultErrorCode.Present | " + Mmu + "PageFaultErrorCode.Reserved;");
             W.Line();
-            W.Line("// KVM's permission bitmap: row = CR0.WP | CR4.SMEP << 1 | CR4.SMAP << 2 | EFER.NXE << 3; byte = write | user << 1 |");
-            W.Line("// SMAP overridden << 2 | fetch << 3; bit v of the byte is set when the request faults on a page whose rights (U W X) are v.");
+            W.Comment("KVM's permission bitmap: row = CR0.WP | CR4.SMEP << 1 | CR4.SMAP << 2 | EFER.NXE << 3 (named at its end: W, S, A, N",
+                "when set, - when clear); byte = write | user << 1 | SMAP overridden << 2 | fetch << 3; bit v of the byte is set when the",
+                "request faults on a page whose rights (U W X) are v.");
             W.Open("private static global::System.ReadOnlySpan<byte> Permissions => new byte[]");
+            const string rowBits = "WSAN";
             for (int row = 0; row < 16; row++)
             {
-                W.Line(string.Join(", ", _x86.Permissions.Skip(row * 16).Take(16).Select(Hex2))
-                    + ", // WP=" + (row & 1) + " SMEP=" + ((row >> 1) & 1) + " SMAP=" + ((row >> 2) & 1) + " NXE=" + ((row >> 3) & 1));
+                string set = new string(rowBits.Select((letter, bit) => ((row >> bit) & 1) != 0 ? letter : '-').ToArray());
+                W.Line(string.Join(", ", _x86.Permissions.Skip(row * 16).Take(16).Select(Hex2)) + ", // " + set);
             }
 
             W.Close(";");
             W.Line();
-            W.Line("// A request's write (1), user (2), SMAP-override (4) and fetch (8) bits: [kind | user mode << 2 | EFLAGS.AC << 3].");
-            W.Line("private static global::System.ReadOnlySpan<byte> RequestBits => new byte[] { 0, 1, 8, 0, 2, 3, 10, 2, 4, 5, 12, 4, 2, 3, 10, 2 };");
+            W.Comment("A request's write (1), user (2), SMAP-override (4) and fetch (8) bits: [kind | user mode << 2 | EFLAGS.AC << 3].");
+            W.Wrap("private static global::System.ReadOnlySpan<byte> RequestBits => new byte[] { ",
+                new[] { "0", "1", "8", "0", "2", "3", "10", "2", "4", "5", "12", "4", "2", "3", "10", "2" }, ", ", " };");
             W.Line();
             if (_x86.ProtectionKey is ProtectionKeyPlan key)
             {
-                W.Line("// KVM's pkru_mask: which of PKRU's AD and WD bits apply to each request, for CR0.WP = 0 and 1.");
+                W.Comment("KVM's pkru_mask: which of PKRU's AD and WD bits apply to each request, for CR0.WP = 0 and 1.");
                 W.Line("private const uint PkruMaskWp0 = " + Hex(key.PkruMaskWp0) + ";");
                 W.Line("private const uint PkruMaskWp1 = " + Hex(key.PkruMaskWp1) + ";");
                 W.Line();
@@ -154,10 +158,15 @@ namespace ShadowMmu.Generators
 
             W.Line("bool smep = (cpu.Cr4 & " + Mmu + "Cr4.SMEP) != 0;");
             W.Line("bool wp = (cpu.Cr0 & " + Mmu + "Cr0.WP) != 0;");
-            W.Line("_permissionRow = 16 * ((wp ? 1 : 0) | (smep ? 2 : 0) | ((cpu.Cr4 & " + Mmu + "Cr4.SMAP) != 0 ? 4 : 0)"
-                + (ExecuteDisable != null ? " | (nx ? 8 : 0)" : "") + ");");
+            var row = new List<string> { "(wp ? 1 : 0)", "(smep ? 2 : 0)", "((cpu.Cr4 & " + Mmu + "Cr4.SMAP) != 0 ? 4 : 0)" };
+            if (ExecuteDisable != null)
+            {
+                row.Add("(nx ? 8 : 0)");
+            }
+
+            W.Wrap("_permissionRow = 16 * (", row, " | ", ");");
             W.Line();
-            W.Line("// The error code's I/D bit is reported for fetches only when " + (ExecuteDisable != null ? "execute-disable is on or " : "") + "SMEP is.");
+            W.Comment("The error code's I/D bit is reported for fetches only when " + (ExecuteDisable != null ? "execute-disable is on or " : "") + "SMEP is.");
             W.Line("_fetchErrorCode = " + (ExecuteDisable != null ? "nx || " : "") + "smep ? " + Mmu + "PageFaultErrorCode.Fetch : 0;");
             if (_x86.ProtectionKey is ProtectionKeyPlan key)
             {
@@ -171,9 +180,9 @@ namespace ShadowMmu.Generators
             W.Line("_pkruMask = " + TestOrTrue(key.When) + " ? (wp ? PkruMaskWp1 : PkruMaskWp0) : 0;");
             W.Line("_keyMask = _pkruMask != 0 ? " + (keys - 1).ToString(CultureInfo.InvariantCulture) + " : 0;");
             W.Line();
-            W.Line("// For each data access (write | user mode << 1), the keys whose PKRU bits deny it on a user-mode page: bit");
-            W.Line("// access * 16 + key. KVM's pkru_mask, at the offset of the access (pfec >> 1) with the page's U/S as bit 3, says");
-            W.Line("// which of the key's AD and WD bits apply (WD to user writes, and to supervisor writes with CR0.WP).");
+            W.Comment("For each data access (write | user mode << 1), the keys whose PKRU bits deny it on a user-mode page: bit",
+                "access * 16 + key. KVM's pkru_mask, at the offset of the access (pfec >> 1) with the page's U/S as bit 3, says",
+                "which of the key's AD and WD bits apply (WD to user writes, and to supervisor writes with CR0.WP).");
             W.Open("for (int access = 0; access < 4; access++)");
             W.Open("for (int key = 0; key < " + keys.ToString(CultureInfo.InvariantCulture) + "; key++)");
             W.Line("int pkOffset = (access & 1) << 1 | (access & 2) << 1 | 8;");
@@ -185,15 +194,14 @@ namespace ShadowMmu.Generators
 
             int keyWidth = key.Bits.Width;
             W.Line();
-            W.Line("// The leaf's whole check in one table for this CPU state: bit request << " + (keyWidth + 3) + " | rights << " + keyWidth
-                + " | key is set when the request");
-            W.Line("// (write, user, SMAP override, fetch) faults on a page with those rights (U W X) and that key, for its rights (the");
-            W.Line("// permission bitmap) or for its key (a data access to a user-mode page that _pkDenied denies).");
+            W.Comment("The leaf's whole check in one table for this CPU state: bit request << " + (keyWidth + 3) + " | rights << " + keyWidth
+                + " | key is set when the request (write, user, SMAP override, fetch) faults on a page with those rights (U W X) and that",
+                "key, for its rights (the permission bitmap) or for its key (a data access to a user-mode page that _pkDenied denies).");
             W.Open("for (int request = 0; request < 16; request++)");
             W.Open("for (int rights = 0; rights < 8; rights++)");
             W.Line("bool rightsFault = ((Permissions[_permissionRow | request] >> rights) & 1) != 0;");
             W.Open("for (int key = 0; key < " + keys + "; key++)");
-            W.Line("bool keyFault = (request & 8) == 0 && (rights & 4) != 0 && ((_pkDenied >> (((request & 3) * 16) + key)) & 1) != 0;");
+            W.Wrap("bool keyFault = ", new[] { "(request & 8) == 0", "(rights & 4) != 0", "((_pkDenied >> (((request & 3) * 16) + key)) & 1) != 0" }, " && ", ";");
             W.Line("int bit = request << " + (keyWidth + 3) + " | rights << " + keyWidth + " | key;");
             W.Open("if (rightsFault || keyFault)");
             W.Line("_leafFaults[bit >> 6] |= 1UL << bit;");
@@ -203,8 +211,8 @@ namespace ShadowMmu.Generators
             W.Close();
         }
 
-        public override string EntrySignature =>
-            "public bool WalkAddr(ref " + Mmu + "GuestWalk walk, ulong va, " + Mmu + "AccessKind kind, int cpl, bool ac)";
+        public override Call EntrySignature =>
+            Calling("WalkAddr", "ref " + Mmu + "GuestWalk walk", "ulong va", Mmu + "AccessKind kind", "int cpl", "bool ac");
 
         public override string RequestCall => "Request(kind, cpl, ac)";
 
@@ -212,23 +220,25 @@ namespace ShadowMmu.Generators
 
         public override void EmitRequestHelpers()
         {
-            W.Line("/// <summary>");
-            W.Line("/// The request as one value, below 256: the CPU state's row of the permission bitmap, and the write (bit 0), user (1),");
-            W.Line("/// SMAP-override (2: EFLAGS.AC on a supervisor access) and fetch (3) bits, KVM's <c>pfec &gt;&gt; 1</c>.");
-            W.Line("/// </summary>");
-            W.Line(Inline);
+            W.Summary("The request as one value, below 256: the CPU state's row of the permission bitmap, and the write (bit 0), user (1),",
+                "SMAP-override (2: EFLAGS.AC on a supervisor access) and fetch (3) bits, KVM's <c>pfec &gt;&gt; 1</c>.");
+            Inline(W);
             W.Open("private int Request(" + Mmu + "AccessKind kind, int cpl, bool ac)");
-            W.Line("// RequestBits: W, U, SMAP override and F for a read, write or fetch, + 4 in user mode, + 8 with EFLAGS.AC (which");
-            W.Line("// overrides SMAP for a supervisor access only); an undefined kind reads.");
+            W.Comment("RequestBits: W, U, SMAP override and F for a read, write or fetch, + 4 in user mode, + 8 with EFLAGS.AC (which",
+                "overrides SMAP for a supervisor access only); an undefined kind reads.");
             W.Line("int index = ((uint)kind <= 2 ? (int)kind : 0) | (cpl == 3 ? 4 : 0) | (ac ? 8 : 0);");
-            W.Line("return _permissionRow | " + Unsafe + ".Add(ref " + MemoryMarshal + ".GetReference(RequestBits), index);");
+            W.Wrap("return _permissionRow | " + Unsafe + ".Add(", new[] { "ref " + MemoryMarshal + ".GetReference(RequestBits)", "index" }, ", ", ");");
             W.Close();
             W.Line();
-            W.Line("/// <summary>The error-code bits a fault reports for <paramref name=\"request\"/>: W/R, U/S, and I/D for a fetch when it counts.</summary>");
-            W.Line(Inline);
+            W.Summary("The error-code bits a fault reports for <paramref name=\"request\"/>: W/R, U/S, and I/D for a fetch when it counts.");
+            Inline(W);
             W.Open("private uint FaultBits(int request)");
-            W.Line("return (uint)(request & 1) * " + Mmu + "PageFaultErrorCode.Write | (uint)((request >> 1) & 1) * " + Mmu
-                + "PageFaultErrorCode.User | ((request & 8) != 0 ? _fetchErrorCode : 0);");
+            W.Wrap("return ", new[]
+            {
+                "(uint)(request & 1) * " + Mmu + "PageFaultErrorCode.Write",
+                "(uint)((request >> 1) & 1) * " + Mmu + "PageFaultErrorCode.User",
+                "((request & 8) != 0 ? _fetchErrorCode : 0)",
+            }, " | ", ";");
             W.Close();
             W.Line();
         }
@@ -236,29 +246,30 @@ namespace ShadowMmu.Generators
         public override string LeafSummary =>
             "the rights the request needs" + (_x86.ProtectionKey != null ? ", its protection key" : "") + ", then the translation";
 
-        public override string EmitLeafChecks()
+        public override Call EmitLeafChecks()
         {
             string key = "0";
             if (_x86.ProtectionKey is ProtectionKeyPlan keyPlan)
             {
                 BitRange keyBits = keyPlan.Bits;
-                W.Line("// Rights and protection keys in one lookup of the table made for this CPU state (Denied works out which failed). The");
-                W.Line("// key is reported as 0 unless protection keys are on. No bounds check: the index is below the table's size.");
+                W.Comment("Rights and protection keys in one lookup of the table made for this CPU state (Denied works out which failed). The",
+                    "key is reported as 0 unless protection keys are on. No bounds check: the index is below the table's size.");
                 W.Line("int key = (int)(pte >> " + keyBits.Lo + ") & _keyMask;");
                 W.Line("int check = (request & 15) << " + (keyBits.Width + 3) + " | (int)access << " + keyBits.Width + " | key;");
-                EmitFault("((" + Unsafe + ".Add(ref " + MemoryMarshal + ".GetArrayDataReference(_leafFaults), check >> 6) >> check) & 1) != 0",
-                    "Denied(ref walk, request, access, key, level, ptAccess)", onRecord: false);
+                W.Wrap("ulong faultWord = " + Unsafe + ".Add(", new[] { "ref " + MemoryMarshal + ".GetArrayDataReference(_leafFaults)", "check >> 6" }, ", ", ");");
+                EmitFault("((faultWord >> check) & 1) != 0", Calling("Denied", "ref walk", "request", "access", "key", "level", "ptAccess"), onRecord: false);
                 key = "key";
             }
             else
             {
-                W.Line("// Rights: the request's byte of the permission bitmap (no bounds check: the request is below 256) has bit v set");
-                W.Line("// when rights v fault.");
-                EmitFault("(((uint)" + Unsafe + ".Add(ref " + MemoryMarshal + ".GetReference(Permissions), request) >> (int)access) & 1) != 0",
-                    "EndPageFault(" + MaxLevel + ", level, FaultBits(request) | " + Mmu + "PageFaultErrorCode.Present, " + PtAccess + ")");
+                W.Comment("Rights: the request's byte of the permission bitmap (no bounds check: the request is below 256) has bit v set",
+                    "when rights v fault.");
+                W.Wrap("uint faultingRights = " + Unsafe + ".Add(", new[] { "ref " + MemoryMarshal + ".GetReference(Permissions)", "request" }, ", ", ");");
+                EmitFault("((faultingRights >> (int)access) & 1) != 0", PageFault("level", "FaultBits(request) | " + Mmu + "PageFaultErrorCode.Present"));
             }
 
-            return "walk.EndTranslated(" + MaxLevel + ", level, frame | (va & (pageSize - 1)), pageSize, access, " + key + ", " + PtAccess + ")";
+            return Calling("walk.EndTranslated", Num(MaxLevel), "level", "frame | (va & (pageSize - 1))", "pageSize",
+                "access", key, PtAccess);
         }
 
         public override void EmitWalkHelpers()
@@ -268,15 +279,14 @@ namespace ShadowMmu.Generators
                 return;
             }
 
-            W.Line("/// <summary>");
-            W.Line("/// Ends a pass whose leaf denied the access: the error code has PK when the key denied it (a data access to a user-mode");
-            W.Line("/// page whose key's PKRU bits forbid it), whether or not the rights did too. Out of line: the walk's cold path.");
-            W.Line("/// </summary>");
-            W.Line(NoInline);
+            W.Summary("Ends a pass whose leaf denied the access: the error code has PK when the key denied it (a data access to a user-mode",
+                "page whose key's PKRU bits forbid it), whether or not the rights did too. Out of line: the walk's cold path.");
+            NoInline(W);
             W.Open("private bool Denied(ref " + Mmu + "GuestWalk walk, int request, uint access, int key, int level, ulong ptAccess)");
             W.Line("uint pkFault = (uint)(_pkDenied >> ((request & 3) << 4 | key)) & (access >> 2) & ~((uint)request >> 3) & 1;");
-            W.Line("return walk.EndPageFault(" + MaxLevel + ", level, FaultBits(request) | " + Mmu + "PageFaultErrorCode.Present | pkFault * "
-                + Mmu + "PageFaultErrorCode.ProtectionKey, " + PtAccess + ");");
+            W.Wrap("uint errorCode = ", new[] { "FaultBits(request)", Mmu + "PageFaultErrorCode.Present", "pkFault * " + Mmu + "PageFaultErrorCode.ProtectionKey" },
+                " | ", ";");
+            Statement(W, "return walk.", PageFault("level", "errorCode"));
             W.Close();
             W.Line();
         }
