@@ -23,12 +23,6 @@ namespace ShadowMmu.Generators
 
         protected SourceWriter W { get; }
 
-        /// <summary>
-        /// Whether the entries have accessed and dirty flags for the walker's CPU state: <c>false</c> without flags,
-        /// <c>true</c> when they always count, else the field the constructor set from their condition (EPTP.AD).
-        /// </summary>
-        public string AccessedDirtyOn => Plan.AccessedDirty is AccessedDirtyPlan ad ? ad.When != null ? "_accessedDirty" : "true" : "false";
-
         // ---- Names ----
 
         /// <summary>The interface the walker implements (besides IShadowFetcher).</summary>

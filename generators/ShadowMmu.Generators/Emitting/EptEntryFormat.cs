@@ -38,6 +38,12 @@ namespace ShadowMmu.Generators
 
         private int MaxLevel => Plan.FirstMemoryLevel;
 
+        /// <summary>
+        /// Whether the entries have accessed and dirty flags for the walker's CPU state: <c>false</c> without flags,
+        /// <c>true</c> when they always count, else the field the constructor set from their condition (EPTP.AD).
+        /// </summary>
+        private string AccessedDirtyOn => Plan.AccessedDirty is AccessedDirtyPlan ad ? ad.When != null ? "_accessedDirty" : "true" : "false";
+
         /// <summary>The rights an EPT entry grants as KVM's ACC bits (X = 1, W = 2, R = 4), user-execute as 8 under mode-based execute control.</summary>
         public override Expression RightsOf(string entry) =>
             _ept.UserExecute is FlagBit userExecute

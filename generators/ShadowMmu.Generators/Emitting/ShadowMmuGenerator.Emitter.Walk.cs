@@ -410,17 +410,19 @@ namespace ShadowMmu.Generators
                     string mask = mayBeLeaf && d != 0
                         ? (level.Level == 1 ? "write ? " + Hex(a | d) + " : " + Hex(a) : "level == " + level.Level + " && write ? " + Hex(a | d) + " : " + Hex(a))
                         : Hex(a);
-                    string reached = !leafAbove ? "" : level.Level == 1 ? "level == 1 && " : "level <= " + level.Level + " && ";
+                    // A level below one that may map a page was read only when the walk went past that one.
+                    var tests = new List<string>();
+                    if (leafAbove)
+                    {
+                        tests.Add(level.Level == 1 ? "level == 1" : "level <= " + level.Level);
+                    }
+
                     if (pass == WalkPass.Nested)
                     {
-                        var lacks = new List<string> { "(walk.Ptes[" + (level.Level - 1) + "] & (" + mask + ")) != (" + mask + ")" };
-                        if (leafAbove)
-                        {
-                            lacks.Insert(0, level.Level == 1 ? "level == 1" : "level <= " + level.Level);
-                        }
-
-                        _w.OpenWrapped("if (", lacks, " && ", ")");
-                        _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", walk.PteGpa[" + (level.Level - 1) + "], update: true, out ulong hpa" + level.Level + "))");
+                        tests.Add("(walk.Ptes[" + (level.Level - 1) + "] & (" + mask + ")) != (" + mask + ")");
+                        _w.OpenWrapped("if (", tests, " && ", ")");
+                        _w.Open("if (!nested.TranslateGuestEntry(ept, " + level.Level + ", walk.PteGpa[" + (level.Level - 1) + "], update: true, out ulong hpa"
+                            + level.Level + "))");
                         _w.Line("return -1;");
                         _w.Close();
                         _w.Line();
@@ -431,7 +433,8 @@ namespace ShadowMmu.Generators
                     }
                     else
                     {
-                        _w.Open("if (" + reached + "!walk.TrySetFlags(memory, " + level.Level + ", " + mask + ", " + EntryBytes + "))");
+                        tests.Add("!walk.TrySetFlags(memory, " + level.Level + ", " + mask + ", " + EntryBytes + ")");
+                        _w.OpenWrapped("if (", tests, " && ", ")");
                         _w.Line("return false;");
                         _w.Close();
                     }
