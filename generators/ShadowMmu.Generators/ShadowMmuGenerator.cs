@@ -21,7 +21,10 @@ namespace ShadowMmu.Generators
         /// <summary>Tracking name of the step that reads the target namespace.</summary>
         public const string NamespaceStep = "Namespace";
 
-        /// <summary>Tracking name of the step that gathers every spec for the mode table.</summary>
+        /// <summary>Tracking name of the step that plans a walker from a spec, for caching tests.</summary>
+        public const string PlanStep = "Plan";
+
+        /// <summary>Tracking name of the step that gathers every plan for the walkers and the mode table.</summary>
         public const string CollectStep = "Collect";
 
         internal const string GeneratorVersion = "0.1.0";
@@ -50,24 +53,29 @@ namespace ShadowMmu.Generators
             {
                 foreach (SpecDiagnostic diagnostic in result.Diagnostics)
                 {
-                    output.ReportDiagnostic(ToDiagnostic(diagnostic, DiagnosticDescriptors.ForId(diagnostic.Id), result.Path));
+                    output.ReportDiagnostic(ToDiagnostic(diagnostic, result.Path));
                 }
             });
 
-            IncrementalValueProvider<ImmutableEquatableArray<PagingSpec>> all = specs
+            // Each spec is planned on its own: every decision the emitter prints, as an equatable record.
+            IncrementalValuesProvider<WalkerPlan> plans = specs
                 .Where(static result => result.Spec != null)
-                .Select(static (result, _) => result.Spec!)
+                .Select(static (result, _) => Planner.Plan(result.Spec!))
+                .WithTrackingName(PlanStep);
+
+            IncrementalValueProvider<ImmutableEquatableArray<WalkerPlan>> all = plans
                 .Collect()
-                .Select(static (list, _) => new ImmutableEquatableArray<PagingSpec>(list.OrderBy(s => s.FilePath, System.StringComparer.Ordinal)))
+                .Select(static (list, _) => new ImmutableEquatableArray<WalkerPlan>(list.OrderBy(p => p.FilePath, System.StringComparer.Ordinal)))
                 .WithTrackingName(CollectStep);
 
             context.RegisterSourceOutput(all.Combine(rootNamespace), static (output, input) =>
             {
                 // Walkers are emitted from the whole set, so that two specs of one mode give an error, not two types.
-                List<PagingSpec> unique = ReportDuplicateModes(output, input.Left);
-                foreach (PagingSpec spec in unique)
+                List<WalkerPlan> unique = ReportDuplicateModes(output, input.Left);
+                foreach (WalkerPlan plan in unique)
                 {
-                    output.AddSource(spec.WalkerName + ".g.cs", new Emitter(spec, input.Right).Emit());
+                    ReportOmissions(output, plan);
+                    output.AddSource(plan.WalkerName + ".g.cs", new Emitter(plan, input.Right).Emit());
                 }
 
                 if (unique.Count > 0)
@@ -83,54 +91,43 @@ namespace ShadowMmu.Generators
         /// </summary>
         internal sealed record EmitOptions(string Namespace, bool CheckRaceOrders);
 
-        private static List<PagingSpec> ReportDuplicateModes(SourceProductionContext output, ImmutableEquatableArray<PagingSpec> specs)
+        private static List<WalkerPlan> ReportDuplicateModes(SourceProductionContext output, ImmutableEquatableArray<WalkerPlan> plans)
         {
             // Keyed by the walker's type name: "long-4" and "long4" would both be Long4Walker.
-            var byName = new Dictionary<string, PagingSpec>();
-            var unique = new List<PagingSpec>();
-            foreach (PagingSpec spec in specs)
+            var byName = new Dictionary<string, WalkerPlan>();
+            var unique = new List<WalkerPlan>();
+            foreach (WalkerPlan plan in plans)
             {
-                if (byName.TryGetValue(spec.WalkerName, out PagingSpec? first))
+                if (byName.TryGetValue(plan.WalkerName, out WalkerPlan? first))
                 {
-                    string line = LineText(spec.SourceText, spec.ModeLine);
-                    int column = line.Length - line.TrimStart().Length;
-                    var diagnostic = new SpecDiagnostic(SpecDiagnosticIds.DuplicateMode, spec.ModeLine, column, line.TrimEnd().Length,
-                        LineOffset(spec.SourceText, spec.ModeLine) + column, line.Trim().Length,
-                        new ImmutableEquatableArray<string>(new[] { spec.Mode, first.FileName }));
-                    output.ReportDiagnostic(ToDiagnostic(diagnostic, DiagnosticDescriptors.DuplicateMode, spec.FilePath));
+                    var diagnostic = SpecDiagnostic.AtLine(plan.SourceText, plan.ModeLine, SpecDiagnosticIds.DuplicateMode, plan.Mode, first.FileName);
+                    output.ReportDiagnostic(ToDiagnostic(diagnostic, plan.FilePath));
                     continue;
                 }
 
-                byName.Add(spec.WalkerName, spec);
-                unique.Add(spec);
+                byName.Add(plan.WalkerName, plan);
+                unique.Add(plan);
             }
 
             return unique;
         }
 
-        private static Diagnostic ToDiagnostic(SpecDiagnostic diagnostic, DiagnosticDescriptor descriptor, string path)
+        /// <summary>The methods the plan left out, each an Info diagnostic at the spec line that explains why.</summary>
+        private static void ReportOmissions(SourceProductionContext output, WalkerPlan plan)
+        {
+            foreach (Omission omission in plan.Omitted)
+            {
+                var diagnostic = SpecDiagnostic.AtLine(plan.SourceText, omission.Line, SpecDiagnosticIds.MethodsNotGenerated,
+                    plan.WalkerName, omission.Methods, omission.Reason);
+                output.ReportDiagnostic(ToDiagnostic(diagnostic, plan.FilePath));
+            }
+        }
+
+        private static Diagnostic ToDiagnostic(SpecDiagnostic diagnostic, string path)
         {
             var span = new TextSpan(diagnostic.Start, diagnostic.Length);
             var lines = new LinePositionSpan(new LinePosition(diagnostic.Line, diagnostic.StartColumn), new LinePosition(diagnostic.Line, diagnostic.EndColumn));
-            return Diagnostic.Create(descriptor, Location.Create(path, span, lines), diagnostic.Arguments.ToArray<object>());
-        }
-
-        private static int LineOffset(string text, int line)
-        {
-            int offset = 0;
-            for (int i = 0; i < line && offset >= 0; i++)
-            {
-                offset = text.IndexOf('\n', offset) + 1;
-            }
-
-            return offset;
-        }
-
-        private static string LineText(string text, int line)
-        {
-            int start = LineOffset(text, line);
-            int end = text.IndexOf('\n', start);
-            return text.Substring(start, (end < 0 ? text.Length : end) - start).TrimEnd('\r');
+            return Diagnostic.Create(DiagnosticDescriptors.ForId(diagnostic.Id), Location.Create(path, span, lines), diagnostic.Arguments.ToArray<object>());
         }
     }
 }

@@ -130,6 +130,30 @@ namespace ShadowMmu.Specs
     internal sealed record SpecDiagnostic(string Id, int Line, int StartColumn, int EndColumn, int Start, int Length,
         ImmutableEquatableArray<string> Arguments)
     {
+        /// <summary>A diagnostic that points at line <paramref name="line"/> of <paramref name="text"/>, from its first word to its end.</summary>
+        public static SpecDiagnostic AtLine(string text, int line, string id, params string[] arguments)
+        {
+            int start = 0;
+            for (int i = 0; i < line; i++)
+            {
+                int next = text.IndexOf('\n', start);
+                if (next < 0)
+                {
+                    break;
+                }
+
+                start = next + 1;
+            }
+
+            int end = text.IndexOf('\n', start);
+            string content = text.Substring(start, (end < 0 ? text.Length : end) - start);
+            int comment = content.IndexOf('#');
+            content = (comment >= 0 ? content.Substring(0, comment) : content).TrimEnd();
+            int column = content.Length - content.TrimStart().Length;
+            int length = content.Length - column;
+            return new SpecDiagnostic(id, line, column, column + length, start + column, length, new ImmutableEquatableArray<string>(arguments));
+        }
+
         public string Format(string messageFormat) => string.Format(messageFormat, ToObjects());
 
         private object[] ToObjects()

@@ -22,7 +22,7 @@ public class DebugBuildAllocationTests
     public void Walks_generated_into_a_debug_build_allocate_nothing(string modeName)
     {
         var (result, output, _) = GeneratorHarness.Run(("/specs/" + modeName + ".paging", GeneratorHarness.BuiltInSpec(modeName)));
-        Assert.Empty(result.Diagnostics);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
         Compilation debug = output.WithOptions(output.Options.WithOptimizationLevel(OptimizationLevel.Debug));
         Assembly assembly = GeneratorHarness.Load(debug);
         Assert.True(assembly.GetCustomAttribute<System.Diagnostics.DebuggableAttribute>()?.IsJITOptimizerDisabled, "the JIT runs this assembly unoptimized");

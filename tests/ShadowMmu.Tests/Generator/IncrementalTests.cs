@@ -25,6 +25,8 @@ public class IncrementalTests
         var parse = second.TrackedSteps[ShadowMmuGenerator.ParseStep];
         Assert.Equal(2, parse.Length);
         Assert.All(parse.SelectMany(step => step.Outputs), output => Assert.Equal(IncrementalStepRunReason.Cached, output.Reason));
+        Assert.All(second.TrackedSteps[ShadowMmuGenerator.PlanStep].SelectMany(step => step.Outputs),
+            output => Assert.Equal(IncrementalStepRunReason.Cached, output.Reason));
         Assert.All(second.TrackedSteps[ShadowMmuGenerator.CollectStep].SelectMany(step => step.Outputs),
             output => Assert.Equal(IncrementalStepRunReason.Cached, output.Reason));
         Assert.NotEmpty(second.TrackedOutputSteps);
@@ -48,5 +50,9 @@ public class IncrementalTests
         var reasons = second.TrackedSteps[ShadowMmuGenerator.ParseStep].SelectMany(step => step.Outputs).Select(o => o.Reason).ToList();
         Assert.Contains(IncrementalStepRunReason.Cached, reasons);
         Assert.Contains(IncrementalStepRunReason.Modified, reasons);
+
+        // The other spec's plan is not made again; the edited spec's is.
+        var plans = second.TrackedSteps[ShadowMmuGenerator.PlanStep].SelectMany(step => step.Outputs).Select(o => o.Reason).ToList();
+        Assert.Equal(new[] { IncrementalStepRunReason.Cached, IncrementalStepRunReason.Modified }.OrderBy(r => r), plans.OrderBy(r => r));
     }
 }

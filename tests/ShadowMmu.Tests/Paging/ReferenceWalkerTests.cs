@@ -77,7 +77,7 @@ public sealed class ReferenceWalkerTests
     // A missing required statement (entry-bytes, linear-bits, root, flags, levels).
     [InlineData("mode broken\n", "MMUG002")]
     // An unknown statement.
-    [InlineData("mode broken\nfrobnicate 3\n", "MMUG001")]
+    [InlineData("mode broken\nfrobnicate 3\n", "MMUG010")]
     // An unknown condition.
     [InlineData("mode broken\nentry-bytes 8\nlinear-bits 21\nroot CR3 51:12\nbit present 0\nbit writable 1\nbit user 2\n"
         + "bit execute-disable 63 when EFER.XYZ\nlevel 2 PDE\n index 20:12\n table 51:12\nlevel 1 PTE\n index 11:0\n page 4K frame 51:12\n",

@@ -3,50 +3,22 @@ using ShadowMmu.Specs;
 
 namespace ShadowMmu.Generators
 {
-    /// <summary>One mask of the reserved-bits table: a level, and whether its entry references a table or maps a page.</summary>
-    internal readonly struct ReservedSlot
-    {
-        public ReservedSlot(LevelSpec level, EntryCase entryCase)
-        {
-            Level = level;
-            Case = entryCase;
-        }
-
-        public LevelSpec Level { get; }
-
-        public EntryCase Case { get; }
-
-        public string FieldName => "_" + SpecNames.ToPascal(Level.EntryName).ToLowerInvariant() + (Case == EntryCase.Page && Level.Level > 1 ? "PageReserved" : "Reserved");
-
-        public string Describe => Level.EntryName + (Case == EntryCase.Page && Level.Level > 1 ? " mapping a " + Level.Page!.SizeName + " page" : "");
-    }
-
     /// <summary>
     /// The fixed part of every reserved-bit mask, for every combination of the conditions the spec's rules name
     /// (KVM's <c>rsvd_bits_mask[bit7][level]</c>, precomputed for each combination instead of on each CR write).
     /// The part that depends on MAXPHYADDR is added when a walker is built.
     /// </summary>
-    internal sealed class ReservedBitsTable
+    internal static class ReservedBitsTable
     {
-        private ReservedBitsTable(List<string> conditions, List<ReservedSlot> slots, ulong[] masks)
-        {
-            Conditions = conditions;
-            Slots = slots;
-            Masks = masks;
-        }
+        /// <summary>The walker field that holds the reserved bits of <paramref name="level"/>'s entries of one kind.</summary>
+        public static string FieldName(LevelSpec level, EntryCase entryCase) =>
+            "_" + SpecNames.ToPascal(level.EntryName).ToLowerInvariant() + (entryCase == EntryCase.Page && level.Level > 1 ? "PageReserved" : "Reserved");
 
-        /// <summary>The conditions, bit i of a row number standing for Conditions[i].</summary>
-        public List<string> Conditions { get; }
-
-        public List<ReservedSlot> Slots { get; }
-
-        /// <summary>Row-major: <c>Masks[row * Slots.Count + slot]</c>.</summary>
-        public ulong[] Masks { get; }
-
-        public static ReservedBitsTable Compute(PagingSpec spec)
+        /// <summary>One column per level's entry that references a table and per level's entry that maps a page, root first.</summary>
+        public static ReservedBitsPlan Compute(PagingSpec spec)
         {
             var conditions = new List<string>();
-            var slots = new List<ReservedSlot>();
+            var slots = new List<(LevelSpec Level, EntryCase Case)>();
             foreach (LevelSpec level in spec.Levels)
             {
                 foreach (ReservedRule rule in level.Reserved)
@@ -61,12 +33,12 @@ namespace ShadowMmu.Generators
 
                 if (level.Table != null)
                 {
-                    slots.Add(new ReservedSlot(level, EntryCase.Table));
+                    slots.Add((level, EntryCase.Table));
                 }
 
                 if (level.Page != null)
                 {
-                    slots.Add(new ReservedSlot(level, EntryCase.Page));
+                    slots.Add((level, EntryCase.Page));
                 }
             }
 
@@ -76,19 +48,19 @@ namespace ShadowMmu.Generators
             {
                 for (int s = 0; s < slots.Count; s++)
                 {
-                    ReservedSlot slot = slots[s];
+                    (LevelSpec level, EntryCase entryCase) = slots[s];
                     ulong mask = 0;
-                    foreach (ReservedRule rule in slot.Level.Reserved)
+                    foreach (ReservedRule rule in level.Reserved)
                     {
-                        if ((rule.Case == EntryCase.Any || rule.Case == slot.Case) && Holds(rule.When, conditions, row))
+                        if ((rule.Case == EntryCase.Any || rule.Case == entryCase) && Holds(rule.When, conditions, row))
                         {
                             mask |= rule.Bits.Mask;
                         }
                     }
 
                     // "page ... when C else reserved": without C, the page-size bit itself is reserved.
-                    PageRule? page = slot.Level.Page;
-                    if (slot.Case == EntryCase.Page && page != null && page.ElseReserved && !Holds(page.When, conditions, row))
+                    PageRule? page = level.Page;
+                    if (entryCase == EntryCase.Page && page != null && page.ElseReserved && !Holds(page.When, conditions, row))
                     {
                         mask |= 1UL << spec.PageSize!.Value.Bit;
                     }
@@ -97,7 +69,29 @@ namespace ShadowMmu.Generators
                 }
             }
 
-            return new ReservedBitsTable(conditions, slots, masks);
+            var columns = new List<ReservedColumn>();
+            foreach ((LevelSpec level, EntryCase entryCase) in slots)
+            {
+                columns.Add(Column(level, entryCase));
+            }
+
+            return new ReservedBitsPlan(new ImmutableEquatableArray<string>(conditions), new ImmutableEquatableArray<ReservedColumn>(columns),
+                new ImmutableEquatableArray<ulong>(masks));
+        }
+
+        private static ReservedColumn Column(LevelSpec level, EntryCase entryCase)
+        {
+            string field = FieldName(level, entryCase);
+            if (entryCase == EntryCase.Table)
+            {
+                return new ReservedColumn(field, level.EntryName, level.Table!.Value.Mask, 0, 0);
+            }
+
+            PageRule page = level.Page!;
+            string description = level.Level > 1 ? level.EntryName + " mapping a " + page.SizeName + " page" : level.EntryName;
+            return page.High is BitRange high
+                ? new ReservedColumn(field, description, page.Frame.Mask, high.Mask, page.HighAt - high.Lo)
+                : new ReservedColumn(field, description, page.Frame.Mask, 0, 0);
         }
 
         private static void AddCondition(List<string> conditions, SpecCondition? condition)
