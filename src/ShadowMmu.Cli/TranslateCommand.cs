@@ -232,9 +232,9 @@ internal static class TranslateCommand
         PagingModeInfo mode = WalkSession.TrySelectEptMode(cpu, out string? error) ?? throw new CliUsageException(error!);
         foreach (ulong gpa in gpas)
         {
-            if ((gpa >> mode.LinearBits) != 0)
+            if ((gpa >> WalkSession.GuestPhysicalBits) != 0)
             {
-                throw new CliUsageException($"GPA {Numbers.Hex(gpa)} does not fit the {mode.LinearBits}-bit guest-physical addresses {mode.Name} translates");
+                throw new CliUsageException($"GPA {Numbers.Hex(gpa)} has more than the {WalkSession.GuestPhysicalBits} bits of a guest-physical address");
             }
         }
 

@@ -39,6 +39,14 @@ internal static class TranslationFormat
                     .Append(", ").Append(MemoryTypeText(walk.MemoryType)).Append(walk.IgnorePat ? ", ignore PAT" : "").Append(')');
                 break;
 
+            case WalkFault.EptViolation when walk.Level == 0:
+                // Before any entry: the address has bits the EPT translates none of (51:48 with 4 levels).
+                line.Append(": EPT violation, exit qualification ").Append(Numbers.Hex(walk.ErrorCode))
+                    .Append(" (").Append(QualificationText(walk.ErrorCode, beforeAnyEntry: true)).Append(") before any entry: bits 51:")
+                    .Append(t.Mode.LinearBits.ToString(CultureInfo.InvariantCulture)).Append(" of the address are not all 0 (")
+                    .Append(t.Mode.Name).Append(')');
+                break;
+
             case WalkFault.EptViolation:
                 line.Append(": EPT violation, exit qualification ").Append(Numbers.Hex(walk.ErrorCode))
                     .Append(" (").Append(QualificationText(walk.ErrorCode)).Append(") at level ")
@@ -256,7 +264,7 @@ internal static class TranslationFormat
     };
 
     /// <summary>An EPT-violation exit qualification for people: <c>write; allowed r-x; linear address valid, final translation</c>.</summary>
-    public static string QualificationText(uint qualification)
+    public static string QualificationText(uint qualification, bool beforeAnyEntry = false)
     {
         var access = new List<string>();
         if ((qualification & EptViolationQualification.Read) != 0)
@@ -278,7 +286,9 @@ internal static class TranslationFormat
             | ((qualification & EptViolationQualification.Writable) != 0 ? EptRights.Write : 0)
             | ((qualification & EptViolationQualification.Executable) != 0 ? EptRights.Execute : 0)
             | ((qualification & EptViolationQualification.UserExecutable) != 0 ? EptRights.UserExecute : 0);
-        string text = string.Join('+', access) + "; allowed " + (rights == 0 ? "nothing (not present)" : EptRights.Format(rights, (rights & EptRights.UserExecute) != 0));
+        // Before any entry was read there are no rights to report: bits 6:3 are 0 without meaning "not present".
+        string text = string.Join('+', access) + (beforeAnyEntry ? string.Empty
+            : "; allowed " + (rights == 0 ? "nothing (not present)" : EptRights.Format(rights, (rights & EptRights.UserExecute) != 0)));
         if ((qualification & EptViolationQualification.GuestLinearAddressValid) != 0)
         {
             text += "; linear address valid";
@@ -317,15 +327,17 @@ internal static class TranslationFormat
                 break;
             default:
                 string exit = ept.Fault == WalkFault.EptViolation
-                    ? "EPT violation, exit qualification " + Numbers.Hex(ept.ErrorCode) + " (" + QualificationText(ept.ErrorCode) + ")"
+                    ? "EPT violation, exit qualification " + Numbers.Hex(ept.ErrorCode) + " (" + QualificationText(ept.ErrorCode, ept.Level == 0) + ")"
                     : "EPT misconfiguration";
                 string what = !nested.EptOnGuestTable
                     ? "translating the final address " + Numbers.Hex(ept.Va)
                     : guest.Level >= 1 && guest.PteGpa[guest.Level - 1] == ept.Va
                         ? "translating the guest's " + facts.LevelName(guest.Level) + " at " + Numbers.Hex(ept.Va)
                         : "loading the PDPTE registers from " + Numbers.Hex(ept.Va);
-                line.Append(": ").Append(exit).Append(' ').Append(what).Append(" at EPT level ")
-                    .Append(ept.Level.ToString(CultureInfo.InvariantCulture)).Append(" (").Append(modes).Append(')');
+                string where = ept.Level == 0
+                    ? " before any EPT entry: bits 51:" + t.EptMode!.LinearBits.ToString(CultureInfo.InvariantCulture) + " of the address are not all 0"
+                    : " at EPT level " + ept.Level.ToString(CultureInfo.InvariantCulture);
+                line.Append(": ").Append(exit).Append(' ').Append(what).Append(where).Append(" (").Append(modes).Append(')');
                 break;
         }
 

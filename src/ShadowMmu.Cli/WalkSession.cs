@@ -197,6 +197,9 @@ internal sealed class WalkSession : IDisposable
         return true;
     }
 
+    /// <summary>The most bits a guest-physical address has: MAXPHYADDR is at most 52.</summary>
+    public const int GuestPhysicalBits = 52;
+
     /// <summary>The EPT mode <paramref name="cpu"/>'s EPTP selects (its page-walk length), or null and why VM entry would refuse it.</summary>
     public static PagingModeInfo? TrySelectEptMode(in CpuState cpu, out string? error)
     {
@@ -231,9 +234,10 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        if (mode.LinearBits < 64 && (request.Va >> mode.LinearBits) != 0)
+        // Bits 51:48 with 4-level EPT are the walk's to answer (an EPT violation); no guest-physical address has more bits.
+        if ((request.Va >> GuestPhysicalBits) != 0)
         {
-            error = $"GPA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit guest-physical addresses {mode.Name} translates";
+            error = $"GPA {Numbers.Hex(request.Va)} has more than the {GuestPhysicalBits} bits of a guest-physical address";
             return false;
         }
 

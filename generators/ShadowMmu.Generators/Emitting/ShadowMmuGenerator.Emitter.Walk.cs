@@ -69,10 +69,27 @@ namespace ShadowMmu.Generators
                     _w.Line(input + " &= " + Hex((1UL << address.Bits) - 1) + ";");
                     _w.Line();
                 }
+                else if (address.Check == AddressCheck.EptViolation)
+                {
+                    _w.Comment("A guest-physical address has at most " + Planner.GuestPhysicalBits + " bits.");
+                    _w.Line(input + " &= " + Hex((1UL << Planner.GuestPhysicalBits) - 1) + ";");
+                    _w.Line();
+                }
 
                 _w.Comment("The record's fields that a retry keeps: the address, and the A/D updates (none yet).");
                 _w.Line("walk.Va = " + input + ";");
                 _w.Line("walk.UpdateCount = 0;");
+                if (address.Check == AddressCheck.EptViolation)
+                {
+                    _w.Line();
+                    _w.Comment("No structure of this EPT translates bits " + (Planner.GuestPhysicalBits - 1) + ":" + address.Bits
+                        + ": an address with one set is an EPT violation before any entry is read, with no rights in its exit",
+                        "qualification (SDM Vol. 3C, notes to \"Exit Qualification for EPT Violations\"). It is reported at level 0.");
+                    _w.Open("if ((" + input + " >> " + address.Bits + ") != 0)");
+                    _w.Line("walk.Restart(0);");
+                    _w.Line("return walk.EptViolation(0, Qualification(" + _format.RequestCall + "));");
+                    _w.Close();
+                }
                 if (address.Check == AddressCheck.Canonical)
                 {
                     int shift = 64 - address.Bits;

@@ -44,8 +44,10 @@ namespace ShadowMmu.Generators
         }
 
         /// <summary>
-        /// An x86 address wider than its mode either must be canonical (a #GP otherwise) or is truncated; EPT ignores the
-        /// guest-physical-address bits above the width it translates (SDM "EPT Translation Mechanism").
+        /// An x86 address wider than its mode either must be canonical (a #GP otherwise) or is truncated. A guest-physical
+        /// address is at most 52 bits (MAXPHYADDR); with EPT narrower than that (4 levels: 48 bits), an address with one
+        /// of bits 51:48 set is an EPT violation whose exit qualification has bits 6:3 clear (the current SDM, Vol. 3C,
+        /// notes to "Exit Qualification for EPT Violations"; older editions said nothing).
         /// </summary>
         private static AddressPlan PlanAddress(PagingSpec spec)
         {
@@ -54,8 +56,16 @@ namespace ShadowMmu.Generators
                 return new AddressPlan(spec.LinearBits, AddressCheck.None);
             }
 
-            return new AddressPlan(spec.LinearBits, spec.Canonical && !spec.IsEpt ? AddressCheck.Canonical : AddressCheck.Truncate);
+            if (spec.IsEpt)
+            {
+                return new AddressPlan(spec.LinearBits, spec.LinearBits < GuestPhysicalBits ? AddressCheck.EptViolation : AddressCheck.Truncate);
+            }
+
+            return new AddressPlan(spec.LinearBits, spec.Canonical ? AddressCheck.Canonical : AddressCheck.Truncate);
         }
+
+        /// <summary>The most bits a guest-physical address has: MAXPHYADDR is at most 52.</summary>
+        internal const int GuestPhysicalBits = 52;
 
         private static LevelPlan PlanLevel(PagingSpec spec, LevelSpec level)
         {

@@ -62,6 +62,12 @@ namespace ShadowMmu.Generators
 
         /// <summary>They must copy the top bit of the width (a canonical address), else #GP(0) before any table is read.</summary>
         Canonical,
+
+        /// <summary>
+        /// EPT narrower than a guest-physical address (52 bits): the bits between its width and bit 51 must be 0, else an
+        /// EPT violation with no rights in its qualification before any entry is read; bits 63:52 no address has.
+        /// </summary>
+        EptViolation,
     }
 
     /// <summary>How the walk reads a level's entry.</summary>

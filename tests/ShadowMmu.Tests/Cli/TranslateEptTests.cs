@@ -68,6 +68,24 @@ public sealed class TranslateEptTests : IDisposable
     }
 
     [Fact]
+    public void Bits_51_to_48_with_4_level_EPT_are_an_EPT_violation_before_any_entry()
+    {
+        // The current SDM: with 4-level EPT, any of bits 51:48 set is an EPT violation with bits 6:3 of its qualification clear.
+        CliResult result = Translate("--eptp", Eptp(), "--access", "write", "--gpa", "0x1000080000000");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(
+            new[] { "0x1000080000000: EPT violation, exit qualification 0x182 (write; linear address valid, final translation) before any entry: bits 51:48 of the address are not all 0 (ept4)" },
+            result.Lines);
+        string batch = _dir.File("cases.jsonl");
+        System.IO.File.WriteAllText(batch, $"{{\"image\": \"ept.bin\", \"eptp\": \"{Eptp()}\", \"gpa\": \"0x1000080000000\"}}\n");
+        System.Text.Json.JsonElement answer = System.Text.Json.JsonDocument.Parse(CliHarness.Run("translate", "--batch", batch).Lines.Single()).RootElement;
+        Assert.Equal("ept_violation", answer.GetProperty("exit").GetString());
+        Assert.Equal("0x181", answer.GetProperty("exit_qualification").GetString());
+        Assert.Equal(0, answer.GetProperty("level").GetInt32());
+    }
+
+    [Fact]
     public void A_reserved_memory_type_is_a_misconfiguration_not_a_violation()
     {
         CliResult result = Translate("--eptp", Eptp(), "--gpa", "0x80003000");
@@ -92,7 +110,7 @@ public sealed class TranslateEptTests : IDisposable
     [InlineData("--eptp", "0x1019", "--gpa", "0x1000")]                     // memory type 1: neither UC nor WB
     [InlineData("--eptp", "0x1006", "--gpa", "0x1000")]                     // page-walk length 1
     [InlineData("--eptp", "0x10000000001e", "--gpa", "0x1000")]             // root above MAXPHYADDR (40)
-    [InlineData("--eptp", "0x101e", "--gpa", "0x1000000000000")]            // GPA beyond the 48 bits ept4 translates
+    [InlineData("--eptp", "0x101e", "--gpa", "0x10000000000000")]           // no guest-physical address has bit 52
     [InlineData("--eptp", "0x101e", "--gpa", "0x1000", "--cr3", "0x1000")]  // guest registers do not apply
     [InlineData("--eptp", "0x101e", "0x1000")]                              // --eptp with a VA: the 2-D walk is not built yet
     [InlineData("--mbec", "--cr3", "0x1000", "0x1000")]                     // --mbec without --eptp

@@ -14,9 +14,18 @@ public sealed partial class ReferenceWalker
             throw new InvalidOperationException($"Mode '{_spec.Mode}' is not an EPT mode: walk it with WalkAddr.");
         }
 
-        // EPT uses only the low linear-bits bits of a guest-physical address (47:0 for 4 levels).
-        ulong address = TruncateToLinearBits(gpa);
+        // A guest-physical address has at most 52 bits (MAXPHYADDR). EPT narrower than that (4 levels: 47:0) translates
+        // none of the bits above its width: an address with one of them set is an EPT violation before any entry is
+        // read, with no rights in the exit qualification (SDM Vol. 3C, the notes to "Exit Qualification for EPT
+        // Violations"). It is recorded at level 0, as a #GP is.
+        ulong address = _spec.LinearBits < GuestPhysicalBits ? gpa & ((1UL << GuestPhysicalBits) - 1) : TruncateToLinearBits(gpa);
         walk.Begin(address);
+        if (_spec.LinearBits < GuestPhysicalBits && (address >> _spec.LinearBits) != 0)
+        {
+            walk.Restart(0);
+            return walk.EptViolation(0, RequestQualification(kind, flags));
+        }
+
         while (true)
         {
             walk.Restart(_spec.RootLevel);
@@ -28,15 +37,15 @@ public sealed partial class ReferenceWalker
         }
     }
 
-    private PassResult WalkEptOnce(ref GuestWalk walk, ulong gpa, AccessKind kind, EptAccessFlags flags)
-    {
-        EptSpec ept = _spec.Ept!;
-        bool modeBasedExecute = _rules.FlagExists(ept.UserExecute);
-        bool accessedDirty = _rules.FlagExists(_spec.Accessed);
+    /// <summary>The most bits a guest-physical address has: MAXPHYADDR is at most 52.</summary>
+    private const int GuestPhysicalBits = 52;
 
+    // The exit qualification's bits the request gives: the access (bits 0-2) and bits 7 to 11 as the caller's flags say.
+    private uint RequestQualification(AccessKind kind, EptAccessFlags flags)
+    {
         // SDM "Accessed and Dirty Flags for EPT": with them on, accesses to guest paging structures are writes for EPT,
         // and a violation by one reports both a read and a write.
-        bool pagingStructureWrite = accessedDirty && (flags & EptAccessFlags.GuestPagingStructure) != 0;
+        bool pagingStructureWrite = _rules.FlagExists(_spec.Accessed) && (flags & EptAccessFlags.GuestPagingStructure) != 0;
         uint qualification = kind switch
         {
             AccessKind.Read => EptViolationQualification.Read,
@@ -49,7 +58,17 @@ public sealed partial class ReferenceWalker
         }
 
         // Bits 7 to 11 (linear-address valid, final translation, the guest's U/S, R/W and XD) are the caller's to know.
-        qualification |= (uint)flags & 0xF80;
+        return qualification | ((uint)flags & 0xF80);
+    }
+
+    private PassResult WalkEptOnce(ref GuestWalk walk, ulong gpa, AccessKind kind, EptAccessFlags flags)
+    {
+        EptSpec ept = _spec.Ept!;
+        bool modeBasedExecute = _rules.FlagExists(ept.UserExecute);
+        bool accessedDirty = _rules.FlagExists(_spec.Accessed);
+
+        bool pagingStructureWrite = accessedDirty && (flags & EptAccessFlags.GuestPagingStructure) != 0;
+        uint qualification = RequestQualification(kind, flags);
 
         uint rights = EptRights.All;
         ulong table = _root;

@@ -203,12 +203,21 @@ level 1 PTE
         public bool WalkGpa(ref ShadowMmu.GuestWalk walk, ulong gpa, ShadowMmu.AccessKind kind,
             ShadowMmu.EptAccessFlags flags)
         {
-            // The translation uses guest-physical-address bits 47:0 only.
-            gpa &= 0xFFFF_FFFF_FFFFUL;
+            // A guest-physical address has at most 52 bits.
+            gpa &= 0xF_FFFF_FFFF_FFFFUL;
 
             // The record's fields that a retry keeps: the address, and the A/D updates (none yet).
             walk.Va = gpa;
             walk.UpdateCount = 0;
+
+            // No structure of this EPT translates bits 51:48: an address with one set is an EPT violation before any
+            // entry is read, with no rights in its exit qualification (SDM Vol. 3C, notes to "Exit Qualification for
+            // EPT Violations"). It is reported at level 0.
+            if ((gpa >> 48) != 0)
+            {
+                walk.Restart(0);
+                return walk.EptViolation(0, Qualification(Request(kind, flags)));
+            }
 
             return WalkOnce(ref walk, gpa, Request(kind, flags), retry: false);
         }

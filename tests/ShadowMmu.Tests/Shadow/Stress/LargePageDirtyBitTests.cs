@@ -4,7 +4,7 @@ using Xunit;
 namespace ShadowMmu.Tests.Shadow.Stress;
 
 /// <summary>
-/// A defect in the generated <c>Fetch</c> (generators/ShadowMmu.Generators/ShadowMmuGenerator.Emitter.Fetch.cs), found
+/// A defect in the generated <c>Fetch</c> (generators/ShadowMmu.Generators/Emitting/ShadowMmuGenerator.Emitter.Shadow.cs), found
 /// while writing the workload; skipped until the core is fixed.
 /// </summary>
 /// <remarks>
