@@ -88,7 +88,7 @@ internal static class PageScanner
                     continue;
                 }
 
-                if (wide && IsWideRoot(held, long4, page, words))
+                if (wide && IsWideRoot(held, long4, words))
                 {
                     local.Add(new RootSighting(page, RootShape.Wide));
                 }
@@ -141,7 +141,7 @@ internal static class PageScanner
     }
 
     /// <summary>A PML4 or PML5 (both have the same root-entry format): see the class.</summary>
-    public static bool IsWideRoot(HeldMemory held, TableFormat format, ulong page, ReadOnlySpan<ulong> entries)
+    public static bool IsWideRoot(HeldMemory held, TableFormat format, ReadOnlySpan<ulong> entries)
     {
         LevelFormat root = format.Level(format.RootLevel);
         int upper = 0, lower = 0;
@@ -154,8 +154,7 @@ internal static class PageScanner
             }
 
             ulong table = entry & root.TableMask;
-            if ((entry & format.PresentBit) == 0 || (entry & root.TableReserved) != 0 || table == 0
-                || (table != page && !held.Holds(table, PageSize)))
+            if ((entry & format.PresentBit) == 0 || (entry & root.TableReserved) != 0 || table == 0 || !held.Holds(table, PageSize))
             {
                 return false;
             }

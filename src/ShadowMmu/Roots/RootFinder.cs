@@ -13,24 +13,28 @@ namespace ShadowMmu.Roots;
 /// them; this is what Volatility3's and MemProcFS's page-table scans do, for every x86 mode and any operating system,
 /// with the dump's own word first where it has one.
 /// <para>
-/// In order: (1) what the dump names: the kernel's root from VMCOREINFO and each CPU's CR3 (see
-/// <see cref="DumpRootHints"/>), and the paging mode they and VMCOREINFO imply; only those modes are searched then,
-/// all four when the dump names none. (2) A scan of every page the dump holds for root-shaped tables (see
-/// <see cref="PageScanner"/>), on every core, without allocating. (3) A walk of every table below each sighting
-/// (<see cref="TableProbe"/>; tables shared between roots are read once): a root is kept when every table it reaches
-/// is well formed, it maps at least one page, and most of those lie in the dump. A page that is well formed as a PML5
-/// is read as one (a PML4's 2 MiB pages, read one level higher, have reserved bits set; a PML5 read as a PML4 stops a
-/// level short but looks sound); a table another candidate references as its child is not a root. (4) The ranking.
+/// In order: (1) what the dump names: the kernel's root from VMCOREINFO (x86-64: SYMBOL(init_top_pgt) −
+/// __START_KERNEL_map + NUMBER(phys_base); i386: SYMBOL(swapper_pg_dir) − PAGE_OFFSET) and each CPU note's CR3, and
+/// the paging mode they and VMCOREINFO imply (NUMBER(pgtable_l5_enabled), CONFIG_X86_PAE, CR4.LA57); only those modes
+/// are searched then, all four when the dump names none. (2) A scan of every page the dump holds for root-shaped
+/// tables, on every core, without allocating: every entry clear or present, well formed and referencing a table in
+/// the dump; the kernel part present and the user half not all present; PAE PDPTs at every 32-byte boundary.
+/// (3) A walk of every table below each sighting (tables shared between roots are read once): a root is kept when
+/// every table it reaches is well formed, it maps at least one page, and most of those lie in the dump. A page that is
+/// well formed as a PML5 is read as one (a PML4's 2 MiB pages, read one level higher, have reserved bits set; a PML5
+/// read as a PML4 stops a level short but looks sound); a table that a better-scored candidate references as its
+/// child is not a root. (4) The ranking.
 /// </para>
 /// <para>
 /// The score (0 to 100): a root the dump names and whose tables are well formed is <see cref="RootConfidence.Certain"/>
 /// (VMCOREINFO's 100, a CPU's CR3 95). Otherwise 40 for well-formed tables that map something; +25 when its kernel
 /// half (the upper half of a PML4 or PML5, the top quarter of a 32-bit page directory, PAE's PDPTE 3; accessed and
-/// dirty flags aside) is the same as another candidate's and it maps 64 pages or more, +5 more from two others on
-/// (every Linux process's table copies the kernel's); +20 for an entry that references the table itself (Windows' self-map); +5 for one of Linux's
-/// page-table-isolation pairs; up to +20 for the pages mapped (4 per power of ten); minus up to 20 for empty tables
-/// below it (40 times their share). High from 75, Medium from 55. Candidates are ordered by confidence, score, pages
-/// mapped, then address, and the user table of a PTI pair comes right after its kernel table.
+/// dirty flags aside) is the same as another candidate's and it maps 64 pages or more, +5 more when two others or
+/// more share it (every Linux process's table copies the kernel's); +20 for an entry that references the table itself
+/// (Windows' self-map); +5 for one of Linux's page-table-isolation pairs; up to +20 for the pages mapped (4 per power
+/// of ten); minus up to 20 for empty tables below it (40 times their share). High from 75, Medium from 55. Candidates
+/// are ordered by confidence, score, pages mapped, then address, and the user table of a PTI pair comes right after
+/// its kernel table.
 /// </para>
 /// </summary>
 public static class RootFinder

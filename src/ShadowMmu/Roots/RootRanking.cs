@@ -161,9 +161,11 @@ internal static class RootRanking
 
         if (searched4 && RootDraft.IsPlausible(four))
         {
+            long malformed = five.BadEntries + five.Below.BadTables;
             string? why = !modeFromShape || !searched5 ? null
-                : five.BadEntries + five.Below.BadTables > 0 ? $"4-level: read as 5-level, {Count(five.BadEntries + five.Below.BadTables, "table")} would be malformed"
-                : "4-level: read as 5-level, most of what it maps lies outside the dump";
+                : malformed > 0 ? $"4-level: read as 5-level, {Count(malformed, "table")} would be malformed"
+                : five.Below.Pages == 0 ? "4-level: read as 5-level, it would map nothing"
+                : "4-level: read as 5-level, most of what it maps would lie outside the dump";
             return new RootDraft(root, TableFormat.Long4, four) { ModeFromShape = why };
         }
 
@@ -346,11 +348,6 @@ internal static class RootRanking
                 : $"CR3 of CPUs {string.Join(", ", cpus.Select(c => c.ToString(CultureInfo.InvariantCulture)))}"));
         }
 
-        if (draft.ModeFromShape != null)
-        {
-            evidence.Add(new RootEvidence(RootEvidenceKind.Mode, draft.ModeFromShape));
-        }
-
         if (draft.SharedWith > 0)
         {
             evidence.Add(new RootEvidence(RootEvidenceKind.SharedKernelHalf, $"kernel half shared with {Count(draft.SharedWith, "other table")}"));
@@ -376,6 +373,11 @@ internal static class RootRanking
         }
 
         evidence.Add(new RootEvidence(RootEvidenceKind.Walk, $"{Count(walk.Below.Pages, "page")} mapped in {Count(walk.Tables, "table")}"));
+        if (draft.ModeFromShape != null)
+        {
+            evidence.Add(new RootEvidence(RootEvidenceKind.Mode, draft.ModeFromShape));
+        }
+
         long malformed = walk.BadEntries + walk.Below.BadTables;
         if (malformed > 0)
         {
