@@ -32,7 +32,8 @@ namespace ShadowMmu.Roots;
 /// dirty flags aside) is the same as another candidate's and it maps 64 pages or more, +5 more when two others or
 /// more share it (every Linux process's table copies the kernel's); +20 for an entry that references the table itself
 /// (Windows' self-map); +5 for one of Linux's page-table-isolation pairs; up to +20 for the pages mapped (4 per power
-/// of ten); minus up to 20 for empty tables below it (40 times their share). High from 75, Medium from 55. Candidates
+/// of ten); minus up to 20 when more than a quarter of the tables below it are empty (40 times the excess share; PAE's
+/// empty page directories under present PDPTEs do not count). High from 75, Medium from 55. Candidates
 /// are ordered by confidence, score, pages mapped, then address, and the user table of a PTI pair comes right after
 /// its kernel table.
 /// </para>

@@ -299,7 +299,9 @@ internal static class RootRanking
             score += walk.SelfReferences > 0 ? 20 : 0;
             score += draft.PtiPartner != null ? 5 : 0;
             score += (int)Math.Clamp(Math.Round(4 * Math.Log10(walk.Below.Pages)), 0, 20);
-            score -= (int)Math.Min(20, Math.Round(40.0 * walk.Below.EmptyTables / Math.Max(1, walk.Tables)));
+            // Kernels keep some emptied page tables (Linux never frees vmalloc's); a root whose tables are mostly empty
+            // is more likely data that happens to look like one.
+            score -= (int)Math.Min(20, Math.Round(40.0 * Math.Max(0, EmptyShare(walk) - 0.25)));
             score = Math.Clamp(score, 1, 94);
         }
 
@@ -389,9 +391,9 @@ internal static class RootRanking
             evidence.Add(new RootEvidence(RootEvidenceKind.Doubt, $"{Count(walk.StrayEntries, "entry", "entries")} not present but not clear"));
         }
 
-        if (walk.Below.EmptyTables * 10 > walk.Tables)
+        if (EmptyShare(walk) > 0.25)
         {
-            evidence.Add(new RootEvidence(RootEvidenceKind.Doubt, $"{Count(walk.Below.EmptyTables, "empty table")}"));
+            evidence.Add(new RootEvidence(RootEvidenceKind.Doubt, $"{walk.Below.EmptyTables.ToString("N0", CultureInfo.InvariantCulture)} of {Count(walk.Tables, "table")} empty"));
         }
 
         if (walk.Below.Pages > 0 && walk.Below.PagesOutside * 2 > walk.Below.Pages)
@@ -405,6 +407,8 @@ internal static class RootRanking
 
         return candidate;
     }
+
+    private static double EmptyShare(in RootWalk walk) => (double)walk.Below.EmptyTables / Math.Max(1, walk.Tables);
 
     private static ulong Entry(HeldMemory held, TableFormat format, ulong table, int index) => format.EntryBytes == 8
         ? held.Words(table + (ulong)(index * 8), 1)[0]

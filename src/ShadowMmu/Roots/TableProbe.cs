@@ -142,7 +142,15 @@ internal sealed class TableProbe
                 walk.SelfReferenceIndex = walk.SelfReferenceIndex < 0 ? i : walk.SelfReferenceIndex;
             }
 
-            walk.Below.Add(Table(top.Level - 1, table));
+            Subtree below = Table(top.Level - 1, table);
+            if (top.Register && below.Tables == 1 && below.EmptyTables == 1)
+            {
+                // PAE's four PDPTEs are loaded with CR3, so operating systems keep all four present, with empty page
+                // directories where nothing is mapped yet: those are not the odd empty table that speaks against a root.
+                below.EmptyTables = 0;
+            }
+
+            walk.Below.Add(below);
         }
 
         return walk;
