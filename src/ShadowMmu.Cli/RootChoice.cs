@@ -42,9 +42,9 @@ internal readonly record struct RootChoice(ulong? Address)
 
             if (chosen == null)
             {
-                string found = search.Candidates.Count == 0 ? "finds no page tables"
-                    : $"finds {search.Candidates.Count.ToString(CultureInfo.InvariantCulture)} roots, and not this one";
-                throw new CliUsageException($"--root {Numbers.Hex(address)}: 'shadowmmu roots' {found} in '{image}'; give --cr3 to use it anyway");
+                string found = search.Candidates.Count == 0 ? $"finds no page tables in '{image}'"
+                    : $"finds {search.Candidates.Count.ToString(CultureInfo.InvariantCulture)} roots in '{image}', and this is not one of them";
+                throw new CliUsageException($"--root {Numbers.Hex(address)}: 'shadowmmu roots' {found}; give --cr3 to use it anyway");
             }
         }
 

@@ -69,7 +69,7 @@ internal static class RootsCommand
     {
         using var session = new WalkSession(context.Progress);
         MemoryDump dump = session.TryOpenDump(imagePath, out string? error) ?? throw new CliUsageException(error!);
-        RootSearch search = RootFinder.Find(dump, context.ProgressFor("scanning for page tables"));
+        RootSearch search = RootFinder.Find(dump, context.ScanProgress);
         int shown = limit == 0 ? search.Candidates.Count : Math.Min(limit, search.Candidates.Count);
         if (json)
         {

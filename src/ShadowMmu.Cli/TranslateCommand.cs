@@ -181,7 +181,7 @@ internal static class TranslateCommand
         }
         else
         {
-            (dump, cpu) = space.Resolve(parsed, session, context.ProgressFor("scanning for page tables"));
+            (dump, cpu) = space.Resolve(parsed, session, context.ScanProgress);
         }
 
         cpu = cpu with { Eptp = eptp ?? 0, ModeBasedExecute = mbec };

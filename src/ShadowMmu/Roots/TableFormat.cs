@@ -78,16 +78,6 @@ internal sealed class TableFormat
     /// <summary>One level's format.</summary>
     public LevelFormat Level(int level) => _levels[level];
 
-    /// <summary>The format of <paramref name="mode"/> when it is one of the four x86 modes, else null.</summary>
-    public static TableFormat? Of(PagingModeInfo mode) => mode.Name switch
-    {
-        "long4" => Long4,
-        "long5" => Long5,
-        "pae" => Pae,
-        "legacy32" => Legacy32,
-        _ => null,
-    };
-
     private static PagingModeInfo ModeNamed(string name) => PagingModes.All.Single(m => m.Name == name);
 }
 

@@ -45,9 +45,6 @@ internal struct RootWalk
     /// <summary>False when the dump does not hold the root table.</summary>
     public bool Held;
 
-    /// <summary>Present entries in the root table.</summary>
-    public int Present;
-
     /// <summary>Present root entries that no walk could use (see <see cref="Subtree.BadTables"/>).</summary>
     public int BadEntries;
 
@@ -87,8 +84,6 @@ internal sealed class TableProbe
         _held = held;
     }
 
-    public TableFormat Format => _format;
-
     /// <summary>Tables read so far (each once).</summary>
     public int TablesRead => _memo.Count;
 
@@ -114,7 +109,6 @@ internal sealed class TableProbe
                 continue;
             }
 
-            walk.Present++;
             if (top.MapsPage(entry))
             {
                 if ((entry & top.PageReserved) != 0)

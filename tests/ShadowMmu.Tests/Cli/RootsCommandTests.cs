@@ -213,7 +213,7 @@ public sealed class RootsCommandTests
     [InlineData("give either --root or --cr3/--cpu", "maps", "--root", "best", "--cr3", "0x1000")]
     [InlineData("give either --root or --cr3/--cpu", "read", "--root", "best", "--cpu", "0", "0x1000", "16")]
     [InlineData("--root: 'first' is neither a root address (hex with 0x, or decimal) nor 'best'", "translate", "--root", "first", "0x1000")]
-    [InlineData("'shadowmmu roots' finds ", "maps", "--root", "0x1234")]
+    [InlineData("-memory.raw', and this is not one of them; give --cr3 to use it anyway", "maps", "--root", "0x1234")]
     [InlineData("--gpa walks EPT alone: --cr0, --cr3, --cr4, --efer, --pkru, --cpu, --root", "translate", "--root", "best", "--eptp", "0x1e", "--gpa", "0x1000")]
     [InlineData("--batch takes registers and addresses from each case", "translate", "--batch", "x.jsonl", "--root", "best")]
     public void Bad_root_options_are_one_line_and_exit_code_2(string message, params string[] args)
