@@ -33,7 +33,9 @@ namespace ShadowMmu.Roots;
 /// more share it (every Linux process's table copies the kernel's); +20 for an entry that references the table itself
 /// (Windows' self-map); +5 for one of Linux's page-table-isolation pairs; up to +20 for the pages mapped (4 per power
 /// of ten); minus up to 20 when more than a quarter of the tables below it are empty (40 times the excess share; PAE's
-/// empty page directories under present PDPTEs do not count). High from 75, Medium from 55. Candidates
+/// empty page directories under present PDPTEs do not count); −6 when two top-level entries reference the same table
+/// (an alias, as boot-time tables have); +4 when it maps user pages (a process's address space rather than the
+/// kernel's own tables). High from 75, Medium from 55. Candidates
 /// are ordered by confidence, score, pages mapped, then address, and the user table of a PTI pair comes right after
 /// its kernel table.
 /// </para>

@@ -302,6 +302,11 @@ internal static class RootRanking
             // Kernels keep some emptied page tables (Linux never frees vmalloc's); a root whose tables are mostly empty
             // is more likely data that happens to look like one.
             score -= (int)Math.Min(20, Math.Round(40.0 * Math.Max(0, EmptyShare(walk) - 0.25)));
+            // An alias is what boot-time tables have (and, on Linux, the trampoline CPUs start through): rank the
+            // address spaces in use above them.
+            score -= walk.Alias.First >= 0 ? 6 : 0;
+            // A process's address space (user pages and the kernel's half) before the kernel's own tables.
+            score += walk.Below.UserPages > 0 ? 4 : 0;
             score = Math.Clamp(score, 1, 94);
         }
 
@@ -374,7 +379,8 @@ internal static class RootRanking
             return candidate;
         }
 
-        evidence.Add(new RootEvidence(RootEvidenceKind.Walk, $"{Count(walk.Below.Pages, "page")} mapped in {Count(walk.Tables, "table")}"));
+        string user = walk.Below.UserPages > 0 ? $" ({walk.Below.UserPages.ToString("N0", CultureInfo.InvariantCulture)} user)" : string.Empty;
+        evidence.Add(new RootEvidence(RootEvidenceKind.Walk, $"{Count(walk.Below.Pages, "page")}{user} mapped in {Count(walk.Tables, "table")}"));
         if (draft.ModeFromShape != null)
         {
             evidence.Add(new RootEvidence(RootEvidenceKind.Mode, draft.ModeFromShape));
@@ -389,6 +395,11 @@ internal static class RootRanking
         if (walk.StrayEntries > 0)
         {
             evidence.Add(new RootEvidence(RootEvidenceKind.Doubt, $"{Count(walk.StrayEntries, "entry", "entries")} not present but not clear"));
+        }
+
+        if (walk.Alias.First >= 0)
+        {
+            evidence.Add(new RootEvidence(RootEvidenceKind.Doubt, $"entries {walk.Alias.First.ToString(CultureInfo.InvariantCulture)} and {walk.Alias.Second.ToString(CultureInfo.InvariantCulture)} reference the same table, as boot-time tables do"));
         }
 
         if (EmptyShare(walk) > 0.25)

@@ -32,6 +32,7 @@ internal sealed class TableFormat
         RootLevel = spec.RootLevel;
         RootMask = spec.Root.Mask;
         PresentBit = 1UL << spec.Present.Bit;
+        UserBit = 1UL << spec.User.Bit;
         AccessedAndDirty = (spec.Accessed is { } a ? 1UL << a.Bit : 0) | (spec.Dirty is { } d ? 1UL << d.Bit : 0);
         _levels = new LevelFormat[RootLevel + 1];
         foreach (LevelSpec level in spec.Levels)
@@ -71,6 +72,9 @@ internal sealed class TableFormat
 
     /// <summary>The present flag.</summary>
     public ulong PresentBit { get; }
+
+    /// <summary>The user/supervisor flag.</summary>
+    public ulong UserBit { get; }
 
     /// <summary>The accessed and dirty flags, which the processor sets in each table on its own (masked when tables are compared).</summary>
     public ulong AccessedAndDirty { get; }

@@ -22,6 +22,9 @@ internal struct Subtree
     /// <summary>Leaf entries: pages of any size.</summary>
     public long Pages;
 
+    /// <summary>Leaf entries reached with U/S set at every level (user pages; PAE's PDPTEs carry no U/S).</summary>
+    public long UserPages;
+
     /// <summary>Leaf entries whose page the dump does not hold (device memory in a real table; most of a data page read as one).</summary>
     public long PagesOutside;
 
@@ -34,6 +37,7 @@ internal struct Subtree
         BadTables += other.BadTables;
         EmptyTables += other.EmptyTables;
         Pages += other.Pages;
+        UserPages += other.UserPages;
         PagesOutside += other.PagesOutside;
         Bytes = Bytes + other.Bytes < Bytes ? ulong.MaxValue : Bytes + other.Bytes;
     }
@@ -56,6 +60,12 @@ internal struct RootWalk
 
     /// <summary>The index of the first self-referencing entry, or -1.</summary>
     public int SelfReferenceIndex;
+
+    /// <summary>
+    /// The first two root entries that reference the same table (an alias: the same memory mapped at two places, as
+    /// boot-time tables map the kernel both where it runs and at its physical address), or (-1, -1).
+    /// </summary>
+    public (int First, int Second) Alias;
 
     /// <summary>Everything below the root, the root's own leaves included (32-bit paging's 4 MiB pages).</summary>
     public Subtree Below;
@@ -90,7 +100,7 @@ internal sealed class TableProbe
     /// <summary>Walks everything below the root table at <paramref name="root"/> (CR3's address bits).</summary>
     public RootWalk Walk(ulong root)
     {
-        var walk = new RootWalk { SelfReferenceIndex = -1 };
+        var walk = new RootWalk { SelfReferenceIndex = -1, Alias = (-1, -1) };
         LevelFormat top = _format.Level(_format.RootLevel);
         if (root == 0 || !_held.Holds(root, (ulong)_format.RootBytes))
         {
@@ -135,8 +145,12 @@ internal sealed class TableProbe
                 walk.SelfReferences++;
                 walk.SelfReferenceIndex = walk.SelfReferenceIndex < 0 ? i : walk.SelfReferenceIndex;
             }
+            else if (walk.Alias.First < 0 && FirstReferenceTo(entries, i, top) is int earlier and >= 0)
+            {
+                walk.Alias = (earlier, i);
+            }
 
-            Subtree below = Table(top.Level - 1, table);
+            Subtree below = top.Register ? Table(top.Level - 1, table) : UserOnlyIf(entry, Table(top.Level - 1, table));
             if (top.Register && below.Tables == 1 && below.EmptyTables == 1)
             {
                 // PAE's four PDPTEs are loaded with CR3, so operating systems keep all four present, with empty page
@@ -205,13 +219,29 @@ internal sealed class TableProbe
                 ulong entry = entries[i];
                 if ((entry & _format.PresentBit) != 0 && !format.MapsPage(entry))
                 {
-                    result.Add(Table(level - 1, entry & format.TableMask));
+                    result.Add(UserOnlyIf(entry, Table(level - 1, entry & format.TableMask)));
                 }
             }
         }
 
         _memo[key] = result;
         return result;
+    }
+
+    // The index of the first present table entry before <paramref name="index"/> that references the same table, or -1.
+    private int FirstReferenceTo(Entries entries, int index, LevelFormat top)
+    {
+        ulong table = entries[index] & top.TableMask;
+        for (int j = 0; j < index; j++)
+        {
+            ulong entry = entries[j];
+            if ((entry & _format.PresentBit) != 0 && !top.MapsPage(entry) && (entry & top.TableMask) == table)
+            {
+                return j;
+            }
+        }
+
+        return -1;
     }
 
     // An entry that references a table: no reserved bit, and the table is in the dump and not in frame 0 (no operating
@@ -223,9 +253,21 @@ internal sealed class TableProbe
         return (entry & format.TableReserved) == 0 && table != 0 && _held.Holds(table, (ulong)(below.Entries * _format.EntryBytes));
     }
 
+    // A table's user pages are user pages only where the entry that references it allows user accesses too.
+    private Subtree UserOnlyIf(ulong entry, Subtree below)
+    {
+        if ((entry & _format.UserBit) == 0)
+        {
+            below.UserPages = 0;
+        }
+
+        return below;
+    }
+
     private void CountLeaf(ref Subtree subtree, LevelFormat format, ulong entry)
     {
         subtree.Pages++;
+        subtree.UserPages += (entry & _format.UserBit) != 0 ? 1 : 0;
         subtree.Bytes += format.PageBytes;
         if (!_held.Holds(format.PageFrame(entry), 1))
         {

@@ -35,8 +35,25 @@ public sealed class RootFinderTests
             Assert.Equal(0, candidate.MalformedTables);
         }
 
-        // The processes map more than the kernel alone (their own pages on top of its half), so they come first.
+        // The processes map user pages on top of the kernel's half, so they come first, and say how many.
         Assert.Equal(guest.KernelRoot, search.Candidates.Where(c => c.Confidence >= RootConfidence.High).Last().Root);
+        RootCandidate second = Assert.Single(search.Candidates, c => c.Root == guest.ProcessRoots[1]);
+        Assert.Contains(second.Evidence, e => e.Kind == RootEvidenceKind.Walk && e.Text.StartsWith("107 pages (9 user) mapped in ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Two_top_level_entries_referencing_one_table_are_an_alias_that_ranks_a_table_lower()
+    {
+        SyntheticGuest guest = SyntheticGuest.Build("long4", processes: 2);
+        // As boot-time tables do: the kernel's half mapped a second time at address 0 (entry 0 = entry 256).
+        Array.Copy(guest.Image, (int)guest.KernelRoot + (256 * 8), guest.Image, (int)guest.KernelRoot, 8);
+        using MemoryDump dump = guest.OpenRaw();
+
+        RootSearch search = RootFinder.Find(dump);
+
+        RootCandidate kernel = Assert.Single(search.Candidates, c => c.Root == guest.KernelRoot);
+        Assert.Contains(kernel.Evidence, e => e.Kind == RootEvidenceKind.Doubt && e.Text == "entries 0 and 256 reference the same table, as boot-time tables do");
+        Assert.Equal(guest.KernelRoot, search.Candidates.Where(c => c.Mode.Name == "long4").Last().Root);
     }
 
     [Theory]
