@@ -153,6 +153,7 @@ internal static class RootsCommand
         json.WriteString("confidence", Name(candidate.Confidence));
         json.WriteNumber("score", candidate.Score);
         json.WriteNumber("pages_mapped", candidate.PagesMapped);
+        json.WriteNumber("user_pages", candidate.UserPagesMapped);
         json.WriteNumber("bytes_mapped", candidate.BytesMapped);
         json.WriteNumber("tables", candidate.Tables);
         json.WriteNumber("malformed_tables", candidate.MalformedTables);

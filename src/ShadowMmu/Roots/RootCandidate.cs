@@ -85,6 +85,9 @@ public sealed class RootCandidate
     /// <summary>Pages its tables map (leaf entries of any size; a page mapped twice counts twice, as a walk finds it).</summary>
     public long PagesMapped { get; internal set; }
 
+    /// <summary>Of those, the pages user mode may access (U/S set at every level): a process's own; 0 for a kernel's tables.</summary>
+    public long UserPagesMapped { get; internal set; }
+
     /// <summary>Bytes its tables map.</summary>
     public ulong BytesMapped { get; internal set; }
 

@@ -331,6 +331,7 @@ internal static class RootRanking
             Confidence = draft.Confidence,
             Score = draft.Score,
             PagesMapped = draft.Walk.Below.Pages,
+            UserPagesMapped = draft.Walk.Below.UserPages,
             BytesMapped = draft.Walk.Below.Bytes,
             Tables = draft.Walk.Tables,
             MalformedTables = draft.Walk.BadEntries + draft.Walk.Below.BadTables,

@@ -70,7 +70,7 @@ public sealed class RootsCommandTests
 
         JsonElement kernel = candidates[0];
         Assert.Equal(
-            new[] { "rank", "root", "mode", "confidence", "score", "pages_mapped", "bytes_mapped", "tables", "malformed_tables", "shares_kernel_half_with", "pti_partner", "pti_user_table", "vmcoreinfo", "cpus", "cr0", "cr3", "cr4", "efer", "evidence" },
+            new[] { "rank", "root", "mode", "confidence", "score", "pages_mapped", "user_pages", "bytes_mapped", "tables", "malformed_tables", "shares_kernel_half_with", "pti_partner", "pti_user_table", "vmcoreinfo", "cpus", "cr0", "cr3", "cr4", "efer", "evidence" },
             kernel.EnumerateObject().Select(p => p.Name));
         Assert.Equal("certain", kernel.GetProperty("confidence").GetString());
         Assert.True(kernel.GetProperty("vmcoreinfo").GetBoolean());
@@ -86,6 +86,8 @@ public sealed class RootsCommandTests
         ulong cr3 = stop.Cpus[1].Registers.PagingCr3;
         JsonElement held = Assert.Single(candidates, c => c.GetProperty("root").GetString() == $"0x{cr3:x}");
         Assert.Equal(new[] { 1 }, held.GetProperty("cpus").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(0, kernel.GetProperty("user_pages").GetInt64());   // the kernel's own tables map no user page
+        Assert.True(held.GetProperty("user_pages").GetInt64() > 100);   // mmtest's do
         Assert.Contains(held.GetProperty("evidence").EnumerateArray(), e => e.GetProperty("kind").GetString() == "cpu_register" && e.GetProperty("text").GetString() == "CPU 1's CR3");
     }
 

@@ -120,6 +120,7 @@ public sealed class RootFinderRealGuestTests
             var counter = new PageCounter();
             AddressSpaceCounts counts = Space(dump, candidate).Enumerate(ref counter);
             Assert.Equal(counts.Pages, candidate.PagesMapped);
+            Assert.Equal(counter.UserPages, candidate.UserPagesMapped);
             Assert.Equal(counter.Bytes, candidate.BytesMapped);
             Assert.Equal(counts.Tables + (candidate.Mode.Name == "pae" ? 1 : 0), candidate.Tables);   // AddressSpace holds PAE's PDPTEs as registers, not a table
             Assert.Equal(0, counts.ReservedEntries);
@@ -189,8 +190,13 @@ public sealed class RootFinderRealGuestTests
     private struct PageCounter : IMappingVisitor
     {
         public ulong Bytes;
+        public long UserPages;
 
-        public void Page(in MappedPage page) => Bytes += page.Size;
+        public void Page(in MappedPage page)
+        {
+            Bytes += page.Size;
+            UserPages += (page.Access & AccessRights.User) != 0 ? 1 : 0;
+        }
     }
 
     /// <summary>Every page an address space maps, for looking addresses up.</summary>
