@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -54,7 +55,7 @@ internal static class PageScanner
     /// <param name="cancellation">Stops the scan.</param>
     public static List<RootSighting> Scan(HeldMemory held, IReadOnlyCollection<RootShape> shapes, Action<long, long>? progress, CancellationToken cancellation)
     {
-        bool wide = Contains(shapes, RootShape.Wide), narrow = Contains(shapes, RootShape.Narrow), pdpt = Contains(shapes, RootShape.Pdpt);
+        bool wide = shapes.Contains(RootShape.Wide), narrow = shapes.Contains(RootShape.Narrow), pdpt = shapes.Contains(RootShape.Pdpt);
         var chunks = new List<(ulong Start, ulong End)>();
         for (int r = 0; r < held.RangeCount; r++)
         {
@@ -238,17 +239,4 @@ internal static class PageScanner
 
     // 90% or more of a half.
     private static bool NearlyAll(int present, int half) => present * 10 >= half * 9;
-
-    private static bool Contains(IReadOnlyCollection<RootShape> shapes, RootShape shape)
-    {
-        foreach (RootShape s in shapes)
-        {
-            if (s == shape)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ShadowMmu.Dumps;
 using ShadowMmu.Roots;
+using ShadowMmu.Tests.Dumps;
 using Xunit;
 
 namespace ShadowMmu.Tests.Roots;
@@ -148,6 +149,25 @@ public sealed class RootFinderTests
         Assert.Equal(RootConfidence.Low, named.Confidence);
         Assert.Contains(named.Evidence, e => e.Kind == RootEvidenceKind.Doubt && e.Text == "the dump does not hold this table");
         Assert.Equal(guest.Roots.Order(), search.AtLeast(RootConfidence.High).Select(c => c.Root).Order());
+    }
+
+    [Fact]
+    public void A_lime_dump_with_gaps_gives_what_the_raw_image_gives()
+    {
+        SyntheticGuest guest = SyntheticGuest.Build("long4", processes: 3);
+        byte[] lime = DumpWriters.Lime(new[]
+        {
+            new DumpWriters.Range(0x100000, guest.Image.AsSpan(0x100000, 0x100000).ToArray()),     // the tables
+            new DumpWriters.Range(0x800000, guest.Image.AsSpan(0x800000, 0x1000000).ToArray()),    // the pages they map
+        });
+        using MemoryDump raw = guest.OpenRaw();
+        using MemoryDump limeDump = MemoryDump.Open(new MemorySource("guest.lime", lime), null);
+
+        RootSearch fromRaw = RootFinder.Find(raw), fromLime = RootFinder.Find(limeDump);
+
+        Assert.Equal(DumpFormat.Lime, limeDump.Format);
+        Assert.Equal(0x1100000 / 4096, fromLime.PagesScanned);
+        Assert.Equal(fromRaw.Candidates.Select(c => c.ToString()), fromLime.Candidates.Select(c => c.ToString()));
     }
 
     [Fact]
