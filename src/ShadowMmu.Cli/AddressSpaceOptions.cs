@@ -9,8 +9,9 @@ namespace ShadowMmu.Cli;
 /// <summary>
 /// The options that name one guest address space in a memory image, shared by <c>translate</c>, <c>maps</c> and
 /// <c>read</c>: the image (any dump format, read from its content), and the registers, either given (<c>--cr3</c> and
-/// the others) or taken from the dump's note for a CPU (<c>--cpu N</c>, or by default CPU 0 when no register is given
-/// and the dump has notes), each given register replacing the note's; and where PAE's PDPTE registers come from.
+/// the others), taken from the dump's note for a CPU (<c>--cpu N</c>, or by default CPU 0 when no register is given
+/// and the dump has notes) or from a root <c>shadowmmu roots</c> finds (<c>--root ADDR|best</c>), each given register
+/// replacing the note's or the root's; and where PAE's PDPTE registers come from.
 /// </summary>
 internal sealed class AddressSpaceOptions
 {
@@ -27,7 +28,12 @@ internal sealed class AddressSpaceOptions
             HelpName = "N",
             CustomParser = result => ParseCpu(result),
         };
-        Cr3 = Numbers.HexOption("--cr3", "CR3: the physical address of the root table (PAE: of the PDPT). Required unless the dump has CPU notes.");
+        Root = new Option<string>("--root")
+        {
+            Description = "Take the address space from the roots 'shadowmmu roots' finds in the image: ADDR, one of the roots it lists (CR3 becomes ADDR; CR0, CR4 and EFER select the paging mode it found: PAE, LA57, LME and NXE as that mode needs), or 'best', the first it lists. Registers given with it (--cr0, --cr4, --efer, --pkru, --maxphyaddr) replace what the root implies. Not with --cr3 or --cpu.",
+            HelpName = "ADDR|best",
+        };
+        Cr3 = Numbers.HexOption("--cr3", "CR3: the physical address of the root table (PAE: of the PDPT). Required unless the dump has CPU notes or --root is given.");
         Cr0 = Numbers.HexOption("--cr0", "CR0 (PG 0x80000000, WP 0x10000, PE 0x1).", TranslateDefaults.Cr0);
         Cr4 = Numbers.HexOption("--cr4", "CR4 (PSE 0x10, PAE 0x20, LA57 0x1000, SMEP 0x100000, SMAP 0x200000, PKE 0x400000).", TranslateDefaults.Cr4);
         Efer = Numbers.HexOption("--efer", "IA32_EFER (LME 0x100, LMA 0x400, NXE 0x800).", TranslateDefaults.Efer);
@@ -52,6 +58,8 @@ internal sealed class AddressSpaceOptions
 
     public Option<int?> Cpu { get; }
 
+    public Option<string> Root { get; }
+
     public Option<ulong?> Cr3 { get; }
 
     public Option<ulong?> Cr0 { get; }
@@ -69,10 +77,10 @@ internal sealed class AddressSpaceOptions
     public Option<bool> StrictPae { get; }
 
     /// <summary>Every option, in the order help shows them.</summary>
-    public Option[] All => new Option[] { Image, Cpu, Cr3, Cr0, Cr4, Efer, Pkru, MaxPhysAddr, Pdptes, StrictPae };
+    public Option[] All => new Option[] { Image, Cpu, Root, Cr3, Cr0, Cr4, Efer, Pkru, MaxPhysAddr, Pdptes, StrictPae };
 
-    /// <summary>The guest's registers (not the image, not PDPTE sources).</summary>
-    public Option[] Registers => new Option[] { Cpu, Cr3, Cr0, Cr4, Efer, Pkru, MaxPhysAddr };
+    /// <summary>The guest's registers and where they come from (not the image, not PDPTE sources).</summary>
+    public Option[] Registers => new Option[] { Cpu, Root, Cr3, Cr0, Cr4, Efer, Pkru, MaxPhysAddr };
 
     /// <summary>True when any of <paramref name="options"/> was written on the command line.</summary>
     public static bool Given(CommandResult result, params Option[] options)
@@ -91,6 +99,16 @@ internal sealed class AddressSpaceOptions
     /// <summary>The first problem with these options alone, or null (the command checks how they combine with its own).</summary>
     public string? Validate(CommandResult result)
     {
+        if (Given(result, Root) && Given(result, Cr3, Cpu))
+        {
+            return "give either --root or --cr3/--cpu: each says where CR3 comes from";
+        }
+
+        if (Given(result, Root) && RootChoice.Parse(result.GetValue(Root)!) == null)
+        {
+            return $"--root: '{result.GetValue(Root)}' is neither a root address ({Numbers.Expected}) nor 'best'";
+        }
+
         if (Given(result, Pdptes) && Given(result, StrictPae))
         {
             return "give either --pdptes or --strict-pae: both say where the PDPTE registers come from";
@@ -116,11 +134,17 @@ internal sealed class AddressSpaceOptions
 
     /// <summary>
     /// Opens the image and works out the registers; throws <see cref="CliUsageException"/> (one line, exit code 2) when
-    /// the image cannot be read or the registers cannot be known.
+    /// the image cannot be read or the registers cannot be known. <paramref name="scanProgress"/> hears the search for
+    /// roots that <c>--root</c> starts.
     /// </summary>
-    public (MemoryDump Dump, CpuState Cpu) Resolve(ParseResult parsed, WalkSession session)
+    public (MemoryDump Dump, CpuState Cpu) Resolve(ParseResult parsed, WalkSession session, Action<long, long>? scanProgress = null)
     {
         MemoryDump dump = session.TryOpenDump(parsed.GetValue(Image)!, out string? error) ?? throw new CliUsageException(error!);
+        if (parsed.GetValue(Root) is { } root)
+        {
+            return (dump, RootChoice.Parse(root)!.Value.Resolve(dump, GivenRegisters(parsed), scanProgress));
+        }
+
         CpuState? cpu = ResolveRegisters(dump, parsed.GetValue(Cpu), GivenRegisters(parsed), out error);
         return (dump, cpu ?? throw new CliUsageException(error!));
     }

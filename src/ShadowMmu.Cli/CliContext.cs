@@ -12,4 +12,7 @@ internal sealed record CliContext(TextWriter Out, TextWriter Error, TextReader I
 {
     /// <summary>What a dump's opening reports its progress to: a line on the terminal, or nothing.</summary>
     public Action<long, long>? Progress => ErrorIsTerminal ? new OpenProgressLine(Error).Report : null;
+
+    /// <summary>What the search for page tables in a dump (<c>roots</c>, <c>--root</c>) reports its progress to.</summary>
+    public Action<long, long>? ScanProgress => ErrorIsTerminal ? new OpenProgressLine(Error, "scanning for page tables").Report : null;
 }

@@ -47,7 +47,7 @@ internal static class MapsCommand
     private static int Run(System.CommandLine.ParseResult parsed, AddressSpaceOptions space, MapsFormat format, CliContext context)
     {
         using var session = new WalkSession(context.Progress);
-        (MemoryDump dump, CpuState cpu) = space.Resolve(parsed, session);
+        (MemoryDump dump, CpuState cpu) = space.Resolve(parsed, session, context.ScanProgress);
         AddressSpace addressSpace = Open(dump, cpu, space.PdptesOf(parsed), out string? note);
         TextWriter output = context.Out;
         AddressSpaceCounts counts;

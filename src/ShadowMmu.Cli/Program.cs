@@ -44,6 +44,7 @@ public static class Program
         TranslateCommand.Create(context),
         MapsCommand.Create(context),
         ReadCommand.Create(context),
+        RootsCommand.Create(context),
         ExampleImageCommand.Create(context),
     };
 
@@ -52,5 +53,6 @@ public static class Program
         + "paging modes. 'simulate' is the main job: vCPU threads fault through the shadow MMU while guest threads rewrite "
         + "their page tables, and an audit checks every shadow entry (run it with no options for the default workload). "
         + "'translate', 'maps' and 'read' work on a guest's memory image (raw, ELF core, kdump, LiME) as the CPU that ran it "
-        + "did: one address, every mapped page, the bytes of a range; 'example-image' writes a small image to try them on.";
+        + "did: one address, every mapped page, the bytes of a range; 'roots' finds the address spaces in an image whose registers "
+        + "are not known; 'example-image' writes a small image to try them on.";
 }

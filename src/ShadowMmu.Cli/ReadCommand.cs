@@ -62,7 +62,7 @@ internal static class ReadCommand
         }
 
         using var session = new WalkSession(context.Progress);
-        (MemoryDump dump, CpuState cpu) = space.Resolve(parsed, session);
+        (MemoryDump dump, CpuState cpu) = space.Resolve(parsed, session, context.ScanProgress);
         var reader = new LinearReader(session, dump, cpu, space.PdptesOf(parsed));
         if (length > 0 && va + (length - 1) < va)
         {

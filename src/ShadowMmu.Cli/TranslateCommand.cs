@@ -125,7 +125,7 @@ internal static class TranslateCommand
                 ?? (hasGpas && !hasEptp ? "--gpa walks EPT tables: give --eptp"
                 : hasGpas && hasVas ? "give either --gpa GPA... (EPT alone) or VAs, not both"
                 : hasGpas && AddressSpaceOptions.Given(result, guest)
-                    ? "--gpa walks EPT alone: --cr0, --cr3, --cr4, --efer, --pkru, --cpu, --ac and --cpl do not apply (use --user for the guest's U/S view)"
+                    ? "--gpa walks EPT alone: --cr0, --cr3, --cr4, --efer, --pkru, --cpu, --root, --ac and --cpl do not apply (use --user for the guest's U/S view)"
                 : !hasEptp && AddressSpaceOptions.Given(result, mbec, user) ? "--mbec and --user are EPT options: give --eptp and --gpa"
                 : hasEptp && !hasGpas && AddressSpaceOptions.Given(result, user) ? "--user is for --gpa: in the two-dimensional walk the guest's own tables say whether an address is user-mode"
                 : (hasGpas || hasEptp) && AddressSpaceOptions.Given(result, space.Pdptes, space.StrictPae) ? "--pdptes and --strict-pae are for a PAE guest's own walk; through EPT its PDPTEs are loaded as the SDM says"
@@ -181,7 +181,7 @@ internal static class TranslateCommand
         }
         else
         {
-            (dump, cpu) = space.Resolve(parsed, session);
+            (dump, cpu) = space.Resolve(parsed, session, context.ScanProgress);
         }
 
         cpu = cpu with { Eptp = eptp ?? 0, ModeBasedExecute = mbec };

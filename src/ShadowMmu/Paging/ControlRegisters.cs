@@ -25,6 +25,9 @@ public static class Cr4
     /// <summary>5-level paging (57-bit linear addresses).</summary>
     public const ulong LA57 = 1UL << 12;
 
+    /// <summary>Process-context identifiers: CR3 bits 11:0 are a PCID, not part of the root's address (IA-32e mode only).</summary>
+    public const ulong PCIDE = 1UL << 17;
+
     /// <summary>Supervisor-mode execution prevention.</summary>
     public const ulong SMEP = 1UL << 20;
 
