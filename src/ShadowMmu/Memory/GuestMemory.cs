@@ -53,7 +53,13 @@ public sealed unsafe class GuestMemory : IDisposable
     /// <exception cref="IOException">The file cannot be opened or mapped, or is empty.</exception>
     public static GuestMemory MapImage(string path)
     {
-        long length = new FileInfo(path).Length;
+        // The length of what the path opens, not of the path itself: FileInfo.Length of a symbolic link is the link's.
+        long length;
+        using (Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            length = RandomAccess.GetLength(handle);
+        }
+
         if (length == 0)
         {
             throw new IOException($"'{path}' is empty.");
