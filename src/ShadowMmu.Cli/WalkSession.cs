@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Runtime.CompilerServices;
 using ShadowMmu.Dumps;
 
 namespace ShadowMmu.Cli;
@@ -64,6 +65,18 @@ internal sealed class WalkSession : IDisposable
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu, string? Ept, PdpteChoice Pdptes), (IGuestPageWalker Walker, ulong Ignored)> _walkers = new();
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), ReferenceWalker> _nestedWalkers = new();
 
+    // The last guest walker used and what it was for: a batch's cases mostly share an image and registers.
+    private GuestMemory? _lastMemory;
+    private CpuState _lastCpu;
+    private PdpteChoice _lastPdptes;
+    private IGuestPageWalker? _lastWalker;
+    private PagingModeFacts? _lastFacts;
+    private ulong _lastIgnored;
+
+    // The last memory asked about in MissingTable, and its dump if it has holes.
+    private GuestMemory? _lastChecked;
+    private MemoryDump? _lastCheckedHoles;
+
     /// <param name="progress">Told (bytes done, bytes in all) while a dump that must be copied or decompressed opens.</param>
     public WalkSession(Action<long, long>? progress = null)
     {
@@ -108,9 +121,17 @@ internal sealed class WalkSession : IDisposable
     /// Why the walk in <paramref name="t"/> cannot be trusted: an entry it read lies in a page the dump does not hold
     /// (it read zeros there); null when every entry it read is in the dump.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string? MissingTable(GuestMemory memory, in Translation t)
     {
-        if (!_withHoles.TryGetValue(memory, out MemoryDump? dump) || t.EptMode != null || t.Walk.Fault == WalkFault.GeneralProtection)
+        if (!ReferenceEquals(memory, _lastChecked))
+        {
+            _lastCheckedHoles = _withHoles.GetValueOrDefault(memory);
+            _lastChecked = memory;
+        }
+
+        MemoryDump? dump = _lastCheckedHoles;
+        if (dump == null || t.EptMode != null || t.Walk.Fault == WalkFault.GeneralProtection)
         {
             return null;
         }
@@ -157,6 +178,7 @@ internal sealed class WalkSession : IDisposable
     /// be run (registers as in <see cref="TrySelectMode"/>, or a VA wider than the mode's linear addresses); a #PF or
     /// #GP is a result, not an error.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryTranslate(GuestMemory memory, in TranslateRequest request, ref Translation result, out string? error)
     {
         if (request.Gpa)
@@ -170,22 +192,41 @@ internal sealed class WalkSession : IDisposable
             return TryTranslateNested(memory, request, ref result, out error);
         }
 
-        PagingModeInfo? mode = TrySelectMode(request.Cpu, out error);
-        if (mode == null)
+        IGuestPageWalker walker;
+        PagingModeFacts facts;
+        if (ReferenceEquals(memory, _lastMemory) && request.Cpu == _lastCpu && request.Pdptes == _lastPdptes)
         {
-            return false;
+            // The walker of the last case: its registers were checked and its mode chosen then.
+            (walker, facts, result.PdpteIgnoredBits, error) = (_lastWalker!, _lastFacts!, _lastIgnored, null);
+            if (!facts.Fits(request.Va))
+            {
+                error = DoesNotFit(request.Va, facts.Mode);
+                return false;
+            }
         }
-
-        if (!PagingModeFacts.Of(mode).Fits(request.Va))
+        else
         {
-            error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
-            return false;
-        }
+            PagingModeInfo? mode = TrySelectMode(request.Cpu, out error);
+            if (mode == null)
+            {
+                return false;
+            }
 
-        IGuestPageWalker? walker = Walker(memory, request.Cpu, null, request.Pdptes, out result.PdpteIgnoredBits, out error);
-        if (walker == null)
-        {
-            return false;
+            facts = PagingModeFacts.Of(mode);
+            if (!facts.Fits(request.Va))
+            {
+                error = DoesNotFit(request.Va, mode);
+                return false;
+            }
+
+            IGuestPageWalker? created = Walker(memory, request.Cpu, null, request.Pdptes, out result.PdpteIgnoredBits, out error);
+            if (created == null)
+            {
+                return false;
+            }
+
+            walker = created;
+            (_lastMemory, _lastCpu, _lastPdptes, _lastWalker, _lastFacts, _lastIgnored) = (memory, request.Cpu, request.Pdptes, walker, facts, result.PdpteIgnoredBits);
         }
 
         result.Mode = walker.Mode;
@@ -262,7 +303,7 @@ internal sealed class WalkSession : IDisposable
 
         if (!PagingModeFacts.Of(mode).Fits(request.Va))
         {
-            error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
+            error = DoesNotFit(request.Va, mode);
             return false;
         }
 
@@ -288,7 +329,7 @@ internal sealed class WalkSession : IDisposable
                     _nestedWalkers.Clear();
                 }
 
-                walker = ReferenceWalker.Nested(memory, request.Cpu, ept);
+                walker = CreateNestedReference(memory, request.Cpu, mode, ept);
                 _nestedWalkers[(memory, request.Cpu)] = walker;
             }
 
@@ -320,7 +361,34 @@ internal sealed class WalkSession : IDisposable
         return true;
     }
 
+    // The reference walker of a PAE guest under EPT loads its PDPTE registers through EPT when it is built, and with EPT
+    // A/D flags those loads set accessed flags that no case's record lists. The same EPT walks are made here first and
+    // their flags put back once the walker is built, so that the image stays as it is on disk for every case after it.
+    private static ReferenceWalker CreateNestedReference(GuestMemory memory, in CpuState cpu, PagingModeInfo mode, IEptWalker ept)
+    {
+        PagingModeFacts facts = PagingModeFacts.Of(mode);
+        int registers = facts.RootRegisters;
+        Span<GuestWalk> loads = registers <= 4 ? stackalloc GuestWalk[registers] : new GuestWalk[registers];
+        ulong pdpt = cpu.Cr3 & facts.RootMask;
+        for (int i = 0; i < registers; i++)
+        {
+            ept.WalkGpa(ref loads[i], pdpt + (ulong)(i * mode.EntryBytes), AccessKind.Read, EptAccessFlags.GuestPagingStructure);
+        }
+
+        ReferenceWalker walker = ReferenceWalker.Nested(memory, cpu, ept);
+        for (int i = registers - 1; i >= 0; i--)
+        {
+            Undo(memory, ref loads[i], 8);
+        }
+
+        return walker;
+    }
+
+    private static string DoesNotFit(ulong va, PagingModeInfo mode) =>
+        $"VA {Numbers.Hex(va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
+
     /// <summary>Puts back the entries a walk changed, last change first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Undo(GuestMemory memory, ref GuestWalk walk, int entryBytes)
     {
         for (int i = walk.UpdateCount - 1; i >= 0; i--)
@@ -333,6 +401,7 @@ internal sealed class WalkSession : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        (_lastMemory, _lastWalker, _lastFacts, _lastChecked, _lastCheckedHoles) = (null, null, null, null, null);
         _walkers.Clear();
         foreach ((MemoryDump? dump, string? _) in _images.Values)
         {
