@@ -31,7 +31,7 @@ internal sealed class BatchTranslator : IDisposable
 
     private readonly WalkSession _session;
     private readonly string _baseDirectory;
-    private readonly BatchOutput _output;
+    private readonly Utf8Output _output;
     private readonly int _threads;
     private readonly BatchImages _images = new();
     private readonly List<(MemoryDump? Dump, string? Error)> _dumps = new();
@@ -53,7 +53,7 @@ internal sealed class BatchTranslator : IDisposable
     {
         _session = new WalkSession(progress);
         _baseDirectory = baseDirectory;
-        _output = new BatchOutput(output);
+        _output = new Utf8Output(output);
         _threads = threads > 0 ? threads : Math.Clamp(Environment.ProcessorCount, 1, 8);
     }
 

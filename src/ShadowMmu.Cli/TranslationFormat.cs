@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -204,7 +205,15 @@ internal static class TranslationFormat
     /// <summary><c>4 KiB</c>, <c>2 MiB</c>, <c>1 GiB</c>.</summary>
     public static string SizeText(ulong bytes)
     {
-        string[] units = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+        Span<char> text = stackalloc char[32];
+        FormatSize(bytes, text, out int written);
+        return new string(text[..written]);
+    }
+
+    /// <summary><see cref="SizeText"/> into <paramref name="destination"/> (at least 25 characters).</summary>
+    public static void FormatSize(ulong bytes, Span<char> destination, out int written)
+    {
+        ReadOnlySpan<string> units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
         int unit = 0;
         while (unit < units.Length - 1 && bytes >= 1024 && bytes % 1024 == 0)
         {
@@ -212,7 +221,10 @@ internal static class TranslationFormat
             unit++;
         }
 
-        return bytes.ToString(CultureInfo.InvariantCulture) + " " + units[unit];
+        bytes.TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
+        destination[written++] = ' ';
+        units[unit].CopyTo(destination[written..]);
+        written += units[unit].Length;
     }
 
     /// <summary>A size for a total, to three figures: <c>28.4 MiB</c>, <c>512 KiB</c>, <c>1.00 GiB</c>.</summary>

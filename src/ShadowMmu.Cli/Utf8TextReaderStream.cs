@@ -4,60 +4,6 @@ using System.Text;
 
 namespace ShadowMmu.Cli;
 
-/// <summary>
-/// Where a batch's answers go, as UTF-8 bytes in large blocks: straight to the stream under the tool's standard
-/// output (a <see cref="StreamWriter"/> that writes UTF-8 without a byte order mark, as <see cref="Program.Main"/>
-/// makes it), or decoded for any other <see cref="TextWriter"/> (the tests' in-process runs).
-/// </summary>
-internal sealed class BatchOutput
-{
-    private readonly TextWriter _writer;
-    private readonly Stream? _stream;
-    private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();
-    private char[] _chars = Array.Empty<char>();
-
-    public BatchOutput(TextWriter writer)
-    {
-        _writer = writer;
-        if (writer is StreamWriter { Encoding: UTF8Encoding encoding } stream && encoding.Preamble.Length == 0)
-        {
-            stream.Flush();
-            _stream = stream.BaseStream;
-        }
-    }
-
-    /// <summary>Writes whole lines.</summary>
-    public void Write(ReadOnlySpan<byte> utf8)
-    {
-        if (_stream != null)
-        {
-            _stream.Write(utf8);
-            return;
-        }
-
-        int count = _decoder.GetCharCount(utf8, flush: false);
-        if (_chars.Length < count)
-        {
-            _chars = new char[Math.Max(count, 2 * _chars.Length)];
-        }
-
-        _decoder.GetChars(utf8, _chars, flush: false);
-        _writer.Write(_chars, 0, count);
-    }
-
-    public void Flush()
-    {
-        if (_stream != null)
-        {
-            _stream.Flush();
-        }
-        else
-        {
-            _writer.Flush();
-        }
-    }
-}
-
 /// <summary>The characters of a <see cref="TextReader"/> as a stream of UTF-8 bytes (<c>--batch -</c> in-process).</summary>
 internal sealed class Utf8TextReaderStream : Stream
 {
