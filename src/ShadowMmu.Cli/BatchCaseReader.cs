@@ -13,10 +13,11 @@ namespace ShadowMmu.Cli;
 /// problem with a key is kept while the rest of the line is read, and a syntax error anywhere wins.
 /// </summary>
 /// <remarks>
-/// A batch's lines mostly differ in their address alone. The reader keeps the last line it read in full without a
-/// problem, and where its address's value was: a line with the same bytes before that value and after it, and a
-/// plain number in its place (digits, and hex digits after <c>0x</c> in a string), is that case with that address,
-/// and is not read again. Anything else is read in full.
+/// A batch's lines mostly differ in their address alone. The reader keeps the last few lines it read in full without a
+/// problem (a batch may alternate between vCPUs or kinds of access), and where their address's value was: a line with
+/// the same bytes as one of them before that value and after it, and a plain number in its place (digits, and hex
+/// digits after <c>0x</c> in a string), is that case with that address, and is not read again. Anything else is read
+/// in full.
 /// </remarks>
 internal sealed class BatchCaseReader
 {
@@ -24,14 +25,8 @@ internal sealed class BatchCaseReader
 
     private readonly BatchImages.Cache _images;
 
-    // The last line read in full without a problem, its case, and where the value of its address (va, or gpa for EPT
-    // alone) lies in it: [_addressStart, _addressEnd), a string's content or a number token.
-    private byte[] _previous = new byte[256];
-    private int _previousLength;
-    private BatchCase _previousCase;
-    private int _addressStart = -1;
-    private int _addressEnd;
-    private bool _addressIsString;
+    // The last lines read in full without a problem and with a plain address, the most recently used first.
+    private readonly Template[] _templates = { new(), new(), new(), new(), new(), new(), new(), new() };
 
     // Where the value of the last va and gpa read lies in the line being read, -1 where not plain.
     private int _vaStart, _vaEnd, _gpaStart, _gpaEnd;
@@ -79,28 +74,33 @@ internal sealed class BatchCaseReader
         return problem;
     }
 
-    // The last case again with another address, when the line differs from the last one only in its address's value.
+    // A remembered case again with another address, when the line differs from its line only in its address's value.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryRepeat(ReadOnlySpan<byte> line, out BatchCase c)
     {
+        for (int i = 0; i < _templates.Length; i++)
+        {
+            Template t = _templates[i];
+            int tail = t.Length - t.AddressEnd;
+            if (t.AddressStart < 0 || line.Length <= t.AddressStart + tail)
+            {
+                continue;
+            }
+
+            ReadOnlySpan<byte> previous = t.Line.AsSpan(0, t.Length);
+            ReadOnlySpan<byte> value = line[t.AddressStart..^tail];
+            if (line[..t.AddressStart].SequenceEqual(previous[..t.AddressStart]) && line[^tail..].SequenceEqual(previous[t.AddressEnd..])
+                && IsPlainNumber(value, t.AddressIsString) && TryParsePlain(value, out ulong address))
+            {
+                MoveToFront(i);
+                c = t.Case;
+                c.Va = address;
+                return true;
+            }
+        }
+
         c = default;
-        int tail = _previousLength - _addressEnd;
-        if (_addressStart < 0 || line.Length <= _addressStart + tail)
-        {
-            return false;
-        }
-
-        ReadOnlySpan<byte> previous = _previous.AsSpan(0, _previousLength);
-        ReadOnlySpan<byte> value = line[_addressStart..^tail];
-        if (!line[.._addressStart].SequenceEqual(previous[.._addressStart]) || !line[^tail..].SequenceEqual(previous[_addressEnd..])
-            || !IsPlainNumber(value, _addressIsString) || !TryParsePlain(value, out ulong address))
-        {
-            return false;
-        }
-
-        c = _previousCase;
-        c.Va = address;
-        return true;
+        return false;
     }
 
     // A value that keeps the line the same JSON: hex digits and x in a string; in a number, digits without a leading 0.
@@ -111,25 +111,32 @@ internal sealed class BatchCaseReader
 
     private static readonly System.Buffers.SearchValues<byte> PlainStringBytes = System.Buffers.SearchValues.Create("0123456789abcdefABCDEFxX"u8);
 
+    // Keeps a line read in full in place of the least recently used one, when it had no problem and a plain address.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Remember(ReadOnlySpan<byte> line, in BatchCase c, bool complete)
     {
         (int start, int end, bool inString) = c.Gpa ? (_gpaStart, _gpaEnd, _gpaIsString) : (_vaStart, _vaEnd, _vaIsString);
         if (!complete || start < 0)
         {
-            _addressStart = -1;
             return;
         }
 
-        if (_previous.Length < line.Length)
+        Template t = _templates[^1];
+        if (t.Line.Length < line.Length)
         {
-            _previous = new byte[Math.Max(line.Length, 2 * _previous.Length)];
+            t.Line = new byte[Math.Max(line.Length, 2 * t.Line.Length)];
         }
 
-        line.CopyTo(_previous);
-        _previousLength = line.Length;
-        _previousCase = c;
-        (_addressStart, _addressEnd, _addressIsString) = (start, end, inString);
+        line.CopyTo(t.Line);
+        (t.Length, t.Case, t.AddressStart, t.AddressEnd, t.AddressIsString) = (line.Length, c, start, end, inString);
+        MoveToFront(_templates.Length - 1);
+    }
+
+    private void MoveToFront(int i)
+    {
+        Template t = _templates[i];
+        Array.Copy(_templates, 0, _templates, 1, i);
+        _templates[0] = t;
     }
 
     /// <summary>Reads <paramref name="line"/> in full, whatever the last line was (<see cref="TryRead"/> without its shortcut).</summary>
@@ -478,6 +485,19 @@ internal sealed class BatchCaseReader
         }
 
         return true;
+    }
+
+    /// <summary>A line read in full, its case, and where the value of its address (va, or gpa for EPT alone) lies in it.</summary>
+    private sealed class Template
+    {
+        public byte[] Line = new byte[256];
+        public int Length;
+        public BatchCase Case;
+
+        /// <summary>[AddressStart, AddressEnd): a string's content or a number token; -1: no line kept.</summary>
+        public int AddressStart = -1;
+        public int AddressEnd;
+        public bool AddressIsString;
     }
 
     private static int HexDigit(byte b) =>

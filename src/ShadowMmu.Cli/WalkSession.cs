@@ -65,13 +65,9 @@ internal sealed class WalkSession : IDisposable
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu, string? Ept, PdpteChoice Pdptes), (IGuestPageWalker Walker, ulong Ignored)> _walkers = new();
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), ReferenceWalker> _nestedWalkers = new();
 
-    // The last guest walker used and what it was for: a batch's cases mostly share an image and registers.
-    private GuestMemory? _lastMemory;
-    private CpuState _lastCpu;
-    private PdpteChoice _lastPdptes;
-    private IGuestPageWalker? _lastWalker;
-    private PagingModeFacts? _lastFacts;
-    private ulong _lastIgnored;
+    // The last guest walkers used and what they were for, the most recent first: a batch's cases mostly share an image
+    // and registers, or take turns among a few.
+    private readonly RecentWalker[] _recent = new RecentWalker[4];
 
     // The last memory asked about in MissingTable, and its dump if it has holes.
     private GuestMemory? _lastChecked;
@@ -194,10 +190,11 @@ internal sealed class WalkSession : IDisposable
 
         IGuestPageWalker walker;
         PagingModeFacts facts;
-        if (ReferenceEquals(memory, _lastMemory) && request.Cpu == _lastCpu && request.Pdptes == _lastPdptes)
+        int recent = Recent(memory, request.Cpu, request.Pdptes);
+        if (recent >= 0)
         {
-            // The walker of the last case: its registers were checked and its mode chosen then.
-            (walker, facts, result.PdpteIgnoredBits, error) = (_lastWalker!, _lastFacts!, _lastIgnored, null);
+            // The walker of a recent case: its registers were checked and its mode chosen then.
+            (walker, facts, result.PdpteIgnoredBits, error) = (_recent[recent].Walker!, _recent[recent].Facts!, _recent[recent].Ignored, null);
             if (!facts.Fits(request.Va))
             {
                 error = DoesNotFit(request.Va, facts.Mode);
@@ -226,7 +223,8 @@ internal sealed class WalkSession : IDisposable
             }
 
             walker = created;
-            (_lastMemory, _lastCpu, _lastPdptes, _lastWalker, _lastFacts, _lastIgnored) = (memory, request.Cpu, request.Pdptes, walker, facts, result.PdpteIgnoredBits);
+            Array.Copy(_recent, 0, _recent, 1, _recent.Length - 1);
+            _recent[0] = new RecentWalker(memory, request.Cpu, request.Pdptes, walker, facts, result.PdpteIgnoredBits);
         }
 
         result.Mode = walker.Mode;
@@ -384,6 +382,28 @@ internal sealed class WalkSession : IDisposable
         return walker;
     }
 
+    // The index in _recent of the walker for this memory and state, moved to the front; -1 when none is there.
+    private int Recent(GuestMemory memory, in CpuState cpu, PdpteChoice pdptes)
+    {
+        for (int i = 0; i < _recent.Length; i++)
+        {
+            ref RecentWalker r = ref _recent[i];
+            if (ReferenceEquals(r.Memory, memory) && r.Cpu == cpu && r.Pdptes == pdptes)
+            {
+                if (i > 0)
+                {
+                    RecentWalker found = r;
+                    Array.Copy(_recent, 0, _recent, 1, i);
+                    _recent[0] = found;
+                }
+
+                return 0;
+            }
+        }
+
+        return -1;
+    }
+
     private static string DoesNotFit(ulong va, PagingModeInfo mode) =>
         $"VA {Numbers.Hex(va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
 
@@ -401,7 +421,8 @@ internal sealed class WalkSession : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        (_lastMemory, _lastWalker, _lastFacts, _lastChecked, _lastCheckedHoles) = (null, null, null, null, null);
+        Array.Clear(_recent);
+        (_lastChecked, _lastCheckedHoles) = (null, null);
         _walkers.Clear();
         foreach ((MemoryDump? dump, string? _) in _images.Values)
         {
@@ -467,3 +488,6 @@ internal sealed class WalkSession : IDisposable
     private static bool HasHoles(MemoryDump dump) =>
         dump.PresentRanges.Count != 1 || dump.PresentRanges[0].Start != 0 || dump.PresentRanges[0].Length != dump.Memory.Size;
 }
+
+/// <summary>A guest walker a <see cref="WalkSession"/> used lately, and what it was made for.</summary>
+internal readonly record struct RecentWalker(GuestMemory? Memory, CpuState Cpu, PdpteChoice Pdptes, IGuestPageWalker? Walker, PagingModeFacts? Facts, ulong Ignored);

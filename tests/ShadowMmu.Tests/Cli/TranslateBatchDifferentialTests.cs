@@ -237,25 +237,31 @@ public sealed class TranslateBatchDifferentialTests : IDisposable
             _bytes.Write(ending == 0 ? "\r\n"u8 : ending == 1 ? "\r"u8 : "\n"u8);
         }
 
-        // A run of cases that differ in their address alone (the reader's shortcut), with a few that differ in more.
+        // A run of cases that differ in their address alone (the reader's shortcut), taking turns among up to three sets of
+        // the other fields (as a batch alternates between vCPUs or kinds of access), with a few that differ in more.
         private int Run()
         {
-            Target target = Pick(_targets);
-            string key = target.Ept ? "gpa" : "va";
-            List<(string Key, string Value)> fields = Fields(target);
-            fields.RemoveAll(f => f.Key is "va" or "gpa");
-            int at = _random.Next(fields.Count + 1);
+            var shapes = new List<(Target Target, string Key, List<(string Key, string Value)> Fields, int At)>();
+            for (int s = _random.Next(1, 4); s > 0; s--)
+            {
+                Target target = Pick(_targets);
+                List<(string Key, string Value)> fields = Fields(target);
+                fields.RemoveAll(f => f.Key is "va" or "gpa");
+                shapes.Add((target, target.Ept ? "gpa" : "va", fields, _random.Next(fields.Count + 1)));
+            }
+
             int count = _random.Next(2, 40);
             for (int i = 0; i < count; i++)
             {
-                string address = Address(target);
+                var shape = Pick(shapes);
+                string address = Address(shape.Target);
                 if (Chance(5))
                 {
                     address = Pick(new[] { "\"0x1_000\"", "\"0xzz\"", "0123", "-1", "1.5", "\"\\u0030x10\"", "\"0x\"", "\"\"", "\"0X7FFF0000\"", "18446744073709551616", "\"0x00000000000000000001\"", "true", "\"12\"", "\"0x1\\n\"", "\"0x1 \"" });
                 }
 
-                var line = new List<(string Key, string Value)>(fields);
-                line.Insert(at, (key, address));
+                var line = new List<(string Key, string Value)>(shape.Fields);
+                line.Insert(shape.At, (shape.Key, address));
                 Line(Join(line, Chance(3)));
             }
 
