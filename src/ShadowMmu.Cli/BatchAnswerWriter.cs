@@ -116,7 +116,6 @@ internal sealed class BatchAnswerWriter
 
     // {"fault", "exit", "exit_qualification", "fault_gpa", "exception", "error_code", "hpa", "page_size", "mode",
     // "pte_updates", "level", "gpa", "rights", "memory_type", "ipat"}
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Ept(ref Line line, in Translation t)
     {
         ref readonly GuestWalk walk = ref t.Walk;
@@ -154,7 +153,6 @@ internal sealed class BatchAnswerWriter
 
     // The EPT-alone fields, with "exception"/"error_code" for the guest's own faults, "gpa" the guest's translation,
     // "dimension" the one that faulted, and "pte_updates" listing guest ("table": "guest") and EPT entries.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Nested(ref Line line, in Translation t)
     {
         ref readonly NestedWalk nested = ref t.Nested;

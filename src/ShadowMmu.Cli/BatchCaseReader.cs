@@ -140,7 +140,6 @@ internal sealed class BatchCaseReader
     }
 
     /// <summary>Reads <paramref name="line"/> in full, whatever the last line was (<see cref="TryRead"/> without its shortcut).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal string? TryReadWhole(ReadOnlySpan<byte> line, out BatchCase c)
     {
         c = default;
@@ -195,7 +194,6 @@ internal sealed class BatchCaseReader
     }
 
     // The value of one known key, the reader on its first token; leaves the reader on its last.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? Value(ref Utf8JsonReader reader, Key key, ref BatchCaseFields f, ref BatchCase c)
     {
         switch (key)
@@ -403,7 +401,6 @@ internal sealed class BatchCaseReader
     }
 
     // A number as a JSON integer or a string in Numbers' forms; leaves the reader on the value's last token.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string? Number(ref Utf8JsonReader reader, string key, ulong max, ref ulong result)
     {
         ulong parsed;
