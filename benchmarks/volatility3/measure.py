@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Volatility3's Intel layers on the real-guest fixtures, timed the way shadowmmu's side is timed.
 
-Usage: measure.py VOL3_DIR FILES_DIR [ADDRESSES] [REPEATS]
+Usage: measure.py VOL3_DIR FILES_DIR [ADDRESSES] [REPEATS] [MODES]
 
 VOL3_DIR is a checkout of https://github.com/volatilityfoundation/volatility3 (not kept in this repository);
 FILES_DIR is what `ShadowMmu.Benchmarks --real-guest-files FILES_DIR` wrote: per guest (long4, pae, legacy32) the raw
@@ -13,7 +13,7 @@ paging, IntelPAE, Intel for 32-bit paging with PSE), both from Volatility3's own
     read and mapping() makes; an unmapped address raises, and is caught) and through the public translate();
   - mapping: layer.mapping(0, maximum_address + 1, ignore_errors=True) listed whole, as plugins enumerate a space.
 Each is run once to warm Volatility3's table cache, then REPEATS (default 5) times; the median is printed, with the
-fastest and slowest, as one JSON object per line (and a table on stderr).
+fastest and slowest, as one JSON object per line (and a table on stderr). MODES (default long4,pae,legacy32) picks guests.
 """
 import json
 import os
@@ -65,10 +65,11 @@ def main():
     vol3, files = sys.argv[1], sys.argv[2]
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 200_000
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+    modes = sys.argv[5].split(",") if len(sys.argv) > 5 else ["long4", "pae", "legacy32"]
     sys.path.insert(0, vol3)
     from volatility3.framework import constants, exceptions
 
-    for mode in ("long4", "pae", "legacy32"):
+    for mode in modes:
         folder = os.path.join(files, mode)
         registers = load_guest(folder)
         layer = build_layer(vol3, os.path.join(folder, "memory.raw"), registers)

@@ -10,7 +10,8 @@ namespace ShadowMmu.Benchmarks.RealGuests;
 /// <c>--real-guest-files DIR [CASES]</c>: the inputs of the side-by-side runs outside this process (Volatility3's
 /// script, the CLI timed end to end), per guest in <c>DIR/MODE/</c>: <c>memory.raw</c> (a link to the rebuilt image),
 /// <c>guest.txt</c> (the registers, one <c>name value</c> a line), <c>addresses.txt</c> (CASES linear addresses, hex, one a
-/// line: the gva2gpa samples shuffled and repeated) and <c>cases.jsonl</c> (the same addresses as batch cases).
+/// line: the gva2gpa samples shuffled and repeated) and <c>cases.jsonl</c> (the same addresses as batch cases, naming the
+/// rebuilt image by its full path).
 /// </summary>
 internal static class RealGuestFiles
 {
@@ -33,7 +34,7 @@ internal static class RealGuestFiles
                 $"mode {mode}\ncr0 0x{s.Cr0:x}\ncr3 0x{s.Cr3:x}\ncr4 0x{s.Cr4:x}\nefer 0x{s.Efer:x}\ntlb_lines {guest.TlbLines}\nsamples {guest.Samples.Length}\n"));
             ulong[] vas = guest.Addresses(cases);
             File.WriteAllText(Path.Combine(folder, "addresses.txt"), string.Join('\n', vas.Select(va => "0x" + va.ToString("x", CultureInfo.InvariantCulture))) + "\n");
-            File.WriteAllText(Path.Combine(folder, "cases.jsonl"), guest.BatchCases("memory.raw", vas), new UTF8Encoding(false));
+            File.WriteAllText(Path.Combine(folder, "cases.jsonl"), guest.BatchCases(guest.RawPath, vas), new UTF8Encoding(false));
             Console.WriteLine($"{guest}: {folder} ({cases:#,0} cases over {guest.Samples.Length:#,0} sampled addresses; info tlb has {guest.TlbLines:#,0} lines)");
         }
 
