@@ -43,6 +43,7 @@ internal sealed class BatchTranslator : IDisposable
     private readonly object _outputLock = new();
     private readonly Dictionary<long, BatchChunk> _finished = new();
     private readonly Stack<BatchChunk> _spare = new();
+    private readonly Worker?[] _workers;
     private BatchInput? _input;
     private long _nextToWrite;
     private ExceptionDispatchInfo? _failure;
@@ -57,6 +58,7 @@ internal sealed class BatchTranslator : IDisposable
         _baseDirectory = baseDirectory;
         _output = new Utf8Output(output);
         _threads = threads > 0 ? threads : Math.Clamp(Environment.ProcessorCount, 1, 8);
+        _workers = new Worker?[_threads];
     }
 
     /// <summary>Cases answered with <c>{"error": ...}</c> so far.</summary>
@@ -85,10 +87,11 @@ internal sealed class BatchTranslator : IDisposable
         var helpers = new Task[second == null ? 0 : _threads - 1];
         for (int i = 0; i < helpers.Length; i++)
         {
-            helpers[i] = Task.Factory.StartNew(() => new Worker(this).Work(null, null), TaskCreationOptions.LongRunning);
+            Worker helper = _workers[i + 1] ??= new Worker(this);
+            helpers[i] = Task.Factory.StartNew(() => helper.Work(null, null), TaskCreationOptions.LongRunning);
         }
 
-        new Worker(this).Work(first, second);
+        (_workers[0] ??= new Worker(this)).Work(first, second);
         Task.WaitAll(helpers);
         _failure?.Throw();
         _output.Flush();
@@ -223,7 +226,7 @@ internal sealed class BatchTranslator : IDisposable
         return entry.Dump;
     }
 
-    /// <summary>What one thread needs to answer chunks: its reader, its cases and walks, its writer.</summary>
+    /// <summary>What one thread needs to answer chunks: its reader, its cases and walks, its writer (kept from batch to batch).</summary>
     private sealed class Worker
     {
         private readonly BatchTranslator _batch;
