@@ -22,6 +22,8 @@ namespace ShadowMmu.Benchmarks;
 /// -- --chart [DIR|FILE.json] [OUT.svg]   the chart
 /// -- --verify                      every implementation against the others on every case, kind, CPL and bad entry
 /// -- --spin BODY MODE SECONDS      one fault-path body (walk, fetch, prefetch, fault, invlpg, write) in a loop, for a profiler
+/// -- --real-guest-files DIR [CASES]  the real guests' images, registers, addresses and batch cases, for runs outside this process
+/// -- --stages [SECONDS] [FILTER]  the real-guest benchmarks (batch stages, library calls, maps) in CPU time per operation
 /// </code>
 /// </summary>
 internal static class Cli
@@ -42,6 +44,16 @@ internal static class Cli
         if (args.Length == 4 && args[0] == "--spin")
         {
             return Spin(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (args.Length is 2 or 3 && args[0] == "--real-guest-files")
+        {
+            return RealGuests.RealGuestFiles.Write(args[1], args.Length == 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+        }
+
+        if (args.Length is >= 1 and <= 3 && args[0] == "--stages")
+        {
+            return RealGuests.StageTimes.Run(args.Length >= 2 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1, args.Length == 3 ? args[2] : null);
         }
 
         if (args.Length > 0 && args[0] == "--report")

@@ -1,10 +1,13 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text;
-using System.Text.Json;
+using System.Text.Unicode;
+using System.Threading;
+using System.Threading.Tasks;
 using ShadowMmu.Dumps;
 
 namespace ShadowMmu.Cli;
@@ -13,26 +16,49 @@ namespace ShadowMmu.Cli;
 /// <c>translate --batch</c>: JSON Lines in, one case per line, JSON Lines out, one answer per case in order. A case
 /// that cannot be run is answered <c>{"error": "..."}</c> and the others still are. Blank lines are not cases.
 /// </summary>
+/// <remarks>
+/// The input is read as UTF-8 in chunks of whole lines, and each thread (one per core) takes the next chunk, reads its
+/// cases, walks them and writes their answers into the chunk's own buffer, which is written out once every chunk
+/// before it has been. The walks of all threads take turns (a lock around each run of up to <see cref="RunLength"/> cases):
+/// a walk sets A/D flags in the images' private memory and puts the old values back, so that every case starts from
+/// the image as it is on disk, and one walk at a time keeps that true for the others; reading and writing the JSON,
+/// most of the work, runs on every core. The methods every case goes through are compiled fully optimized at their
+/// first call (<see cref="MethodImplOptions.AggressiveOptimization"/>): a batch of a million cases is over in well under
+/// a second, and would spend much of it in code that tiered compilation had not promoted yet.
+/// </remarks>
 internal sealed class BatchTranslator : IDisposable
 {
+    /// <summary>The cases a thread reads, then walks under the lock, then answers, at a time.</summary>
+    private const int RunLength = 256;
+
     private readonly WalkSession _session;
-    private readonly Dictionary<string, (MemoryDump? Dump, string? Error)> _imagesByName = new(StringComparer.Ordinal);
     private readonly string _baseDirectory;
-    private readonly TextWriter _output;
-    private readonly ArrayBufferWriter<byte> _buffer = new(512);
-    private readonly Utf8JsonWriter _json;
-    private char[] _chars = new char[1024];
-    private Translation _translation;
+    private readonly Utf8Output _output;
+    private readonly int _threads;
+    private readonly BatchImages _images = new();
+    private readonly List<(MemoryDump? Dump, string? Error)> _dumps = new();
+    private readonly Lock _walkLock = new();
+    private readonly Lock _inputLock = new();
+    // Guards the answers waiting to be written; a thread that is far ahead of the one writing waits on it.
+    private readonly object _outputLock = new();
+    private readonly Dictionary<long, BatchChunk> _finished = new();
+    private readonly Stack<BatchChunk> _spare = new();
+    private readonly Worker?[] _workers;
+    private BatchInput? _input;
+    private long _nextToWrite;
+    private ExceptionDispatchInfo? _failure;
 
     /// <param name="baseDirectory">Where relative image paths start: the batch file's folder.</param>
     /// <param name="output">Where the answers go.</param>
     /// <param name="progress">Told how the opening of a dump that must be decompressed goes.</param>
-    public BatchTranslator(string baseDirectory, TextWriter output, Action<long, long>? progress = null)
+    /// <param name="threads">Threads that answer cases; 0: one per core.</param>
+    public BatchTranslator(string baseDirectory, TextWriter output, Action<long, long>? progress = null, int threads = 0)
     {
         _session = new WalkSession(progress);
         _baseDirectory = baseDirectory;
-        _output = output;
-        _json = new Utf8JsonWriter(_buffer, TranslationFormat.JsonOptions);
+        _output = new Utf8Output(output);
+        _threads = threads > 0 ? threads : Math.Clamp(Environment.ProcessorCount, 1, 8);
+        _workers = new Worker?[_threads];
     }
 
     /// <summary>Cases answered with <c>{"error": ...}</c> so far.</summary>
@@ -42,85 +68,117 @@ internal sealed class BatchTranslator : IDisposable
     public string? FirstError { get; private set; }
 
     /// <summary>Answers every case in <paramref name="input"/>; returns the number of cases.</summary>
-    public int Run(TextReader input)
-    {
-        int cases = 0;
-        int lineNumber = 0;
-        for (string? line = input.ReadLine(); line != null; line = input.ReadLine())
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
+    public int Run(TextReader input) => Run(new Utf8TextReaderStream(input));
 
-            cases++;
-            Answer(line, lineNumber);
+    /// <summary>Answers every case in <paramref name="utf8"/> (UTF-8 bytes); returns the number of cases.</summary>
+    public int Run(Stream utf8)
+    {
+        _input = new BatchInput(utf8);
+        _nextToWrite = 0;
+        int before = Cases;
+        BatchChunk? first = Take();
+        if (first == null)
+        {
+            return 0;
         }
 
-        return cases;
+        // A batch of one chunk is answered on this thread alone; a longer one on every core.
+        BatchChunk? second = Take();
+        var helpers = new Task[second == null ? 0 : _threads - 1];
+        for (int i = 0; i < helpers.Length; i++)
+        {
+            Worker helper = _workers[i + 1] ??= new Worker(this);
+            helpers[i] = Task.Factory.StartNew(() => helper.Work(null, null), TaskCreationOptions.LongRunning);
+        }
+
+        (_workers[0] ??= new Worker(this)).Work(first, second);
+        Task.WaitAll(helpers);
+        _failure?.Throw();
+        _output.Flush();
+        return Cases - before;
     }
 
-    /// <summary>Answers one case.</summary>
-    public void Answer(string line, int lineNumber)
-    {
-        _buffer.ResetWrittenCount();
-        _json.Reset(_buffer);
-        string? error = TryAnswer(line);
-        if (error != null)
-        {
-            _buffer.ResetWrittenCount();
-            _json.Reset(_buffer);
-            string message = "line " + lineNumber.ToString(CultureInfo.InvariantCulture) + ": " + error;
-            TranslationFormat.WriteError(_json, message);
-            FirstError ??= message;
-            Errors++;
-        }
-
-        _json.Flush();
-        ReadOnlySpan<byte> bytes = _buffer.WrittenSpan;
-        if (_chars.Length < bytes.Length)
-        {
-            _chars = new char[Math.Max(bytes.Length, _chars.Length * 2)];
-        }
-
-        int count = Encoding.UTF8.GetChars(bytes, _chars);
-        _output.Write(_chars, 0, count);
-        _output.Write('\n');
-    }
+    /// <summary>Cases read so far.</summary>
+    private int Cases { get; set; }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        _json.Dispose();
         _session.Dispose();
     }
 
-    private string? TryAnswer(string line)
+    private BatchChunk? Take()
     {
-        BatchCase c;
-        try
+        lock (_outputLock)
         {
-            using JsonDocument document = JsonDocument.Parse(line);
-            string? problem = BatchCase.TryRead(document.RootElement, out c);
-            if (problem != null)
+            // The chunk to be written next is in a thread's hands, being answered: it does not wait here.
+            while (_finished.Count >= 4 * _threads && _failure == null)
             {
-                return problem;
+                Monitor.Wait(_outputLock);
             }
         }
-        catch (JsonException e)
-        {
-            // In the tool's words: .NET's message names a line 0 of a one-line document and its own tokens.
-            long at = e.BytePositionInLine ?? 0;
-            string where = at >= Encoding.UTF8.GetByteCount(line.TrimEnd())
-                ? ": it ends before its object does"
-                : " at column " + (at + 1).ToString(CultureInfo.InvariantCulture);
-            return line.TrimStart().StartsWith('{')
-                ? $"the case is not valid JSON{where} (a case is one JSON object on one line)"
-                : "the line is not a JSON object (a case is one JSON object on one line, like {\"image\": \"mem.bin\", \"cr3\": \"0x1000\", \"va\": \"0x401000\"})";
-        }
 
-        MemoryDump? dump = Image(c.Image!, out string? imageError);
+        lock (_inputLock)
+        {
+            if (_failure != null)
+            {
+                return null;
+            }
+
+            BatchChunk chunk;
+            lock (_outputLock)
+            {
+                chunk = _spare.Count > 0 ? _spare.Pop() : new BatchChunk();
+            }
+
+            if (_input!.TryTake(chunk))
+            {
+                return chunk;
+            }
+
+            lock (_outputLock)
+            {
+                _spare.Push(chunk);
+            }
+
+            return null;
+        }
+    }
+
+    // A chunk is done: it is written when every chunk before it has been, and written chunks are kept for reuse.
+    private void Finish(BatchChunk chunk)
+    {
+        lock (_outputLock)
+        {
+            _finished[chunk.Sequence] = chunk;
+            while (_finished.Remove(_nextToWrite, out BatchChunk? next))
+            {
+                _output.Write(next.Output.WrittenSpan);
+                Cases += next.Cases;
+                Errors += next.Errors;
+                FirstError ??= next.FirstError;
+                _nextToWrite++;
+                _spare.Push(next);
+            }
+
+            Monitor.PulseAll(_outputLock);
+        }
+    }
+
+    private void Fail(Exception e)
+    {
+        lock (_outputLock)
+        {
+            _failure ??= ExceptionDispatchInfo.Capture(e);
+            Monitor.PulseAll(_outputLock);
+        }
+    }
+
+    // The case's walk, under the walk lock: its image, its registers (a dump's note), the translation; null when done.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private string? Walk(ref BatchCase c, ref Translation translation)
+    {
+        MemoryDump? dump = Image(c.Image, out string? imageError);
         if (dump == null)
         {
             return imageError;
@@ -144,318 +202,154 @@ internal sealed class BatchTranslator : IDisposable
         }
 
         var request = new TranslateRequest(c.Cpu, c.Va, c.Access, c.Cpl, c.Ac, c.Gpa, c.User, c.Nested, c.Pdptes);
-        if (!_session.TryTranslate(dump.Memory, request, ref _translation, out string? error)
-            || (error = _session.MissingTable(dump.Memory, _translation)) != null)
+        if (!_session.TryTranslate(dump.Memory, request, ref translation, out string? error)
+            || (error = _session.MissingTable(dump.Memory, translation)) != null)
         {
             return error;
         }
 
-        TranslationFormat.WriteJson(_json, _translation);
         return null;
     }
 
-    private MemoryDump? Image(string name, out string? error)
+    private MemoryDump? Image(int id, out string? error)
     {
-        if (!_imagesByName.TryGetValue(name, out (MemoryDump? Dump, string? Error) entry))
+        while (_dumps.Count <= id)
         {
+            string name = _images.Name(_dumps.Count);
             string path = Path.IsPathFullyQualified(name) ? name : Path.Combine(_baseDirectory, name);
             MemoryDump? dump = _session.TryOpenDump(path, out string? openError);
-            entry = (dump, openError == null ? null : openError.Replace($"'{path}'", $"'{name}'", StringComparison.Ordinal));
-            _imagesByName[name] = entry;
+            _dumps.Add((dump, openError == null ? null : openError.Replace($"'{path}'", $"'{name}'", StringComparison.Ordinal)));
         }
 
+        (MemoryDump? Dump, string? Error) entry = _dumps[id];
         error = entry.Error;
         return entry.Dump;
     }
-}
 
-/// <summary>One batch case as read from its JSON line, missing keys at their defaults.</summary>
-internal struct BatchCase
-{
-    public string? Image;
-    public CpuState Cpu;
-    public ulong Va;
-    public AccessKind Access;
-    public int Cpl;
-    public bool Ac;
-    public bool Gpa;
-    public bool User;
-    public bool Nested;
-    public PdpteChoice Pdptes;
-
-    // No cr3: the registers come from the dump's note for CpuIndex (0 when not given), with Given over them.
-    public bool FromNote;
-    public int? CpuIndex;
-    public GivenRegisters Given;
-
-    /// <summary>The keys a case may have.</summary>
-    public static readonly string[] Keys =
+    /// <summary>What one thread needs to answer chunks: its reader, its cases and walks, its writer (kept from batch to batch).</summary>
+    private sealed class Worker
     {
-        "image", "cpu", "cr0", "cr3", "cr4", "efer", "pkru", "ac", "cpl", "access", "va", "maxphyaddr", "pdptes", "strict_pae", "eptp", "gpa", "mbec", "user",
-    };
+        private readonly BatchTranslator _batch;
+        private readonly BatchCaseReader _reader;
+        private readonly BatchAnswerWriter _writer = new();
+        private readonly BatchCase[] _cases = new BatchCase[RunLength];
+        private readonly Translation[] _translations = new Translation[RunLength];
+        private readonly string?[] _problems = new string?[RunLength];
+        private readonly int[] _lineNumbers = new int[RunLength];
 
-    /// <summary>Reads a case; null when it is complete, else why not. An unknown key is an error (a misspelt one would silently take its default).</summary>
-    public static string? TryRead(JsonElement root, out BatchCase c)
-    {
-        c = default;
-        if (root.ValueKind != JsonValueKind.Object)
+        public Worker(BatchTranslator batch)
         {
-            return $"a case is a JSON object, not {Kind(root.ValueKind)}";
+            _batch = batch;
+            _reader = new BatchCaseReader(batch._images);
         }
 
-        ulong? cr0 = null, cr3 = null, cr4 = null, efer = null, pkru = null, maxBits = null, cpu = null, va = null, eptp = null, gpa = null;
-        bool mbec = false, strictPae = false;
-        PdpteChoice? pdptes = null;
-        ulong cpl = TranslateDefaults.Cpl;
-        c.Access = TranslateDefaults.Access;
-        c.Ac = false;
-
-        foreach (JsonProperty property in root.EnumerateObject())
+        /// <summary>
+        /// Answers chunks: <paramref name="first"/> and <paramref name="second"/> when given, then the next ones, until the
+        /// input ends or a thread fails.
+        /// </summary>
+        public void Work(BatchChunk? first, BatchChunk? second)
         {
-            JsonElement value = property.Value;
-            if (value.ValueKind == JsonValueKind.Null)
+            try
             {
-                continue; // null is the same as missing
-            }
-
-            string? problem = null;
-            switch (property.Name)
-            {
-                case "image":
-                    if (value.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(value.GetString()))
+                foreach (BatchChunk? given in new[] { first, second })
+                {
+                    if (given != null)
                     {
-                        problem = "image: expected a file name";
+                        Answer(given);
+                        _batch.Finish(given);
                     }
-                    else
-                    {
-                        c.Image = value.GetString();
-                    }
+                }
 
-                    break;
-                case "cpu": problem = Optional(value, "cpu", int.MaxValue, ref cpu); break;
-                case "cr0": problem = Optional(value, "cr0", ulong.MaxValue, ref cr0); break;
-                case "cr3": problem = Optional(value, "cr3", ulong.MaxValue, ref cr3); break;
-                case "cr4": problem = Optional(value, "cr4", ulong.MaxValue, ref cr4); break;
-                case "efer": problem = Optional(value, "efer", ulong.MaxValue, ref efer); break;
-                case "pkru": problem = Optional(value, "pkru", uint.MaxValue, ref pkru); break;
-                case "va": problem = Optional(value, "va", ulong.MaxValue, ref va); break;
-                case "eptp": problem = Optional(value, "eptp", ulong.MaxValue, ref eptp); break;
-                case "gpa": problem = Optional(value, "gpa", ulong.MaxValue, ref gpa); break;
-                case "mbec": problem = Boolean(value, "mbec", ref mbec); break;
-                case "user": problem = Boolean(value, "user", ref c.User); break;
-                case "maxphyaddr": problem = Optional(value, "maxphyaddr", int.MaxValue, ref maxBits); break;
-                case "cpl":
-                    problem = Number(value, "cpl", ulong.MaxValue, ref cpl);
-                    if (problem == null && cpl > 3)
-                    {
-                        problem = $"cpl: {cpl} is not a privilege level (0 to 3; 3 is user mode)";
-                    }
-
-                    break;
-                case "ac":
-                    if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
-                    {
-                        c.Ac = value.GetBoolean();
-                    }
-                    else
-                    {
-                        problem = "ac: expected true or false";
-                    }
-
-                    break;
-                case "access":
-                    if (value.ValueKind != JsonValueKind.String || !TranslateDefaults.TryParseAccess(value.GetString(), out c.Access))
-                    {
-                        problem = "access: expected \"read\", \"write\" or \"fetch\"";
-                    }
-
-                    break;
-                case "strict_pae": problem = Boolean(value, "strict_pae", ref strictPae); break;
-                case "pdptes": problem = ReadPdptes(value, out pdptes); break;
-                default: problem = UnknownKey(property.Name); break;
+                for (BatchChunk? chunk = _batch.Take(); chunk != null; chunk = _batch.Take())
+                {
+                    Answer(chunk);
+                    _batch.Finish(chunk);
+                }
             }
-
-            if (problem != null)
+            catch (Exception e)
             {
-                return problem;
+                _batch.Fail(e);
             }
         }
 
-        if (c.Image == null)
+        /// <summary>Answers every case in <paramref name="chunk"/> into its output.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Answer(BatchChunk chunk)
         {
-            return "image is missing";
-        }
-
-        if (pdptes != null && strictPae)
-        {
-            return "give either pdptes or strict_pae: both say where the PDPTE registers come from";
-        }
-
-        if ((pdptes != null || strictPae) && (eptp != null || gpa != null))
-        {
-            return "pdptes and strict_pae are for a PAE guest's own walk; through EPT its PDPTEs are loaded as the SDM says";
-        }
-
-        c.Pdptes = pdptes ?? (strictPae ? new PdpteChoice(PdpteSource.Strict) : PdpteChoice.FromImage);
-        if (gpa != null)
-        {
-            // EPT alone: the guest's registers do not take part.
-            if (eptp == null)
+            ReadOnlySpan<byte> rest = chunk.Lines;
+            int lineNumber = chunk.FirstLine;
+            int count = 0;
+            while (!rest.IsEmpty)
             {
-                return "gpa is walked through EPT: eptp is missing";
+                int end = rest.IndexOfAny((byte)'\n', (byte)'\r');
+                ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
+                rest = end < 0 ? default : rest[(end + (rest[end] == '\r' && end + 1 < rest.Length && rest[end + 1] == '\n' ? 2 : 1))..];
+                if (Read(line, count, lineNumber) && ++count == RunLength)
+                {
+                    Finish(chunk, count);
+                    count = 0;
+                }
+
+                lineNumber++;
             }
 
-            if (va != null)
+            Finish(chunk, count);
+        }
+
+        // Reads the case on one line into slot i; false for a blank line, which is no case.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private bool Read(ReadOnlySpan<byte> line, int i, int lineNumber)
+        {
+            byte[]? transcoded = null;
+            if (line.IsEmpty || line[0] != '{' || line.ContainsAnyInRange((byte)0x80, (byte)0xFF))
             {
-                return "give either gpa (EPT alone) or va, not both";
+                // The unusual lines as the text they are: a line that is not UTF-8 reads with U+FFFD in place of its
+                // bad bytes (as a text reader reads it), and white space is Unicode's.
+                string text = Encoding.UTF8.GetString(line);
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    return false;
+                }
+
+                if (!Utf8.IsValid(line))
+                {
+                    transcoded = Encoding.UTF8.GetBytes(text);
+                }
             }
 
-            c.Cpu = new CpuState(0, 0, 0, 0, 0, (int)(maxBits ?? TranslateDefaults.MaxPhysAddr), TranslateDefaults.Features, eptp.Value, mbec);
-            c.Va = gpa.Value;
-            c.Gpa = true;
-            return null;
+            _lineNumbers[i] = lineNumber;
+            _problems[i] = _reader.TryRead(transcoded ?? line, out _cases[i]);
+            return true;
         }
 
-        if (va == null)
+        // Walks the cases read (all threads' walks take turns), then writes their answers.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Finish(BatchChunk chunk, int count)
         {
-            return "va is missing";
-        }
-
-        c.Given = new GivenRegisters(cr0, cr3, cr4, efer, pkru, (int?)maxBits);
-        c.CpuIndex = (int?)cpu;
-        c.FromNote = cpu != null || cr3 == null;
-        c.Cpu = c.Given.WithDefaults(cr3 ?? 0) with { Eptp = eptp ?? 0, ModeBasedExecute = mbec };
-        c.Nested = eptp != null;
-        c.Va = va.Value;
-        c.Cpl = (int)cpl;
-        return null;
-    }
-
-    // A key the case format does not have, with the known key it was most likely meant to be.
-    private static string UnknownKey(string key)
-    {
-        string? likely = null;
-        int best = 3;
-        foreach (string known in Keys)
-        {
-            int distance = EditDistance(key.ToLowerInvariant(), known);
-            if (distance < best)
+            lock (_batch._walkLock)
             {
-                (best, likely) = (distance, known);
+                for (int i = 0; i < count; i++)
+                {
+                    _problems[i] ??= _batch.Walk(ref _cases[i], ref _translations[i]);
+                }
             }
-        }
 
-        return likely != null
-            ? $"unknown key '{key}' (did you mean '{likely}'?)"
-            : $"unknown key '{key}' (a case has: {string.Join(", ", Keys)})";
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var row = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++)
-        {
-            row[j] = j;
-        }
-
-        for (int i = 1; i <= a.Length; i++)
-        {
-            int diagonal = row[0];
-            row[0] = i;
-            for (int j = 1; j <= b.Length; j++)
+            for (int i = 0; i < count; i++)
             {
-                int above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
+                if (_problems[i] is { } problem)
+                {
+                    string message = "line " + _lineNumbers[i].ToString(CultureInfo.InvariantCulture) + ": " + problem;
+                    _writer.Error(chunk.Output, message);
+                    chunk.FirstError ??= message;
+                    chunk.Errors++;
+                }
+                else
+                {
+                    _writer.Answer(chunk.Output, _translations[i]);
+                }
             }
-        }
 
-        return row[b.Length];
+            chunk.Cases += count;
+        }
     }
-
-    private static string? ReadPdptes(JsonElement value, out PdpteChoice? pdptes)
-    {
-        pdptes = null;
-        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != 4)
-        {
-            return "pdptes: expected an array of the four PDPTE registers";
-        }
-
-        var values = new ulong[4];
-        for (int i = 0; i < 4; i++)
-        {
-            string? problem = Number(value[i], "pdptes[" + i.ToString(CultureInfo.InvariantCulture) + "]", ulong.MaxValue, ref values[i]);
-            if (problem != null)
-            {
-                return problem;
-            }
-        }
-
-        pdptes = new PdpteChoice(PdpteSource.Given, values[0], values[1], values[2], values[3]);
-        return null;
-    }
-
-    private static string? Boolean(JsonElement value, string key, ref bool result)
-    {
-        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            return key + ": expected true or false";
-        }
-
-        result = value.GetBoolean();
-        return null;
-    }
-
-    private static string? Optional(JsonElement value, string key, ulong max, ref ulong? result)
-    {
-        ulong parsed = 0;
-        string? problem = Number(value, key, max, ref parsed);
-        if (problem == null)
-        {
-            result = parsed;
-        }
-
-        return problem;
-    }
-
-    private static string? Number(JsonElement value, string key, ulong max, ref ulong result)
-    {
-        ulong parsed;
-        if (value.ValueKind == JsonValueKind.String)
-        {
-            string? text = value.GetString();
-            if (!Numbers.TryParse(text, out parsed))
-            {
-                return $"{key}: '{text}' {Numbers.Problem(text)}";
-            }
-        }
-        else if (value.ValueKind != JsonValueKind.Number)
-        {
-            return $"{key}: expected a non-negative integer or a hex string";
-        }
-        else if (!value.TryGetUInt64(out parsed))
-        {
-            string raw = value.GetRawText();
-            return raw.StartsWith('-') ? $"{key}: {raw} is negative"
-                : raw.AsSpan().IndexOfAny(".eE") >= 0 ? $"{key}: {raw} is not a whole number"
-                : $"{key}: {raw} is too big for 64 bits";
-        }
-
-        if (parsed > max)
-        {
-            return $"{key}: {Numbers.Hex(parsed)} is too large";
-        }
-
-        result = parsed;
-        return null;
-    }
-
-    private static string Kind(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
 }

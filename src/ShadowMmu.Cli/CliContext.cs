@@ -8,7 +8,8 @@ namespace ShadowMmu.Cli;
 /// <param name="Error">Standard error (the one-line error).</param>
 /// <param name="In">Standard input (<c>--batch -</c>).</param>
 /// <param name="ErrorIsTerminal">True when standard error is a terminal: a dump that takes seconds to open shows a progress line there.</param>
-internal sealed record CliContext(TextWriter Out, TextWriter Error, TextReader In, bool ErrorIsTerminal = false)
+/// <param name="OpenInBytes">Standard input as bytes, when <paramref name="In"/> is the process's own (<c>--batch -</c> reads UTF-8 without decoding it).</param>
+internal sealed record CliContext(TextWriter Out, TextWriter Error, TextReader In, bool ErrorIsTerminal = false, Func<Stream>? OpenInBytes = null)
 {
     /// <summary>What a dump's opening reports its progress to: a line on the terminal, or nothing.</summary>
     public Action<long, long>? Progress => ErrorIsTerminal ? new OpenProgressLine(Error).Report : null;

@@ -112,31 +112,30 @@ internal static class MapsCommand
 
     private static AddressSpaceCounts WriteJson(TextWriter output, AddressSpace addressSpace, in CpuState cpu, string? note)
     {
-        using var buffer = new MemoryStream();
-        AddressSpaceCounts counts;
-        using (var json = new Utf8JsonWriter(buffer, TranslationFormat.JsonOptions))
+        var utf8 = new Utf8Output(output);
+        using var runs = new MapsJson(utf8);
+        Utf8JsonWriter json = runs.Writer;
+        json.WriteStartObject();
+        json.WriteString("mode", addressSpace.Mode.Name);
+        json.WriteString("cr3", Numbers.Hex(cpu.Cr3));
+        json.WriteStartArray("runs");
+        var table = new TableRuns(null, runs);
+        AddressSpaceCounts counts = addressSpace.Enumerate(ref table);
+        table.Flush();
+        json.WriteEndArray();
+        json.WriteNumber("pages", counts.Pages);
+        json.WriteNumber("bytes", table.Bytes);
+        json.WriteNumber("reserved_entries", counts.ReservedEntries);
+        json.WriteNumber("tables_outside_image", counts.TablesOutsideMemory);
+        if (note != null)
         {
-            json.WriteStartObject();
-            json.WriteString("mode", addressSpace.Mode.Name);
-            json.WriteString("cr3", Numbers.Hex(cpu.Cr3));
-            json.WriteStartArray("runs");
-            var table = new TableRuns(null, json);
-            counts = addressSpace.Enumerate(ref table);
-            table.Flush();
-            json.WriteEndArray();
-            json.WriteNumber("pages", counts.Pages);
-            json.WriteNumber("bytes", table.Bytes);
-            json.WriteNumber("reserved_entries", counts.ReservedEntries);
-            json.WriteNumber("tables_outside_image", counts.TablesOutsideMemory);
-            if (note != null)
-            {
-                json.WriteString("note", note);
-            }
-
-            json.WriteEndObject();
+            json.WriteString("note", note);
         }
 
-        output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        json.WriteEndObject();
+        runs.Flush();
+        utf8.WriteLine();
+        utf8.Flush();
         return counts;
     }
 

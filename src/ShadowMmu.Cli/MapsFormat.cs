@@ -1,6 +1,8 @@
 using System;
+using System.Buffers;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 
 namespace ShadowMmu.Cli;
@@ -178,11 +180,11 @@ internal readonly record struct MappedRun(ulong Va, ulong Pa, long Pages, ulong 
 internal struct TableRuns : IMappingVisitor
 {
     private readonly TextWriter? _text;
-    private readonly Utf8JsonWriter? _json;
+    private readonly MapsJson? _json;
     private MappedRun _run;
     private bool _open;
 
-    public TableRuns(TextWriter? text, Utf8JsonWriter? json)
+    public TableRuns(TextWriter? text, MapsJson? json)
     {
         _text = text;
         _json = json;
@@ -221,33 +223,111 @@ internal struct TableRuns : IMappingVisitor
         _open = false;
         if (_json != null)
         {
-            WriteJson(_json, _run);
+            _json.Run(_run);
             return;
         }
 
+        // 0x0000000000400000-0x00000000004d3000   844 KiB  -> 0x1c3f000       user r-x       211 x 4 KiB  key 1
         MappedRun r = _run;
-        string key = r.ProtectionKey != 0 ? "  key " + r.ProtectionKey.ToString(CultureInfo.InvariantCulture) : string.Empty;
-        string alias = r.Aliased ? $" every {TranslationFormat.SizeText(r.Stride)}, all one frame" : string.Empty;
-        _text!.Write(
-            $"0x{r.Va:x16}-0x{r.End:x16} {TranslationFormat.SizeText(r.Bytes),10}  -> {"0x" + r.Pa.ToString("x", CultureInfo.InvariantCulture),-14}  {AccessRights.Format(r.Access),-15}{r.Pages.ToString(CultureInfo.InvariantCulture)} x {TranslationFormat.SizeText(r.PageSize)}{alias}{key}\n");
+        Span<char> line = stackalloc char[256];
+        Span<char> size = stackalloc char[32];
+        TranslationFormat.FormatSize(r.Bytes, size, out int sizeLength);
+        Span<char> pa = stackalloc char[18];
+        "0x".CopyTo(pa);
+        r.Pa.TryFormat(pa[2..], out int paLength, "x", CultureInfo.InvariantCulture);
+        Span<char> pageSize = stackalloc char[32];
+        TranslationFormat.FormatSize(r.PageSize, pageSize, out int pageSizeLength);
+        bool written = line.TryWrite(CultureInfo.InvariantCulture, $"0x{r.Va:x16}-0x{r.End:x16} {size[..sizeLength],10}  -> {pa[..(paLength + 2)],-14}  {MapsText.Rights(r.Access),-15}{r.Pages} x {pageSize[..pageSizeLength]}", out int length);
+        if (written && r.Aliased)
+        {
+            Span<char> stride = stackalloc char[32];
+            TranslationFormat.FormatSize(r.Stride, stride, out int strideLength);
+            written = line[length..].TryWrite(CultureInfo.InvariantCulture, $" every {stride[..strideLength]}, all one frame", out int aliasLength);
+            length += aliasLength;
+        }
+
+        if (written && r.ProtectionKey != 0)
+        {
+            written = line[length..].TryWrite(CultureInfo.InvariantCulture, $"  key {r.ProtectionKey}", out int keyLength);
+            length += keyLength;
+        }
+
+        _text!.Write(line[..(written ? length : 0)]);
+        _text.Write('\n');
+    }
+}
+
+/// <summary>The rights of a run as <see cref="AccessRights.Format"/> writes them, made once per value.</summary>
+internal static class MapsText
+{
+    private static readonly string[] RightsByAccess = Enumerable.Range(0, 8).Select(a => AccessRights.Format((uint)a)).ToArray();
+
+    public static string Rights(uint access) => RightsByAccess[access & AccessRights.All];
+}
+
+/// <summary>
+/// <c>maps --format json</c>: one object, its runs written as they come and handed to the output in large blocks, in
+/// the batch output's snake_case names.
+/// </summary>
+internal sealed class MapsJson : IDisposable
+{
+    private static readonly JsonEncodedText Va = JsonEncodedText.Encode("va"), End = JsonEncodedText.Encode("end"), Size = JsonEncodedText.Encode("size"),
+        Pa = JsonEncodedText.Encode("pa"), PageSize = JsonEncodedText.Encode("page_size"), Pages = JsonEncodedText.Encode("pages"),
+        Rights = JsonEncodedText.Encode("rights"), User = JsonEncodedText.Encode("user"), Writable = JsonEncodedText.Encode("writable"),
+        Executable = JsonEncodedText.Encode("executable"), ProtectionKey = JsonEncodedText.Encode("protection_key"),
+        Stride = JsonEncodedText.Encode("stride"), OneFrame = JsonEncodedText.Encode("one_frame");
+
+    private readonly Utf8Output _output;
+    private readonly ArrayBufferWriter<byte> _buffer = new(1 << 17);
+
+    public MapsJson(Utf8Output output)
+    {
+        _output = output;
+        Writer = new Utf8JsonWriter(_buffer, TranslationFormat.JsonOptions);
     }
 
-    private static void WriteJson(Utf8JsonWriter json, in MappedRun run)
+    public Utf8JsonWriter Writer { get; }
+
+    public void Run(in MappedRun run)
     {
+        Utf8JsonWriter json = Writer;
         json.WriteStartObject();
-        json.WriteString("va", Numbers.Hex(run.Va));
-        json.WriteString("end", Numbers.Hex(run.End));
-        json.WriteNumber("size", run.Bytes);
-        json.WriteString("pa", Numbers.Hex(run.Pa));
-        json.WriteNumber("page_size", run.PageSize);
-        json.WriteNumber("pages", run.Pages);
-        json.WriteString("rights", AccessRights.Format(run.Access));
-        json.WriteBoolean("user", (run.Access & AccessRights.User) != 0);
-        json.WriteBoolean("writable", (run.Access & AccessRights.Write) != 0);
-        json.WriteBoolean("executable", (run.Access & AccessRights.Execute) != 0);
-        json.WriteNumber("protection_key", run.ProtectionKey);
-        json.WriteNumber("stride", run.Stride);
-        json.WriteBoolean("one_frame", run.Aliased);
+        Hex(Va, run.Va);
+        Hex(End, run.End);
+        json.WriteNumber(Size, run.Bytes);
+        Hex(Pa, run.Pa);
+        json.WriteNumber(PageSize, run.PageSize);
+        json.WriteNumber(Pages, run.Pages);
+        json.WriteString(Rights, MapsText.Rights(run.Access));
+        json.WriteBoolean(User, (run.Access & AccessRights.User) != 0);
+        json.WriteBoolean(Writable, (run.Access & AccessRights.Write) != 0);
+        json.WriteBoolean(Executable, (run.Access & AccessRights.Execute) != 0);
+        json.WriteNumber(ProtectionKey, run.ProtectionKey);
+        json.WriteNumber(Stride, run.Stride);
+        json.WriteBoolean(OneFrame, run.Aliased);
         json.WriteEndObject();
+        if (json.BytesPending + _buffer.WrittenCount >= 1 << 16)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Hands what is written so far to the output.</summary>
+    public void Flush()
+    {
+        Writer.Flush();
+        _output.Write(_buffer.WrittenSpan);
+        _buffer.ResetWrittenCount();
+    }
+
+    public void Dispose() => Writer.Dispose();
+
+    // "0x…", as Numbers.Hex writes it.
+    private void Hex(JsonEncodedText name, ulong value)
+    {
+        Span<char> text = stackalloc char[18];
+        "0x".CopyTo(text);
+        value.TryFormat(text[2..], out int written, "x", CultureInfo.InvariantCulture);
+        Writer.WriteString(name, text[..(written + 2)]);
     }
 }

@@ -16,7 +16,8 @@ public static class Program
     public static int Main(string[] args)
     {
         using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-        int exitCode = Run(args, stdout, Console.Error, Console.In, errorIsTerminal: !Console.IsErrorRedirected);
+        var context = new CliContext(stdout, Console.Error, Console.In, !Console.IsErrorRedirected, Console.OpenStandardInput);
+        int exitCode = CommandLineHost.Run(BuildRoot(context), args, context);
         stdout.Flush();
         return exitCode;
     }

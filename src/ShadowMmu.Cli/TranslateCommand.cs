@@ -260,13 +260,14 @@ internal static class TranslateCommand
     /// </summary>
     private static int Batch(string batchFile, bool failOnError, CliContext context)
     {
-        TextReader reader;
+        Stream input;
         string folder;
         try
         {
             if (batchFile == "-")
             {
-                (reader, folder) = (context.In, Directory.GetCurrentDirectory());
+                input = context.OpenInBytes?.Invoke() ?? new Utf8TextReaderStream(context.In);
+                folder = Directory.GetCurrentDirectory();
             }
             else
             {
@@ -276,7 +277,7 @@ internal static class TranslateCommand
                     throw new CliUsageException($"cannot read batch file '{batchFile}': it is a directory");
                 }
 
-                reader = new StreamReader(full, Encoding.UTF8, true, new FileStreamOptions { Access = FileAccess.Read, Share = FileShare.ReadWrite, BufferSize = 1 << 16 });
+                input = BatchInput.OpenFile(full);
                 folder = Path.GetDirectoryName(full) ?? Directory.GetCurrentDirectory();
             }
         }
@@ -287,16 +288,9 @@ internal static class TranslateCommand
 
         using var translator = new BatchTranslator(folder, context.Out, context.Progress);
         int cases;
-        try
+        using (batchFile == "-" ? null : input)
         {
-            cases = translator.Run(reader);
-        }
-        finally
-        {
-            if (batchFile != "-")
-            {
-                reader.Dispose();
-            }
+            cases = translator.Run(input);
         }
 
         if (failOnError && translator.Errors > 0)

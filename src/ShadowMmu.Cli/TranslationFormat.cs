@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -7,7 +8,7 @@ using System.Text.Json;
 
 namespace ShadowMmu.Cli;
 
-/// <summary>How a <see cref="Translation"/> is shown: lines for people, and the JSON object of a batch answer.</summary>
+/// <summary>How a <see cref="Translation"/> is shown to people (a batch answer's JSON: <see cref="BatchAnswerWriter"/>).</summary>
 internal static class TranslationFormat
 {
     /// <summary>JSON as the batch writes it: one compact object per line, non-ASCII text left readable.</summary>
@@ -102,72 +103,6 @@ internal static class TranslationFormat
     }
 
     /// <summary>
-    /// Writes the batch answer for one case:
-    /// <c>{"fault", "exception", "error_code", "pa", "page_size", "mode", "pte_updates": [{"pa", "old", "new", "size"}], "level", "va"}</c>.
-    /// </summary>
-    public static void WriteJson(Utf8JsonWriter json, in Translation t)
-    {
-        if (t.EptMode != null)
-        {
-            WriteNestedJson(json, t);
-            return;
-        }
-
-        if (t.Mode.IsEpt)
-        {
-            WriteEptJson(json, t);
-            return;
-        }
-
-        ref readonly GuestWalk walk = ref t.Walk;
-        bool fault = walk.Fault != WalkFault.None;
-        json.WriteStartObject();
-        json.WriteBoolean("fault", fault);
-        switch (walk.Fault)
-        {
-            case WalkFault.None:
-                json.WriteNull("exception");
-                json.WriteNull("error_code");
-                json.WriteString("pa", Numbers.Hex(walk.PhysicalAddress));
-                json.WriteNumber("page_size", walk.PageSize);
-                break;
-            default:
-                json.WriteString("exception", walk.Fault == WalkFault.PageFault ? "PF" : "GP");
-                json.WriteString("error_code", Numbers.Hex(walk.ErrorCode));
-                json.WriteNull("pa");
-                json.WriteNull("page_size");
-                break;
-        }
-
-        json.WriteString("mode", t.Mode.Name);
-        WriteUpdates(json, walk, t.Mode, null);
-        if (walk.Fault == WalkFault.GeneralProtection)
-        {
-            json.WriteNull("level");
-        }
-        else
-        {
-            json.WriteNumber("level", walk.Level);
-        }
-
-        json.WriteString("va", Numbers.Hex(walk.Va));
-        if (t.Pae is { } pae)
-        {
-            // The PDPTE registers the walk used, and the reserved bits of the image's PDPTEs they were read without.
-            json.WriteStartArray("pdptes");
-            foreach (ulong pdpte in pae.PdpteRegisters)
-            {
-                json.WriteStringValue(Numbers.Hex(pdpte));
-            }
-
-            json.WriteEndArray();
-            WriteHexOrNull(json, "pdpte_ignored_bits", t.PdpteIgnoredBits != 0, t.PdpteIgnoredBits);
-        }
-
-        json.WriteEndObject();
-    }
-
-    /// <summary>
     /// The note a PAE answer gets when the PDPTE registers were read from the image without some reserved bits; null
     /// when nothing was ignored.
     /// </summary>
@@ -175,82 +110,6 @@ internal static class TranslationFormat
         : $"note: PAE's PDPTE registers are the image's PDPTEs read without reserved bits {Numbers.Hex(t.PdpteIgnoredBits)}, as the registers "
           + "held them when CR3 was loaded (QEMU's TCG sets bit 5 in PDPTEs as an accessed flag afterwards); --strict-pae gives the SDM's #GP "
           + "for them, --pdptes A,B,C,D sets the registers";
-
-    /// <summary>
-    /// Writes the batch answer for an EPT walk: <c>{"fault", "exit", "exit_qualification", "fault_gpa", "exception",
-    /// "error_code", "hpa", "page_size", "mode", "pte_updates", "level", "gpa", "rights", "memory_type", "ipat"}</c>.
-    /// </summary>
-    private static void WriteEptJson(Utf8JsonWriter json, in Translation t)
-    {
-        ref readonly GuestWalk walk = ref t.Walk;
-        bool fault = walk.Fault != WalkFault.None;
-        json.WriteStartObject();
-        json.WriteBoolean("fault", fault);
-        if (fault)
-        {
-            json.WriteString("exit", walk.Fault == WalkFault.EptViolation ? "ept_violation" : "ept_misconfig");
-        }
-        else
-        {
-            json.WriteNull("exit");
-        }
-
-        WriteHexOrNull(json, "exit_qualification", walk.Fault == WalkFault.EptViolation, walk.ErrorCode);
-        WriteHexOrNull(json, "fault_gpa", fault, walk.Va);
-        json.WriteNull("exception");
-        json.WriteNull("error_code");
-        WriteHexOrNull(json, "hpa", !fault, walk.PhysicalAddress);
-        if (fault)
-        {
-            json.WriteNull("page_size");
-        }
-        else
-        {
-            json.WriteNumber("page_size", walk.PageSize);
-        }
-
-        json.WriteString("mode", t.Mode.Name);
-        WriteUpdates(json, walk, t.Mode, "ept");
-        json.WriteNumber("level", walk.Level);
-        json.WriteString("gpa", Numbers.Hex(walk.Va));
-        if (fault)
-        {
-            json.WriteNull("rights");
-            json.WriteNull("memory_type");
-            json.WriteNull("ipat");
-        }
-        else
-        {
-            json.WriteString("rights", EptRights.Format(walk.PteAccess, (walk.PteAccess & EptRights.UserExecute) != 0));
-            json.WriteNumber("memory_type", walk.MemoryType);
-            json.WriteBoolean("ipat", walk.IgnorePat);
-        }
-
-        json.WriteEndObject();
-    }
-
-    private static void WriteUpdates(Utf8JsonWriter json, in GuestWalk walk, PagingModeInfo mode, string? dimension)
-    {
-        json.WriteStartArray("pte_updates");
-        for (int i = 0; i < walk.UpdateCount; i++)
-        {
-            WriteUpdate(json, walk.Updates[i], mode.EntryBytes, dimension);
-        }
-
-        json.WriteEndArray();
-    }
-
-    private static void WriteHexOrNull(Utf8JsonWriter json, string name, bool present, ulong value)
-    {
-        if (present)
-        {
-            json.WriteString(name, Numbers.Hex(value));
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
-    }
 
     /// <summary>The EPT memory type's name (SDM "EPT and Memory Typing").</summary>
     public static string MemoryTypeText(int type) => type switch
@@ -355,101 +214,18 @@ internal static class TranslationFormat
         }
     }
 
-    /// <summary>
-    /// A two-dimensional walk's batch answer: the EPT-alone fields, with <c>"exception"</c>/<c>"error_code"</c> for the
-    /// guest's own faults, <c>"gpa"</c> the guest's translation, <c>"dimension"</c> the one that faulted, and
-    /// <c>"pte_updates"</c> listing guest (<c>"table": "guest"</c>, at guest-physical addresses) and EPT entries.
-    /// </summary>
-    private static void WriteNestedJson(Utf8JsonWriter json, in Translation t)
-    {
-        ref readonly NestedWalk nested = ref t.Nested;
-        ref readonly GuestWalk guest = ref nested.Guest;
-        ref readonly GuestWalk ept = ref nested.Ept;
-        bool eptFault = nested.Fault == NestedFault.Ept, guestFault = nested.Fault == NestedFault.Guest;
-        json.WriteStartObject();
-        json.WriteBoolean("fault", nested.Fault != NestedFault.None);
-        if (eptFault)
-        {
-            json.WriteString("exit", ept.Fault == WalkFault.EptViolation ? "ept_violation" : "ept_misconfig");
-        }
-        else
-        {
-            json.WriteNull("exit");
-        }
-
-        WriteHexOrNull(json, "exit_qualification", eptFault && ept.Fault == WalkFault.EptViolation, ept.ErrorCode);
-        WriteHexOrNull(json, "fault_gpa", eptFault, ept.Va);
-        if (guestFault)
-        {
-            json.WriteString("exception", guest.Fault == WalkFault.PageFault ? "PF" : "GP");
-            json.WriteString("error_code", Numbers.Hex(guest.ErrorCode));
-        }
-        else
-        {
-            json.WriteNull("exception");
-            json.WriteNull("error_code");
-        }
-
-        bool translated = nested.Fault == NestedFault.None;
-        WriteHexOrNull(json, "hpa", translated, nested.HostPhysicalAddress);
-        if (translated)
-        {
-            json.WriteNumber("page_size", guest.PageSize);
-        }
-        else
-        {
-            json.WriteNull("page_size");
-        }
-
-        json.WriteString("mode", t.EptMode!.Name);
-        json.WriteString("guest_mode", t.Mode.Name);
-        json.WriteStartArray("pte_updates");
-        for (int i = 0; i < guest.UpdateCount; i++)
-        {
-            WriteUpdate(json, guest.Updates[i], t.Mode.EntryBytes, "guest");
-        }
-
-        for (int i = 0; i < nested.EptUpdateCount; i++)
-        {
-            WriteUpdate(json, nested.EptUpdates[i], 8, "ept");
-        }
-
-        json.WriteEndArray();
-        json.WriteString("dimension", nested.Fault switch { NestedFault.Guest => "guest", NestedFault.Ept => "ept", _ => null });
-        json.WriteBoolean("ept_on_guest_table", nested.EptOnGuestTable);
-        json.WriteNumber("level", guest.Level);
-        json.WriteString("va", Numbers.Hex(guest.Va));
-        WriteHexOrNull(json, "gpa", translated || (eptFault && !nested.EptOnGuestTable), guest.PhysicalAddress);
-        json.WriteEndObject();
-    }
-
-    private static void WriteUpdate(Utf8JsonWriter json, in PteUpdate update, int size, string? table)
-    {
-        json.WriteStartObject();
-        json.WriteString("pa", Numbers.Hex(update.Gpa));
-        json.WriteString("old", Numbers.Hex(update.Old));
-        json.WriteString("new", Numbers.Hex(update.New));
-        json.WriteNumber("size", size);
-        if (table != null)
-        {
-            json.WriteString("table", table);
-        }
-
-        json.WriteEndObject();
-    }
-
-    /// <summary>The answer for a case that could not be run: <c>{"error": "..."}</c>.</summary>
-    public static void WriteError(Utf8JsonWriter json, string message)
-    {
-        json.WriteStartObject();
-        json.WriteString("error", CommandLineHost.OneLine(message));
-        json.WriteEndObject();
-    }
-
     /// <summary><c>4 KiB</c>, <c>2 MiB</c>, <c>1 GiB</c>.</summary>
     public static string SizeText(ulong bytes)
     {
-        string[] units = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+        Span<char> text = stackalloc char[32];
+        FormatSize(bytes, text, out int written);
+        return new string(text[..written]);
+    }
+
+    /// <summary><see cref="SizeText"/> into <paramref name="destination"/> (at least 25 characters).</summary>
+    public static void FormatSize(ulong bytes, Span<char> destination, out int written)
+    {
+        ReadOnlySpan<string> units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
         int unit = 0;
         while (unit < units.Length - 1 && bytes >= 1024 && bytes % 1024 == 0)
         {
@@ -457,7 +233,10 @@ internal static class TranslationFormat
             unit++;
         }
 
-        return bytes.ToString(CultureInfo.InvariantCulture) + " " + units[unit];
+        bytes.TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
+        destination[written++] = ' ';
+        units[unit].CopyTo(destination[written..]);
+        written += units[unit].Length;
     }
 
     /// <summary>A size for a total, to three figures: <c>28.4 MiB</c>, <c>512 KiB</c>, <c>1.00 GiB</c>.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Runtime.CompilerServices;
 using ShadowMmu.Dumps;
 
 namespace ShadowMmu.Cli;
@@ -64,6 +65,14 @@ internal sealed class WalkSession : IDisposable
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu, string? Ept, PdpteChoice Pdptes), (IGuestPageWalker Walker, ulong Ignored)> _walkers = new();
     private readonly Dictionary<(GuestMemory Memory, CpuState Cpu), ReferenceWalker> _nestedWalkers = new();
 
+    // The last guest walkers used and what they were for, the most recent first: a batch's cases mostly share an image
+    // and registers, or take turns among a few.
+    private readonly RecentWalker[] _recent = new RecentWalker[4];
+
+    // The last memory asked about in MissingTable, and its dump if it has holes.
+    private GuestMemory? _lastChecked;
+    private MemoryDump? _lastCheckedHoles;
+
     /// <param name="progress">Told (bytes done, bytes in all) while a dump that must be copied or decompressed opens.</param>
     public WalkSession(Action<long, long>? progress = null)
     {
@@ -108,9 +117,17 @@ internal sealed class WalkSession : IDisposable
     /// Why the walk in <paramref name="t"/> cannot be trusted: an entry it read lies in a page the dump does not hold
     /// (it read zeros there); null when every entry it read is in the dump.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string? MissingTable(GuestMemory memory, in Translation t)
     {
-        if (!_withHoles.TryGetValue(memory, out MemoryDump? dump) || t.EptMode != null || t.Walk.Fault == WalkFault.GeneralProtection)
+        if (!ReferenceEquals(memory, _lastChecked))
+        {
+            _lastCheckedHoles = _withHoles.GetValueOrDefault(memory);
+            _lastChecked = memory;
+        }
+
+        MemoryDump? dump = _lastCheckedHoles;
+        if (dump == null || t.EptMode != null || t.Walk.Fault == WalkFault.GeneralProtection)
         {
             return null;
         }
@@ -157,6 +174,7 @@ internal sealed class WalkSession : IDisposable
     /// be run (registers as in <see cref="TrySelectMode"/>, or a VA wider than the mode's linear addresses); a #PF or
     /// #GP is a result, not an error.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryTranslate(GuestMemory memory, in TranslateRequest request, ref Translation result, out string? error)
     {
         if (request.Gpa)
@@ -170,22 +188,43 @@ internal sealed class WalkSession : IDisposable
             return TryTranslateNested(memory, request, ref result, out error);
         }
 
-        PagingModeInfo? mode = TrySelectMode(request.Cpu, out error);
-        if (mode == null)
+        IGuestPageWalker walker;
+        PagingModeFacts facts;
+        int recent = Recent(memory, request.Cpu, request.Pdptes);
+        if (recent >= 0)
         {
-            return false;
+            // The walker of a recent case: its registers were checked and its mode chosen then.
+            (walker, facts, result.PdpteIgnoredBits, error) = (_recent[recent].Walker!, _recent[recent].Facts!, _recent[recent].Ignored, null);
+            if (!facts.Fits(request.Va))
+            {
+                error = DoesNotFit(request.Va, facts.Mode);
+                return false;
+            }
         }
-
-        if (!PagingModeFacts.Of(mode).Fits(request.Va))
+        else
         {
-            error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
-            return false;
-        }
+            PagingModeInfo? mode = TrySelectMode(request.Cpu, out error);
+            if (mode == null)
+            {
+                return false;
+            }
 
-        IGuestPageWalker? walker = Walker(memory, request.Cpu, null, request.Pdptes, out result.PdpteIgnoredBits, out error);
-        if (walker == null)
-        {
-            return false;
+            facts = PagingModeFacts.Of(mode);
+            if (!facts.Fits(request.Va))
+            {
+                error = DoesNotFit(request.Va, mode);
+                return false;
+            }
+
+            IGuestPageWalker? created = Walker(memory, request.Cpu, null, request.Pdptes, out result.PdpteIgnoredBits, out error);
+            if (created == null)
+            {
+                return false;
+            }
+
+            walker = created;
+            Array.Copy(_recent, 0, _recent, 1, _recent.Length - 1);
+            _recent[0] = new RecentWalker(memory, request.Cpu, request.Pdptes, walker, facts, result.PdpteIgnoredBits);
         }
 
         result.Mode = walker.Mode;
@@ -266,7 +305,7 @@ internal sealed class WalkSession : IDisposable
 
         if (!PagingModeFacts.Of(mode).Fits(request.Va))
         {
-            error = $"VA {Numbers.Hex(request.Va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
+            error = DoesNotFit(request.Va, mode);
             return false;
         }
 
@@ -292,7 +331,7 @@ internal sealed class WalkSession : IDisposable
                     _nestedWalkers.Clear();
                 }
 
-                walker = ReferenceWalker.Nested(memory, request.Cpu, ept);
+                walker = CreateNestedReference(memory, request.Cpu, mode, ept);
                 _nestedWalkers[(memory, request.Cpu)] = walker;
             }
 
@@ -324,7 +363,56 @@ internal sealed class WalkSession : IDisposable
         return true;
     }
 
+    // The reference walker of a PAE guest under EPT loads its PDPTE registers through EPT when it is built, and with EPT
+    // A/D flags those loads set accessed flags that no case's record lists. The same EPT walks are made here first and
+    // their flags put back once the walker is built, so that the image stays as it is on disk for every case after it.
+    private static ReferenceWalker CreateNestedReference(GuestMemory memory, in CpuState cpu, PagingModeInfo mode, IEptWalker ept)
+    {
+        PagingModeFacts facts = PagingModeFacts.Of(mode);
+        int registers = facts.RootRegisters;
+        Span<GuestWalk> loads = registers <= 4 ? stackalloc GuestWalk[registers] : new GuestWalk[registers];
+        ulong pdpt = cpu.Cr3 & facts.RootMask;
+        for (int i = 0; i < registers; i++)
+        {
+            ept.WalkGpa(ref loads[i], pdpt + (ulong)(i * mode.EntryBytes), AccessKind.Read, EptAccessFlags.GuestPagingStructure);
+        }
+
+        ReferenceWalker walker = ReferenceWalker.Nested(memory, cpu, ept);
+        for (int i = registers - 1; i >= 0; i--)
+        {
+            Undo(memory, ref loads[i], 8);
+        }
+
+        return walker;
+    }
+
+    // The index in _recent of the walker for this memory and state, moved to the front; -1 when none is there.
+    private int Recent(GuestMemory memory, in CpuState cpu, PdpteChoice pdptes)
+    {
+        for (int i = 0; i < _recent.Length; i++)
+        {
+            ref RecentWalker r = ref _recent[i];
+            if (ReferenceEquals(r.Memory, memory) && r.Cpu == cpu && r.Pdptes == pdptes)
+            {
+                if (i > 0)
+                {
+                    RecentWalker found = r;
+                    Array.Copy(_recent, 0, _recent, 1, i);
+                    _recent[0] = found;
+                }
+
+                return 0;
+            }
+        }
+
+        return -1;
+    }
+
+    private static string DoesNotFit(ulong va, PagingModeInfo mode) =>
+        $"VA {Numbers.Hex(va)} does not fit the {mode.LinearBits}-bit linear addresses of {mode.Name}";
+
     /// <summary>Puts back the entries a walk changed, last change first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Undo(GuestMemory memory, ref GuestWalk walk, int entryBytes)
     {
         for (int i = walk.UpdateCount - 1; i >= 0; i--)
@@ -337,6 +425,8 @@ internal sealed class WalkSession : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        Array.Clear(_recent);
+        (_lastChecked, _lastCheckedHoles) = (null, null);
         _walkers.Clear();
         foreach ((MemoryDump? dump, string? _) in _images.Values)
         {
@@ -402,3 +492,6 @@ internal sealed class WalkSession : IDisposable
     private static bool HasHoles(MemoryDump dump) =>
         dump.PresentRanges.Count != 1 || dump.PresentRanges[0].Start != 0 || dump.PresentRanges[0].Length != dump.Memory.Size;
 }
+
+/// <summary>A guest walker a <see cref="WalkSession"/> used lately, and what it was made for.</summary>
+internal readonly record struct RecentWalker(GuestMemory? Memory, CpuState Cpu, PdpteChoice Pdptes, IGuestPageWalker? Walker, PagingModeFacts? Facts, ulong Ignored);

@@ -19,19 +19,24 @@ public sealed unsafe class GuestMemory : IDisposable
     private readonly MemoryMappedFile? _file;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly IDisposable? _owner;
+    private readonly GuestMemory? _viewed;
     private byte* _base;
 
-    private GuestMemory(byte* start, ulong size, MemoryMappedFile? file, MemoryMappedViewAccessor? view, IDisposable? owner = null)
+    private GuestMemory(byte* start, ulong size, MemoryMappedFile? file, MemoryMappedViewAccessor? view, IDisposable? owner = null, GuestMemory? viewed = null)
     {
         _base = start;
         Size = size;
         _file = file;
         _view = view;
         _owner = owner;
+        _viewed = viewed;
     }
 
     /// <summary>Bytes of guest physical memory.</summary>
     public ulong Size { get; }
+
+    /// <summary>True for a view made by <see cref="CreateReadOnlyView"/>: nothing is ever stored through it.</summary>
+    public bool IsReadOnly => _viewed != null;
 
     /// <summary>Zeroed memory of <paramref name="size"/> bytes (a multiple of 4 KiB).</summary>
     public static GuestMemory Allocate(ulong size)
@@ -85,6 +90,19 @@ public sealed unsafe class GuestMemory : IDisposable
     /// (a dump's reserved region); disposing the memory disposes the owner, which must keep the bytes where they are.
     /// </summary>
     internal static GuestMemory FromRegion(byte* start, ulong size, IDisposable owner) => new(start, size, null, null, owner);
+
+    /// <summary>
+    /// A view of the same bytes through which nothing is stored: a debugger's view of a dump. A walk through it sees
+    /// the memory as it is and lists the A/D flags the processor would set (<see cref="GuestWalk.Updates"/>) without
+    /// setting them: a compare-exchange compares and reports whether it would have stored, and stores nothing; a plain
+    /// write throws. Walks through a view never change memory, so any number of threads may walk through one at once
+    /// (while nothing writes the memory itself). The view lives no longer than this memory; disposing it frees nothing.
+    /// </summary>
+    public GuestMemory CreateReadOnlyView()
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        return new GuestMemory(_base, Size, null, null, null, _viewed ?? this);
+    }
 
     /// <summary>Copies <paramref name="image"/> into new guest memory, rounded up to whole pages.</summary>
     public static GuestMemory FromBytes(ReadOnlySpan<byte> image)
@@ -148,6 +166,8 @@ public sealed unsafe class GuestMemory : IDisposable
     /// <summary>
     /// Locked compare-exchange of the aligned 8 bytes at <paramref name="gpa"/>: stores <paramref name="value"/> only
     /// if memory still holds <paramref name="expected"/>. False when memory changed or the address is not in memory.
+    /// Through a read-only view (<see cref="CreateReadOnlyView"/>): true when memory holds <paramref name="expected"/>,
+    /// and nothing is stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryCompareExchangeUInt64(ulong gpa, ulong expected, ulong value)
@@ -157,7 +177,9 @@ public sealed unsafe class GuestMemory : IDisposable
             return false;
         }
 
-        return Interlocked.CompareExchange(ref *(ulong*)(_base + gpa), value, expected) == expected;
+        return _viewed != null
+            ? Volatile.Read(ref *(ulong*)(_base + gpa)) == expected
+            : Interlocked.CompareExchange(ref *(ulong*)(_base + gpa), value, expected) == expected;
     }
 
     /// <summary>The 4-byte form of <see cref="TryCompareExchangeUInt64"/>.</summary>
@@ -169,14 +191,17 @@ public sealed unsafe class GuestMemory : IDisposable
             return false;
         }
 
-        return Interlocked.CompareExchange(ref *(uint*)(_base + gpa), value, expected) == expected;
+        return _viewed != null
+            ? Volatile.Read(ref *(uint*)(_base + gpa)) == expected
+            : Interlocked.CompareExchange(ref *(uint*)(_base + gpa), value, expected) == expected;
     }
 
     /// <summary>Atomically writes 8 bytes (aligned) at <paramref name="gpa"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    /// <exception cref="InvalidOperationException">This is a read-only view.</exception>
     public void WriteUInt64(ulong gpa, ulong value)
     {
-        CheckRange(gpa, 8);
+        CheckWritable(gpa, 8);
         if ((gpa & 7) == 0)
         {
             Volatile.Write(ref *(ulong*)(_base + gpa), value);
@@ -189,9 +214,10 @@ public sealed unsafe class GuestMemory : IDisposable
 
     /// <summary>Atomically writes 4 bytes (aligned) at <paramref name="gpa"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    /// <exception cref="InvalidOperationException">This is a read-only view.</exception>
     public void WriteUInt32(ulong gpa, uint value)
     {
-        CheckRange(gpa, 4);
+        CheckWritable(gpa, 4);
         if ((gpa & 3) == 0)
         {
             Volatile.Write(ref *(uint*)(_base + gpa), value);
@@ -219,6 +245,7 @@ public sealed unsafe class GuestMemory : IDisposable
 
     /// <summary>Writes an entry of <paramref name="size"/> (4 or 8) bytes.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    /// <exception cref="InvalidOperationException">This is a read-only view.</exception>
     public void WriteEntry(ulong gpa, ulong value, int size)
     {
         if (size == 4)
@@ -271,9 +298,10 @@ public sealed unsafe class GuestMemory : IDisposable
 
     /// <summary>Copies bytes into guest memory (not atomic as a whole).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The bytes are not all in memory.</exception>
+    /// <exception cref="InvalidOperationException">This is a read-only view.</exception>
     public void Write(ulong gpa, ReadOnlySpan<byte> source)
     {
-        CheckRange(gpa, (ulong)source.Length);
+        CheckWritable(gpa, (ulong)source.Length);
         source.CopyTo(new Span<byte>(_base + gpa, source.Length));
     }
 
@@ -285,7 +313,11 @@ public sealed unsafe class GuestMemory : IDisposable
             return;
         }
 
-        if (_owner != null)
+        if (_viewed != null)
+        {
+            // A view: the bytes are the viewed memory's to free.
+        }
+        else if (_owner != null)
         {
             _owner.Dispose();
         }
@@ -301,6 +333,15 @@ public sealed unsafe class GuestMemory : IDisposable
         }
 
         _base = null;
+    }
+
+    private void CheckWritable(ulong gpa, ulong length)
+    {
+        CheckRange(gpa, length);
+        if (_viewed != null)
+        {
+            throw new InvalidOperationException("This guest memory is a read-only view: nothing is stored through it.");
+        }
     }
 
     private void CheckRange(ulong gpa, ulong length)

@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Threading;
 using ShadowMmu.Specs;
 
 namespace ShadowMmu;
@@ -10,15 +12,25 @@ namespace ShadowMmu;
 /// with a reserved bit set maps nothing (the processor would raise #PF with RSVD), a table outside memory is skipped
 /// and counted, rights are ANDed over the levels, PSE-36 address bits and protection keys are the spec's.
 /// </summary>
+/// <remarks>
+/// What the spec says of an entry under the processor state is worked out once per level when the address space is
+/// made (by the reference walker's rules) and kept as masks, so that an entry costs a few ANDs; each table is read
+/// with one bounds check, and its entries that are not present are passed over without a call.
+/// </remarks>
 public sealed class AddressSpace
 {
     private readonly GuestMemory _memory;
     private readonly PagingSpec _spec;
-    private readonly ReferenceEntryRules _rules;
     private readonly LevelRules[] _levels;
     private readonly ulong[] _rootRegisters;
     private readonly ulong _root;
     private readonly int _entryBytes;
+    private readonly ulong _present;
+    private readonly ulong _writable;
+    private readonly ulong _user;
+    private readonly ulong _executeDisable;
+    private readonly ulong _keyMask;
+    private readonly int _keyShift;
 
     /// <summary>An address space of <paramref name="mode"/> in <paramref name="memory"/> under <paramref name="cpu"/>.</summary>
     /// <param name="mode">An x86 paging mode (not EPT).</param>
@@ -40,14 +52,19 @@ public sealed class AddressSpace
 
         _memory = memory;
         _spec = SpecParser.Parse(mode.SpecFile, mode.SpecText).Spec ?? throw new ArgumentException($"The spec of '{mode.Name}' is invalid.", nameof(mode));
-        _rules = new ReferenceEntryRules(_spec, cpu);
+        var rules = new ReferenceEntryRules(_spec, cpu);
         _entryBytes = _spec.EntryBytes;
         _root = cpu.Cr3 & _spec.Root.Mask;
         Mode = mode;
+        _present = 1UL << _spec.Present.Bit;
+        _writable = 1UL << _spec.Writable.Bit;
+        _user = 1UL << _spec.User.Bit;
+        _executeDisable = rules.ExecuteDisableEnabled ? 1UL << _spec.ExecuteDisable!.Value.Bit : 0;
+        (_keyMask, _keyShift) = rules.ProtectionKeysEnabled ? (_spec.ProtectionKey!.Value.Mask, _spec.ProtectionKey.Value.Lo) : (0UL, 0);
         _levels = new LevelRules[_spec.RootLevel + 1];
         foreach (LevelSpec level in _spec.Levels)
         {
-            _levels[level.Level] = new LevelRules(level, _rules);
+            _levels[level.Level] = new LevelRules(level, rules, _spec);
         }
 
         LevelSpec rootLevel = _spec.GetLevel(_spec.RootLevel);
@@ -57,7 +74,7 @@ public sealed class AddressSpace
             _rootRegisters = new ulong[1 << rootLevel.Index.Width];
             for (int i = 0; i < _rootRegisters.Length; i++)
             {
-                _rootRegisters[i] = i < rootRegisters.Length ? rootRegisters[i] : ReadEntry(_root + (ulong)(i * _entryBytes), out ulong entry) ? entry : 0;
+                _rootRegisters[i] = i < rootRegisters.Length ? rootRegisters[i] : ReadEntry(_root + (ulong)(i * _entryBytes));
             }
         }
     }
@@ -103,24 +120,30 @@ public sealed class AddressSpace
         }
 
         counts.Tables++;
+        ref byte start = ref Unsafe.Add(ref _memory.DangerousGetBaseReference(), (nint)table);
+        bool aligned = (table & (ulong)(_entryBytes - 1)) == 0;
         for (int i = 0; i < entries; i++)
         {
-            ulong address = table + (ulong)(i * _entryBytes);
-            ReadEntry(address, out ulong entry);
-            Visit(ref visitor, ref counts, level, entry, vaBase | ((ulong)i << level.IndexShift), path, address);
+            ulong entry = !aligned ? ReadEntry(table + (ulong)(i * _entryBytes))
+                : _entryBytes == 4 ? Volatile.Read(ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref start, i * 4)))
+                : Volatile.Read(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref start, i * 8)));
+            if ((entry & _present) != 0)
+            {
+                Visit(ref visitor, ref counts, level, entry, vaBase | ((ulong)i << level.IndexShift), path, table + (ulong)(i * _entryBytes));
+            }
         }
     }
 
     private void Visit<TVisitor>(ref TVisitor visitor, ref AddressSpaceCounts counts, LevelRules level, ulong entry, ulong va, Inherited path, ulong entryAddress)
         where TVisitor : IMappingVisitor
     {
-        if (!_rules.IsPresent(entry))
+        if ((entry & _present) == 0)
         {
             return;
         }
 
-        bool mapsPage = _rules.MapsPage(level.Spec, entry, out ulong pageSizeReserved);
-        ulong reserved = (mapsPage ? level.PageReserved : level.TableReserved) | pageSizeReserved;
+        bool mapsPage = level.AlwaysPage || (entry & level.PageSize) != 0;
+        ulong reserved = mapsPage ? level.PageReserved : level.TableReserved;
         if ((entry & reserved) != 0)
         {
             counts.ReservedEntries++;
@@ -128,18 +151,28 @@ public sealed class AddressSpace
         }
 
         // Register levels carry no rights (PAE's PDPTEs): only table and page entries in memory do.
-        Inherited here = level.Spec.Register ? path : path.And(_rules, entry);
+        Inherited here = level.Spec.Register ? path : And(path, entry);
         if (!mapsPage)
         {
-            Table(ref visitor, ref counts, level.Spec.Level - 1, ReferenceEntryRules.TableAddress(level.Spec, entry), va, here);
+            Table(ref visitor, ref counts, level.Spec.Level - 1, entry & level.TableMask, va, here);
             return;
         }
 
         counts.Pages++;
         var page = new MappedPage(
-            Canonical(va), ReferenceEntryRules.PageFrame(level.Spec, entry), level.Spec.Page!.Size, here.Access,
-            _rules.ProtectionKey(entry), entry, level.Spec.Level, entryAddress);
+            Canonical(va), ReferenceEntryRules.PageFrame(level.Spec, entry), level.PageBytes, here.Access,
+            (int)((entry & _keyMask) >> _keyShift), entry, level.Spec.Level, entryAddress);
         visitor.Page(page);
+    }
+
+    // The rights a path grants once it goes through an entry: U/S and R/W ANDed, execute cleared by execute-disable.
+    private Inherited And(Inherited path, ulong entry)
+    {
+        uint access = path.Access;
+        access &= (entry & _user) != 0 ? ~0U : ~AccessRights.User;
+        access &= (entry & _writable) != 0 ? ~0U : ~AccessRights.Write;
+        access &= (entry & _executeDisable) != 0 ? ~AccessRights.Execute : ~0U;
+        return new Inherited(access);
     }
 
     private ulong Canonical(ulong va)
@@ -153,53 +186,39 @@ public sealed class AddressSpace
         return (ulong)((long)(va << unused) >> unused);
     }
 
-    private bool ReadEntry(ulong address, out ulong entry)
+    // An entry outside memory reads as 0 (not present).
+    private ulong ReadEntry(ulong address)
     {
         if (_entryBytes == 4)
         {
-            bool ok = _memory.TryReadUInt32(address, out uint narrow);
-            entry = narrow;
-            return ok;
+            return _memory.TryReadUInt32(address, out uint narrow) ? narrow : 0;
         }
 
-        return _memory.TryReadUInt64(address, out entry);
+        return _memory.TryReadUInt64(address, out ulong entry) ? entry : 0;
     }
 
-    // The rights a path grants so far: U/S and R/W ANDed, execute cleared by any execute-disable bit.
-    private readonly record struct Inherited(uint Access)
-    {
-        public Inherited And(ReferenceEntryRules rules, ulong entry)
-        {
-            uint access = Access;
-            if (!rules.IsUser(entry))
-            {
-                access &= ~AccessRights.User;
-            }
-
-            if (!rules.IsWritable(entry))
-            {
-                access &= ~AccessRights.Write;
-            }
-
-            if (rules.IsExecuteDisabled(entry))
-            {
-                access &= ~AccessRights.Execute;
-            }
-
-            return new Inherited(access);
-        }
-    }
+    // The rights a path grants so far: U W X (AccessRights).
+    private readonly record struct Inherited(uint Access);
 
     // What a level's spec says, worked out once for the processor state.
     private sealed class LevelRules
     {
-        public LevelRules(LevelSpec spec, ReferenceEntryRules rules)
+        public LevelRules(LevelSpec spec, ReferenceEntryRules rules, PagingSpec paging)
         {
             Spec = spec;
             IndexShift = spec.Index.Lo;
             IndexBits = spec.Index.Width;
             TableReserved = spec.Table != null ? rules.ReservedBits(spec, isPage: false) : ulong.MaxValue;
             PageReserved = spec.Page != null ? rules.ReservedBits(spec, isPage: true) : ulong.MaxValue;
+            TableMask = spec.Table?.Mask ?? 0;
+            PageBytes = spec.Page?.Size ?? 0;
+
+            // MapsPage, asked of an entry with and without the page-size bit: level 1 always maps a page; above it the
+            // bit decides where the page rule holds, and is reserved or ignored where it does not.
+            AlwaysPage = rules.MapsPage(spec, 0, out ulong psReserved);
+            bool withBit = paging.PageSize is FlagBit ps && rules.MapsPage(spec, 1UL << ps.Bit, out _);
+            PageSize = !AlwaysPage && withBit ? 1UL << paging.PageSize!.Value.Bit : 0;
+            TableReserved |= psReserved;
         }
 
         public LevelSpec Spec { get; }
@@ -211,6 +230,16 @@ public sealed class AddressSpace
         public ulong TableReserved { get; }
 
         public ulong PageReserved { get; }
+
+        public ulong TableMask { get; }
+
+        public ulong PageBytes { get; }
+
+        /// <summary>Every present entry maps a page (level 1).</summary>
+        public bool AlwaysPage { get; }
+
+        /// <summary>The page-size bit where it makes an entry map a page, else 0.</summary>
+        public ulong PageSize { get; }
     }
 }
 
