@@ -32,7 +32,7 @@ internal static class RootsCommand
         format.AcceptOnlyFromAmong("table", "json");
         var limit = new Option<int>("--limit")
         {
-            Description = $"Print at most N candidates, best first; 0 prints all. [default: {DefaultLimit.ToString(CultureInfo.InvariantCulture)}]",
+            Description = "Print at most N candidates, best first; 0 prints all.",
             HelpName = "N",
             DefaultValueFactory = _ => DefaultLimit,
             CustomParser = result =>

@@ -189,6 +189,9 @@ public sealed class ExampleImageTests : IDisposable
     [InlineData("example-image", "--help")]
     [InlineData("translate", "-h")]
     [InlineData("simulate", "--help")]
+    [InlineData("maps", "--help")]
+    [InlineData("read", "--help")]
+    [InlineData("roots", "--help")]
     public void HelpOnEveryCommand(params string[] args)
     {
         CliResult help = CliHarness.Run(args);
@@ -196,6 +199,9 @@ public sealed class ExampleImageTests : IDisposable
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("Usage:", help.Stdout, StringComparison.Ordinal);
         Assert.Contains("shadowmmu", help.Stdout, StringComparison.Ordinal);
+
+        // An option whose description writes its own default beside the one the parser prints says it twice.
+        Assert.DoesNotContain(help.Stdout.Split('\n'), line => line.Split("[default:").Length > 2);
     }
 
     [Fact]
