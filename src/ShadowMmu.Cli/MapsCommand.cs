@@ -93,8 +93,7 @@ internal static class MapsCommand
     public static AddressSpace Open(MemoryDump dump, in CpuState cpu, PdpteChoice pdptes, out string? note)
     {
         PagingModeInfo mode = WalkSession.TrySelectMode(cpu, out string? error) ?? throw new CliUsageException(error!);
-        IGuestPageWalker walker = PdpteRegisters.TryCreateWalker(dump.Memory, cpu, mode, pdptes, out ulong ignored, out error)
-            ?? throw new CliUsageException(error!);
+        IGuestPageWalker walker = PdpteRegisters.CreateWalker(dump.Memory, cpu, mode, pdptes, out ulong ignored);
         note = null;
         if (walker is PaeWalker pae)
         {

@@ -54,74 +54,35 @@ internal readonly record struct PdpteChoice(PdpteSource Source, ulong Pdpte0 = 0
     }
 }
 
-/// <summary>
-/// Builds a walker whose root registers (PAE's PDPTEs) hold what <see cref="PdpteChoice"/> says. A generated walker
-/// loads them from guest memory when it is built, as a MOV to CR3 does; so the values are written over the PDPT in the
-/// tool's private copy of the image for the moment the walker is built, and the image's bytes are put back at once.
-/// </summary>
+/// <summary>Builds a walker whose root registers (PAE's PDPTEs) hold what <see cref="PdpteChoice"/> says.</summary>
 internal static class PdpteRegisters
 {
     /// <summary>
     /// A walker for <paramref name="cpu"/>; <paramref name="ignoredBits"/> are the reserved bits it ignored (OR of all
-    /// four). Null with <paramref name="error"/> when the registers are given but the PDPT does not lie in the image.
+    /// four).
     /// </summary>
-    public static IGuestPageWalker? TryCreateWalker(GuestMemory memory, in CpuState cpu, PagingModeInfo mode, PdpteChoice choice,
-        out ulong ignoredBits, out string? error)
+    public static IGuestPageWalker CreateWalker(GuestMemory memory, in CpuState cpu, PagingModeInfo mode, PdpteChoice choice, out ulong ignoredBits)
     {
         ignoredBits = 0;
-        error = null;
-        PagingModeFacts facts = PagingModeFacts.Of(mode);
-        int count = facts.RootRegisters;
+        int count = PagingModeFacts.Of(mode).RootRegisters;
         if (count == 0 || choice.Source == PdpteSource.Strict)
         {
             return PagingModes.CreateWalker(memory, cpu);
         }
 
-        ulong pdpt = cpu.Cr3 & facts.RootMask;
-        if (choice.Source == PdpteSource.Given && !memory.Contains(pdpt, (ulong)(count * mode.EntryBytes)))
-        {
-            error = $"--pdptes: the PDPT at {Numbers.Hex(pdpt)} (CR3) lies outside the image, so its registers cannot be set";
-            return null;
-        }
-
-        Span<ulong> saved = stackalloc ulong[count];
-        Span<bool> inMemory = stackalloc bool[count];
-        for (int i = 0; i < count; i++)
-        {
-            ulong at = pdpt + (ulong)(i * mode.EntryBytes);
-            inMemory[i] = memory.Contains(at, (ulong)mode.EntryBytes);
-            saved[i] = inMemory[i] ? memory.ReadEntry(at, mode.EntryBytes) : 0;
-        }
-
-        ulong flagsReserved = facts.RootRegisterFlagsReserved;
-        try
+        Span<ulong> registers = stackalloc ulong[count];
+        if (choice.Source == PdpteSource.Given)
         {
             for (int i = 0; i < count; i++)
             {
-                ulong value = choice.Source == PdpteSource.Given ? choice[i] : saved[i];
-                if (choice.Source == PdpteSource.Image && (value & 1) != 0)
-                {
-                    ignoredBits |= value & flagsReserved;
-                    value &= ~flagsReserved;
-                }
-
-                if (inMemory[i])
-                {
-                    memory.WriteEntry(pdpt + (ulong)(i * mode.EntryBytes), value, mode.EntryBytes);
-                }
+                registers[i] = choice[i];
             }
-
-            return PagingModes.CreateWalker(memory, cpu);
         }
-        finally
+        else
         {
-            for (int i = 0; i < count; i++)
-            {
-                if (inMemory[i])
-                {
-                    memory.WriteEntry(pdpt + (ulong)(i * mode.EntryBytes), saved[i], mode.EntryBytes);
-                }
-            }
+            ignoredBits = PagingModes.ReadRootRegistersAsLoaded(memory, cpu, registers);
         }
+
+        return PagingModes.CreateWalker(memory, cpu, registers);
     }
 }

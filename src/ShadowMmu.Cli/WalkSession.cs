@@ -216,13 +216,7 @@ internal sealed class WalkSession : IDisposable
                 return false;
             }
 
-            IGuestPageWalker? created = Walker(memory, request.Cpu, null, request.Pdptes, out result.PdpteIgnoredBits, out error);
-            if (created == null)
-            {
-                return false;
-            }
-
-            walker = created;
+            walker = Walker(memory, request.Cpu, null, request.Pdptes, out result.PdpteIgnoredBits);
             Array.Copy(_recent, 0, _recent, 1, _recent.Length - 1);
             _recent[0] = new RecentWalker(memory, request.Cpu, request.Pdptes, walker, facts, result.PdpteIgnoredBits);
         }
@@ -280,7 +274,7 @@ internal sealed class WalkSession : IDisposable
             return false;
         }
 
-        var walker = (IEptWalker)Walker(memory, request.Cpu, mode, default, out _, out _)!;
+        var walker = (IEptWalker)Walker(memory, request.Cpu, mode, default, out _);
         result.EptMode = null;
         result.Mode = walker.Mode;
         result.MemorySize = memory.Size;
@@ -310,8 +304,8 @@ internal sealed class WalkSession : IDisposable
         }
 
         // PAE's PDPTE registers are loaded through EPT here (the reference walker, the SDM's load): --pdptes does not apply.
-        var ept = (IEptWalker)Walker(memory, request.Cpu, eptMode, default, out _, out _)!;
-        IGuestPageWalker guest = Walker(memory, request.Cpu, null, new PdpteChoice(PdpteSource.Strict), out _, out _)!;
+        var ept = (IEptWalker)Walker(memory, request.Cpu, eptMode, default, out _);
+        IGuestPageWalker guest = Walker(memory, request.Cpu, null, new PdpteChoice(PdpteSource.Strict), out _);
         result.Mode = mode;
         result.EptMode = eptMode;
         result.MemorySize = memory.Size;
@@ -437,12 +431,11 @@ internal sealed class WalkSession : IDisposable
         _withHoles.Clear();
     }
 
-    private IGuestPageWalker? Walker(GuestMemory memory, in CpuState cpu, PagingModeInfo? ept, PdpteChoice pdptes, out ulong ignored, out string? error)
+    private IGuestPageWalker Walker(GuestMemory memory, in CpuState cpu, PagingModeInfo? ept, PdpteChoice pdptes, out ulong ignored)
     {
         // A walker holds state loaded from memory when it is built (PAE's PDPTE registers); memory is back to the
         // image's bytes after every walk, so a cached walker is the one a fresh MOV to CR3 would give.
         var key = (memory, cpu, ept?.Name, pdptes);
-        error = null;
         if (!_walkers.TryGetValue(key, out (IGuestPageWalker Walker, ulong Ignored) entry))
         {
             if (_walkers.Count >= MaxCachedWalkers)
@@ -450,16 +443,9 @@ internal sealed class WalkSession : IDisposable
                 _walkers.Clear();
             }
 
-            IGuestPageWalker? walker = ept != null
+            entry.Walker = ept != null
                 ? PagingModes.CreateWalker(ept.Name, memory, cpu)
-                : PdpteRegisters.TryCreateWalker(memory, cpu, PagingModes.Select(cpu)!, pdptes, out entry.Ignored, out error);
-            if (walker == null)
-            {
-                ignored = 0;
-                return null;
-            }
-
-            entry.Walker = walker;
+                : PdpteRegisters.CreateWalker(memory, cpu, PagingModes.Select(cpu)!, pdptes, out entry.Ignored);
             _walkers[key] = entry;
         }
 

@@ -22,7 +22,7 @@ public class TranslatorBenchmarks
     private ulong[] _vas = Array.Empty<ulong>();
     private AddressTranslation[] _results = Array.Empty<AddressTranslation>();
 
-    [Params("long4", "long5", "legacy32")]
+    [Params("long4", "long5", "pae", "legacy32")]
     public string Guest { get; set; } = "long4";
 
     /// <summary>Which addresses: QEMU's samples, or one in every mapped page.</summary>
@@ -72,7 +72,10 @@ public class TranslatorBenchmarks
     internal static ulong[] MappedPages(GuestMemory memory, in CpuState cpu, Random random)
     {
         var pages = new Collector(new List<ulong>(), random);
-        new AddressSpace(PagingModes.Select(cpu)!, memory, cpu).Enumerate(ref pages);
+        PagingModeInfo mode = PagingModes.Select(cpu)!;
+        ulong[] registers = new ulong[PagingModeFacts.Of(mode).RootRegisters];
+        PagingModes.ReadRootRegistersAsLoaded(memory, cpu, registers);   // PAE: the image's PDPTEs as the registers held them
+        new AddressSpace(mode, memory, cpu, registers).Enumerate(ref pages);
         return pages.Vas.ToArray();
     }
 

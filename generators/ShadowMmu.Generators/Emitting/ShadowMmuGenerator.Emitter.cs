@@ -208,6 +208,34 @@ namespace ShadowMmu.Generators
 
                 _w.Close();
                 _w.Line();
+                if (_plan.RegisterLevel is LevelPlan given)
+                {
+                    EmitGivenRegistersConstructor(given);
+                }
+            }
+
+            // Where the registers come from somewhere other than the table at CR3 (a VM entry loads PAE's PDPTEs from the
+            // VMCS; a dump's reader knows what the registers held when the table has changed since), with the same check.
+            private void EmitGivenRegistersConstructor(LevelPlan register)
+            {
+                int count = 1 << register.Index.Width;
+                string name = register.EntryName;
+                _w.Summary("Builds the walker for <paramref name=\"cpu\"/> with the " + count + " " + name + " registers holding <paramref name=\"registers\"/>",
+                    "instead of what memory holds at CR3 (as a VM entry loads them from the VMCS), checked as a MOV to CR3 checks them.");
+                _w.Line("/// <exception cref=\"global::System.ArgumentException\">Not " + count + " registers.</exception>");
+                _w.Wrap("public " + _plan.WalkerName + "(", new[] { Mmu + "GuestMemory memory", "in " + Mmu + "CpuState cpu", "global::System.ReadOnlySpan<ulong> registers" }, ", ", ")");
+                _w.Open("    : this(memory, cpu)");
+                _w.Open("if (registers.Length != " + count + ")");
+                _w.Wrap("throw new global::System.ArgumentException(", new[] { "\"" + count + " " + name + " registers are needed, not \" + registers.Length + \".\"", "nameof(registers)" }, ", ", ");");
+                _w.Close();
+                _w.Line();
+                _w.Line("_registerLoadFaulted = false;");
+                _w.Open("for (int i = 0; i < " + count + "; i++)");
+                _w.Line(register.RegistersField + "[i] = registers[i];");
+                _w.Line("_registerLoadFaulted |= " + _format.PresentTest("registers[i]") + " && (registers[i] & " + register.TableReservedField + ") != 0;");
+                _w.Close();
+                _w.Close();
+                _w.Line();
             }
 
             private void EmitReservedFieldsInit()

@@ -31,6 +31,20 @@ namespace ShadowMmu.Generators
                 w.Close();
                 w.Close();
                 w.Line();
+                w.Summary("A walker for the mode <paramref name=\"name\"/> whose root registers (PAE's PDPTEs) hold <paramref name=\"registers\"/>,",
+                    "or null if there is no such mode or it has no root registers.");
+                w.OpenWrapped("public static " + Code.Mmu + "IGuestPageWalker? Create(",
+                    new[] { "string name", Code.Mmu + "GuestMemory memory", "in " + Code.Mmu + "CpuState cpu", "global::System.ReadOnlySpan<ulong> registers" }, ", ", ")");
+                w.Open("switch (name)");
+                foreach (WalkerPlan spec in plans.Where(s => s.RegisterLevel != null))
+                {
+                    w.Line("case \"" + spec.Mode + "\": return new " + spec.WalkerName + "(memory, cpu, registers);");
+                }
+
+                w.Line("default: return null;");
+                w.Close();
+                w.Close();
+                w.Line();
                 w.Summary("The mode whose <c>selected-when</c> conditions all hold for <paramref name=\"cpu\"/>, or null.");
                 w.Open("public static " + Code.Mmu + "PagingModeInfo? Select(in " + Code.Mmu + "CpuState cpu)");
                 foreach (WalkerPlan spec in plans.Where(s => s.SelectedWhen.Count > 0))

@@ -21,13 +21,44 @@ public sealed class AddressTranslator
 {
     private readonly IGuestPageWalker _walker;
 
-    /// <summary>A translator for the mode <paramref name="cpu"/> selects, over <paramref name="memory"/>.</summary>
+    /// <summary>
+    /// A translator for the mode <paramref name="cpu"/> selects, over <paramref name="memory"/>. PAE's PDPTE registers are
+    /// the image's PDPTEs as the registers held them (<see cref="PagingModes.ReadRootRegistersAsLoaded"/>: a dump shows
+    /// the table as it is now, and QEMU sets bit 5 in it after the load); the bits ignored are in
+    /// <see cref="IgnoredRootRegisterBits"/>. <paramref name="strictRootRegisters"/> loads them as the SDM's MOV to CR3
+    /// does instead, where a present PDPTE with any reserved bit set makes every translation a #GP.
+    /// </summary>
     /// <exception cref="ArgumentException">Paging is off, or the state is impossible (<see cref="CpuState.Validate"/>).</exception>
-    public AddressTranslator(GuestMemory memory, in CpuState cpu)
+    public AddressTranslator(GuestMemory memory, in CpuState cpu, bool strictRootRegisters = false)
     {
         ArgumentNullException.ThrowIfNull(memory);
-        _walker = PagingModes.CreateWalker(memory.IsReadOnly ? memory : memory.CreateReadOnlyView(), cpu);
+        GuestMemory view = memory.IsReadOnly ? memory : memory.CreateReadOnlyView();
+        int count = strictRootRegisters || cpu.Validate() != null || PagingModes.Select(cpu) is not { } mode ? 0 : PagingModeFacts.Of(mode).RootRegisters;
+        Span<ulong> registers = stackalloc ulong[count];
+        if (count > 0)
+        {
+            IgnoredRootRegisterBits = PagingModes.ReadRootRegistersAsLoaded(memory, cpu, registers);
+        }
+
+        _walker = PagingModes.CreateWalker(view, cpu, registers);
     }
+
+    /// <summary>
+    /// A translator whose root registers (PAE's four PDPTEs) hold <paramref name="rootRegisters"/>, checked as a MOV to
+    /// CR3 checks them (a present one with a reserved bit set makes every translation a #GP).
+    /// </summary>
+    /// <exception cref="ArgumentException">Paging is off, the state is impossible, or the mode has not that many root registers.</exception>
+    public AddressTranslator(GuestMemory memory, in CpuState cpu, ReadOnlySpan<ulong> rootRegisters)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        _walker = PagingModes.CreateWalker(memory.IsReadOnly ? memory : memory.CreateReadOnlyView(), cpu, rootRegisters);
+    }
+
+    /// <summary>
+    /// The reserved bits (OR over PAE's four PDPTEs) that reading the image's PDPTEs as the registers held them ignored;
+    /// 0 when none were set, in strict mode, and in modes without root registers.
+    /// </summary>
+    public ulong IgnoredRootRegisterBits { get; }
 
     /// <summary>The paging mode the registers selected.</summary>
     public PagingModeInfo Mode => _walker.Mode;

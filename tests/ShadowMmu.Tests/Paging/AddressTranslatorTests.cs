@@ -39,7 +39,7 @@ public sealed class AddressTranslatorTests
                 {
                     ulong[] vas = group.Select(c => c.Va).Concat(tables.MappedVas.Take(20)).ToArray();
                     var results = new AddressTranslation[vas.Length];
-                    translated += new AddressTranslator(memory, cpu).Translate(vas, results, group.Key.Kind, group.Key.Cpl, group.Key.Ac);
+                    translated += new AddressTranslator(memory, cpu, strictRootRegisters: true).Translate(vas, results, group.Key.Kind, group.Key.Cpl, group.Key.Ac);
                     Assert.Equal(before, Hash(memory));
 
                     // The walker itself, on the memory, its A/D flags put back after each walk.
@@ -147,10 +147,46 @@ public sealed class AddressTranslatorTests
         Assert.Equal(0x42UL, memory.ReadEntry(8, 8));   // the view freed nothing
     }
 
+    /// <summary>
+    /// A PAE image whose PDPT has bit 5 set in a present entry after the load (as QEMU's TCG leaves it): by default the
+    /// translator reads the entry as the register held it, and says which bits it ignored; strictly, as the SDM's MOV to
+    /// CR3, every address is #GP; given registers are used as given, and checked as a load checks them.
+    /// </summary>
+    [Fact]
+    public void Pae_reads_the_images_pdptes_as_the_registers_held_them_unless_told_otherwise()
+    {
+        using GuestMemory memory = GuestMemory.Allocate(0x10_0000);
+        var cpu = new CpuState(Cr0.PG | Cr0.PE, 0x1020, Cr4.PAE, 0);
+        memory.WriteUInt64(0x1020, 0x2000 | 0x21);          // PDPTE 0, bit 5 set: reserved in the register
+        memory.WriteUInt64(0x2000, 0x3000 | 0x3);           // PDE 0 -> page table
+        memory.WriteUInt64(0x3000 + (5 * 8), 0x7000 | 0x3); // PTE 5 -> frame 0x7000
+        const ulong va = 0x5123;
+
+        var lenient = new AddressTranslator(memory, cpu);
+        Assert.True(lenient.TryTranslate(va, out ulong pa));
+        Assert.Equal(0x7123UL, pa);
+        Assert.Equal(0x20UL, lenient.IgnoredRootRegisterBits);
+
+        var results = new AddressTranslation[1];
+        Assert.Equal(0, new AddressTranslator(memory, cpu, strictRootRegisters: true).Translate(new[] { va }, results));
+        Assert.Equal(WalkFault.GeneralProtection, results[0].Fault);
+
+        ulong[] given = { 0x2001, 0, 0, 0 };
+        Assert.True(new AddressTranslator(memory, cpu, given).TryTranslate(va, out pa));
+        Assert.Equal(0x7123UL, pa);
+        Assert.Equal(0, new AddressTranslator(memory, cpu, new ulong[] { 0x2021, 0, 0, 0 }).Translate(new[] { va }, results));
+        Assert.Equal(WalkFault.GeneralProtection, results[0].Fault);
+        Assert.Throws<ArgumentException>(() => new AddressTranslator(memory, cpu, new ulong[] { 0x2001 }));
+
+        var long4 = new CpuState(Cr0.PG | Cr0.PE, 0x1000, Cr4.PAE, Efer.LME | Efer.LMA);
+        Assert.Throws<ArgumentException>(() => new AddressTranslator(memory, long4, given));
+        Assert.Equal(0UL, new AddressTranslator(memory, long4).IgnoredRootRegisterBits);
+    }
+
     public static TheoryData<string, int, int> RealVcpus()
     {
         var data = new TheoryData<string, int, int>();
-        foreach (string mode in new[] { "long4", "long5", "legacy32" })
+        foreach (string mode in new[] { "long4", "long5", "pae", "legacy32" })
         {
             for (int cpu = 0; cpu < 2; cpu++)
             {
@@ -163,8 +199,8 @@ public sealed class AddressTranslatorTests
 
     /// <summary>
     /// QEMU's gva2gpa is a debug walk: present entries only, rights ignored; a supervisor read with EFLAGS.AC and PKRU 0
-    /// is refused by nothing but a reserved bit. (PAE's images need the tool's lenient PDPTE reading, not this view's
-    /// MOV to CR3: RealGuestTranslateTests covers them through translate.)
+    /// is refused by nothing but a reserved bit. PAE's PDPTEs in these images have bit 5 set (QEMU's accessed flag), which
+    /// the translator reads as the registers held them.
     /// </summary>
     [Theory]
     [MemberData(nameof(RealVcpus))]

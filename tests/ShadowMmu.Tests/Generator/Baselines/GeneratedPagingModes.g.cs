@@ -30,6 +30,20 @@ namespace ShadowMmu
         }
 
         /// <summary>
+        /// A walker for the mode <paramref name="name"/> whose root registers (PAE's PDPTEs) hold
+        /// <paramref name="registers"/>, or null if there is no such mode or it has no root registers.
+        /// </summary>
+        public static ShadowMmu.IGuestPageWalker? Create(string name, ShadowMmu.GuestMemory memory,
+            in ShadowMmu.CpuState cpu, global::System.ReadOnlySpan<ulong> registers)
+        {
+            switch (name)
+            {
+                case "pae": return new PaeWalker(memory, cpu, registers);
+                default: return null;
+            }
+        }
+
+        /// <summary>
         /// The mode whose <c>selected-when</c> conditions all hold for <paramref name="cpu"/>, or null.
         /// </summary>
         public static ShadowMmu.PagingModeInfo? Select(in ShadowMmu.CpuState cpu)

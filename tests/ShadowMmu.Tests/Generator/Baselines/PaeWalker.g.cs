@@ -165,6 +165,30 @@ level 1 PTE
             }
         }
 
+        /// <summary>
+        /// Builds the walker for <paramref name="cpu"/> with the 4 PDPTE registers holding
+        /// <paramref name="registers"/> instead of what memory holds at CR3 (as a VM entry loads them from the VMCS),
+        /// checked as a MOV to CR3 checks them.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">Not 4 registers.</exception>
+        public PaeWalker(ShadowMmu.GuestMemory memory, in ShadowMmu.CpuState cpu,
+            global::System.ReadOnlySpan<ulong> registers)
+            : this(memory, cpu)
+        {
+            if (registers.Length != 4)
+            {
+                throw new global::System.ArgumentException(
+                    "4 PDPTE registers are needed, not " + registers.Length + ".", nameof(registers));
+            }
+
+            _registerLoadFaulted = false;
+            for (int i = 0; i < 4; i++)
+            {
+                _pdpteRegisters[i] = registers[i];
+                _registerLoadFaulted |= (registers[i] & 1) != 0 && (registers[i] & _pdpteReserved) != 0;
+            }
+        }
+
         /// <inheritdoc/>
         public ShadowMmu.PagingModeInfo Mode => Info;
 
