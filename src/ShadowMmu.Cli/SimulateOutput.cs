@@ -252,6 +252,62 @@ internal static class SimulateOutput
         }
     }
 
+    public static void WriteProtocolScenarioText(TextWriter output, ProtocolScenarioResult result, string recheck)
+    {
+        string settings = result.Settings.Length > 0 ? result.Settings + ", " : "";
+        output.WriteLine($"== scenario {result.Scenario} in {result.Mode} ({Title(result.Mode)}): order {result.Order}, {settings}re-check {recheck}");
+        for (int i = 0; i < result.Steps.Count; i++)
+        {
+            output.WriteLine($"{i + 1,3}. {result.Steps[i]}");
+        }
+
+        if (result.Audit.Clean)
+        {
+            output.WriteLine($"audit: clean ({N(result.Audit.PagesChecked)} shadow pages, {N(result.Audit.EntriesChecked)} entries checked, {N(result.Audit.Pending)} pending)");
+            return;
+        }
+
+        output.WriteLine($"audit: STALE ({N(result.Audit.Stale.Count)} stale of {N(result.Audit.EntriesChecked)} entries checked, {N(result.Audit.Pending)} pending)");
+        foreach (StaleEntry stale in result.Audit.Stale)
+        {
+            WriteStale(output, stale);
+        }
+    }
+
+    public static void WriteProtocolScenarioJson(TextWriter output, ProtocolScenarioResult result, string recheck)
+    {
+        WriteJson(output, json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("command", "simulate");
+            json.WriteString("scenario", result.Scenario);
+            json.WriteString("mode", result.Mode);
+            json.WriteString("order", result.Order);
+            json.WriteString("recheck", recheck);
+            if (result.Settings.StartsWith("seq-check ", StringComparison.Ordinal))
+            {
+                json.WriteString("seqCheck", result.Settings["seq-check ".Length..]);
+            }
+
+            json.WriteStartArray("steps");
+            foreach (string step in result.Steps)
+            {
+                json.WriteStringValue(step);
+            }
+
+            json.WriteEndArray();
+            json.WriteBoolean("clean", result.Audit.Clean);
+            json.WriteStartObject("audit");
+            json.WriteBoolean("clean", result.Audit.Clean);
+            json.WriteNumber("pagesChecked", result.Audit.PagesChecked);
+            json.WriteNumber("entriesChecked", result.Audit.EntriesChecked);
+            json.WriteNumber("pending", result.Audit.Pending);
+            WriteStaleArray(json, "stale", result.Audit.Stale);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        });
+    }
+
     public static void WriteScenarioJson(TextWriter output, RaceScenarioResult result)
     {
         WriteJson(output, json =>

@@ -10,7 +10,7 @@ internal interface IModeOps
 {
     bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac);
 
-    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks);
+    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks);
 }
 
 internal struct Legacy32Ops : IModeOps
@@ -21,7 +21,7 @@ internal struct Legacy32Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct PaeOps : IModeOps
@@ -32,7 +32,7 @@ internal struct PaeOps : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Long4Ops : IModeOps
@@ -43,7 +43,7 @@ internal struct Long4Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Long5Ops : IModeOps
@@ -54,7 +54,7 @@ internal struct Long5Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Ept4Ops : IModeOps
@@ -65,7 +65,7 @@ internal struct Ept4Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Ept5Ops : IModeOps
@@ -76,7 +76,7 @@ internal struct Ept5Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 /// <summary>

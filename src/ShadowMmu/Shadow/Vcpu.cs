@@ -75,13 +75,70 @@ public sealed class Vcpu
     /// <exception cref="ArgumentException">The state is impossible or paging is off.</exception>
     public void SetState(in CpuState cpu)
     {
+        // MOV to CR3 flushes the address space it loads (global pages survive with CR4.PGE); a change of CR0 or CR4
+        // (PGE above all: SDM "Operations that Invalidate TLBs and Paging-Structure Caches") flushes everything.
+        if (cpu.Cr0 != State.Cr0 || cpu.Cr4 != State.Cr4 || cpu.Efer != State.Efer)
+        {
+            Vm.Tlb.FlushAll();
+        }
+
+        ChangeState(cpu, flush: true);
+    }
+
+    /// <summary>
+    /// MOV to CR3 with <paramref name="value"/> as its operand: with CR4.PCIDE set, bit 63 set keeps the translations
+    /// cached for the PCID in CR3[11:0] (no flush: a cached root is reused without a sync, as KVM's kvm_set_cr3 skips
+    /// KVM_REQ_MMU_SYNC); otherwise as <see cref="SetState"/>.
+    /// </summary>
+    public void MovToCr3(ulong value)
+    {
+        bool noFlush = (State.Cr4 & Cr4.PCIDE) != 0 && (value & (1UL << 63)) != 0;
+        ChangeState(State with { Cr3 = value & ~(1UL << 63) }, flush: !noFlush);
+    }
+
+    private void ChangeState(in CpuState cpu, bool flush)
+    {
         using (Vm.MmuLock.Enter())
         {
             CacheRoots();
         }
 
         Switch(cpu);
-        LoadRoots();
+        LoadRoots(flush);
+    }
+
+    /// <summary>
+    /// INVEPT (a nested guest's L1 hypervisor): single-context invalidates what was cached for the current EPTP,
+    /// all-context for every EPTP (SDM Vol. 3C "Invalidation of Cached EPT Translations"). KVM frees the matching roots and
+    /// syncs them when they load again (nested handle_invept, kvm_mmu_load, kvm_mmu_sync_roots).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The vCPU does not run a nested guest (no EPTP).</exception>
+    public void Invept(bool allContexts)
+    {
+        if (!_ept)
+        {
+            throw new InvalidOperationException("INVEPT needs a vCPU that runs a nested guest (EPTP set).");
+        }
+
+        using (Vm.MmuLock.Enter())
+        {
+            if (allContexts)
+            {
+                Vm.Tlb.FlushAll();
+                foreach (CachedRoots cached in _previousRoots)
+                {
+                    cached.Release(Vm);
+                }
+
+                _previousRoots.Clear();
+            }
+            else
+            {
+                RecordRootFlush();
+            }
+
+            Vm.SyncRoots(this);
+        }
     }
 
     /// <summary>
@@ -96,7 +153,7 @@ public sealed class Vcpu
         {
             if (NeedsRootReload())
             {
-                LoadRoots();
+                LoadRoots(flush: false);
             }
 
             if (TryTranslate(va, kind, cpl, ac, out ulong gpa))
@@ -126,47 +183,96 @@ public sealed class Vcpu
         throw new InvalidOperationException($"vCPU {Id}: the access to 0x{va:x} faulted {MaxAttempts} times without progress.");
     }
 
-    /// <summary>A guest store of <paramref name="size"/> bytes at <paramref name="va"/>: translated, then written (trapping if the frame is a shadowed table).</summary>
+    /// <summary>
+    /// A guest store of <paramref name="size"/> bytes at <paramref name="va"/>: translated and written as one step, as
+    /// the processor does (a TLB flush waits for it: the shadow walk stays open across the store); a store into a
+    /// write-protected guest table then traps; one the shadow cannot translate writably is emulated.
+    /// </summary>
     public AccessResult Write(ulong va, ulong value, int size, int cpl, bool ac = false)
     {
-        AccessResult result = Access(va, AccessKind.Write, cpl, ac);
-        if (result.Outcome == AccessOutcome.Emulated)
+        _stats.Add(ShadowCounter.Accesses);
+        var walk = default(GuestWalk);
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            _stats.Add(ShadowCounter.EmulatedWrites);
+            if (NeedsRootReload())
+            {
+                LoadRoots(flush: false);
+            }
+
+            bool stored = false;
+            ulong gpa = 0;
+            Interlocked.Exchange(ref WalkEpoch, Vm.Epoch);
+            try
+            {
+                if (TranslateInWalk(va, AccessKind.Write, cpl, ac, out gpa))
+                {
+                    // A stale host frame backs no guest frame: the store goes nowhere (the audit reports the entry).
+                    Vm.StoreGuest(gpa, value, size);
+                    stored = true;
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref WalkEpoch, 0);
+            }
+
+            if (stored)
+            {
+                if (attempt == 0)
+                {
+                    _stats.Add(ShadowCounter.Hits);
+                }
+
+                Vm.AfterGuestStore(gpa, size);
+                return new AccessResult(AccessOutcome.Translated, gpa, WalkFault.None, 0);
+            }
+
+            if (attempt > 0)
+            {
+                _stats.Add(ShadowCounter.Retries);
+            }
+
+            switch (HandleFault(ref walk, va, AccessKind.Write, cpl, ac))
+            {
+                case FaultOutcome.GuestFault:
+                    return new AccessResult(AccessOutcome.GuestFault, 0, walk.Fault, walk.ErrorCode);
+                case FaultOutcome.Emulate:
+                    _stats.Add(ShadowCounter.EmulatedWrites);
+                    Vm.GuestWrite(walk.PhysicalAddress, value, size);
+                    return new AccessResult(AccessOutcome.Emulated, walk.PhysicalAddress, WalkFault.None, 0);
+            }
         }
 
-        if (result.Outcome != AccessOutcome.GuestFault)
-        {
-            Vm.GuestWrite(result.Gpa, value, size);
-        }
-
-        return result;
+        throw new InvalidOperationException($"vCPU {Id}: the write to 0x{va:x} faulted {MaxAttempts} times without progress.");
     }
 
-    /// <summary>INVLPG: drops the shadow leaf for <paramref name="va"/>, so the next access faults and re-reads the guest tables.</summary>
+    /// <summary>
+    /// INVLPG (KVM's <c>kvm_mmu_invlpg</c>, <c>kvm_mmu_invalidate_addr</c> over the current and the cached roots): the
+    /// leaf for <paramref name="va"/> of an unsync table is re-read from the guest (and installed again as a prefetch);
+    /// a leaf of a table in sync is dropped, so that the next access faults and re-reads the guest tables. For a nested
+    /// guest INVLPG does not touch guest-physical translations (INVEPT does): the shadow is the same, no flush is recorded.
+    /// </summary>
     public void Invlpg(ulong va)
     {
         _stats.Add(ShadowCounter.Invlpgs);
         using (Vm.MmuLock.Enter())
         {
-            ShadowPage? page = RootFor(va);
-            for (int level = page?.Role.Level ?? 0; page != null && level >= 1; level--)
+            ShadowPage? root = RootFor(va);
+            if (!_ept && root != null)
             {
-                int index = ShadowIndex(va, level);
-                ulong spte = page[index];
-                if (!Spte.IsPresent(spte))
-                {
-                    return;
-                }
+                // Recorded before the sync reads the guest entry: a write after this point may still be pending.
+                Vm.Tlb.Invlpg(Vm.ContextOf(root), Vm.WithinRoot(root, va));
+            }
 
-                if (level == 1)
-                {
-                    Vm.DropSpte(page, index);
-                    _stats.Add(ShadowCounter.ZappedEntries);
-                    return;
-                }
+            if (Vm.InvalidateAddr(root, va))
+            {
+                _stats.Add(ShadowCounter.ZappedEntries);
+            }
 
-                page = Vm.Page(Spte.ChildId(spte));
+            int slot = _rootSlots == 1 ? 0 : (int)(va >> 30) & 3;
+            foreach (CachedRoots cached in _previousRoots)
+            {
+                Vm.InvalidateAddr(cached.Roots[slot], va);
             }
         }
     }
@@ -177,9 +283,21 @@ public sealed class Vcpu
     /// </summary>
     public bool TryTranslate(ulong va, AccessKind kind, int cpl, bool ac, out ulong gpa)
     {
-        gpa = 0;
         Interlocked.Exchange(ref WalkEpoch, Vm.Epoch);
         try
+        {
+            return TranslateInWalk(va, kind, cpl, ac, out gpa);
+        }
+        finally
+        {
+            Volatile.Write(ref WalkEpoch, 0);
+        }
+    }
+
+    // The walk itself; the caller has published its WalkEpoch.
+    private bool TranslateInWalk(ulong va, AccessKind kind, int cpl, bool ac, out ulong gpa)
+    {
+        gpa = 0;
         {
             ShadowPage? page = RootFor(va);
             if (page == null || !page.Valid)
@@ -215,12 +333,12 @@ public sealed class Vcpu
                 }
             }
 
-            gpa = (Spte.Gfn(spte) << 12) | (va & 0xFFF);
+            // The leaf names a host frame; the guest-physical address is the guest frame that host frame backs now (a host
+            // frame is not reused while a shadow walk that may have read an entry mapping it is still running).
+            ulong pfn = Spte.Pfn(spte);
+            ulong gfn = pfn == HostFrames.None ? Spte.Frame(spte) : Vm.Host.GfnOf(pfn);
+            gpa = gfn == HostFrames.NoGuestFrame ? HostFrames.NoGuestFrame : (gfn << 12) | (va & 0xFFF);
             return true;
-        }
-        finally
-        {
-            Volatile.Write(ref WalkEpoch, 0);
         }
     }
 
@@ -239,9 +357,10 @@ public sealed class Vcpu
             return FaultOutcome.GuestFault;
         }
 
-        // 2. A write to a frame that a shadow page shadows cannot be mapped writable: emulate it.
+        // 2. A write to a frame that can never be mapped writable (an upper-level table, or any shadowed table without
+        // unsync): emulate it (KVM's page_fault_handle_page_track). A table of 4 KiB pages goes unsync in fetch instead.
         bool write = kind == AccessKind.Write;
-        if (write && Vm.IsWriteProtected(walk.Gfn))
+        if (write && Vm.IsWriteTracked(walk.Gfn))
         {
             return FaultOutcome.Emulate;
         }
@@ -250,7 +369,13 @@ public sealed class Vcpu
         IFetchHooks? hooks = Vm.FetchHooks;
         hooks?.AfterWalk(this, in walk);
 
-        // 3. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
+        // 3. The host frame, resolved without the lock (KVM's kvm_faultin_pfn, which may sleep): the sequence is read
+        // first, so that an invalidation that moves the frame from here on is seen under the lock.
+        long mmuSeq = Vm.SnapshotMmuInvalidateSeq();
+        ulong pfn = Vm.Host.Resolve(walk.Gfn);
+        hooks?.AfterResolve(this, in walk, mmuSeq, pfn);
+
+        // 4. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
         Vm.TopUp(_cache);
         using (Vm.MmuLock.Enter())
         {
@@ -259,9 +384,19 @@ public sealed class Vcpu
                 return FaultOutcome.Retry;
             }
 
+            // 5. KVM's is_page_fault_stale: an invalidation over the frame ended since the snapshot, or is under way.
+            bool checkSequence = Vm.SequenceCheck;
+            bool stale = checkSequence && Vm.MmuInvalidateRetryGfn(mmuSeq, walk.Gfn);
+            hooks?.AfterSequenceCheck(this, checkSequence, stale);
+            if (stale)
+            {
+                _stats.Add(ShadowCounter.SeqRetries);
+                return FaultOutcome.Retry;
+            }
+
             Vm.MakePagesAvailable();
             hooks?.BeforeFetch(this, in walk);
-            FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, Vm.RecheckOrder, hooks);
+            FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, pfn, Vm.RecheckOrder, hooks);
             if (outcome == FetchOutcome.Retry)
             {
                 _stats.Add(ShadowCounter.RecheckFailures);
@@ -390,13 +525,18 @@ public sealed class Vcpu
         _rootSlots = _fetcher.GetRootTables(_rootTables);
     }
 
-    /// <summary>Makes the shadow roots for the current CR3 and role: from the cache of previous roots, or new.</summary>
-    internal void LoadRoots()
+    /// <summary>
+    /// Makes the shadow roots for the current CR3 and role: from the cache of previous roots, or new; then, unless a
+    /// PCID's no-flush load reused a cached root, every unsync page they reach is synced (KVM's kvm_mmu_sync_roots),
+    /// after the flush (<paramref name="flush"/>: a CR3 load's, recorded for the audit) that allows it.
+    /// </summary>
+    internal void LoadRoots(bool flush = true)
     {
         Vm.TopUp(_cache);
         using (Vm.MmuLock.Enter())
         {
             ReleaseRoots();
+            bool reused = false;
             for (int i = 0; i < _previousRoots.Count; i++)
             {
                 CachedRoots cached = _previousRoots[i];
@@ -404,24 +544,58 @@ public sealed class Vcpu
                 {
                     Array.Copy(cached.Roots, _roots, 4);
                     _previousRoots.RemoveAt(i);
-                    return;
+                    reused = true;
+                    break;
                 }
             }
 
-            _stats.Add(ShadowCounter.RootLoads);
-            for (int slot = 0; slot < _rootSlots; slot++)
+            if (!reused)
             {
-                RootTable table = _rootTables[slot];
-                if (!table.Present)
-                {
-                    continue;
-                }
-
-                ShadowRole role = ShadowRole.Create(_fetcher.ShadowRootLevel, table.Quadrant, false, AccessRights.All, _role);
-                ShadowPage root = Vm.FindOrCreate(table.Gfn, role, _cache, out _);
-                root.RootCount++;
-                _roots[slot] = root;
+                MakeRoots();
             }
+
+            if (flush)
+            {
+                RecordRootFlush();
+            }
+
+            if (flush || !reused)
+            {
+                Vm.SyncRoots(this);
+            }
+        }
+    }
+
+    /// <summary>A MOV to CR3 (or INVEPT single-context) flushed the address spaces of the current roots.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private void RecordRootFlush()
+    {
+        bool globalPagesSurvive = !_ept && (State.Cr4 & Cr4.PGE) != 0;
+        for (int slot = 0; slot < _rootSlots; slot++)
+        {
+            if (_roots[slot] is ShadowPage root)
+            {
+                Vm.Tlb.FlushContext(Vm.ContextOf(root), globalPagesSurvive);
+            }
+        }
+    }
+
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private void MakeRoots()
+    {
+        _stats.Add(ShadowCounter.RootLoads);
+        for (int slot = 0; slot < _rootSlots; slot++)
+        {
+            RootTable table = _rootTables[slot];
+            if (!table.Present)
+            {
+                continue;
+            }
+
+            ShadowRole role = ShadowRole.Create(_fetcher.ShadowRootLevel, table.Quadrant, false, AccessRights.All, _role);
+            ShadowPage root = Vm.FindOrCreate(table.Gfn, role, _cache, out _);
+            root.RootCount++;
+            _roots[slot] = root;
         }
     }
 

@@ -108,6 +108,39 @@ public sealed class SimulateTests
         Assert.Contains(result.Lines, l => l.StartsWith("      guest:  level-2 entry at 0x", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("write-first", "off", 1)]
+    [InlineData("write-first", "on", 0)]
+    [InlineData("fetch-first", "off", 0)]
+    [InlineData("fetch-first", "on", 0)]
+    public void Scenario_host_invalidate_exits_1_exactly_where_the_audit_finds_a_stale_entry(string order, string seqCheck, int exitCode)
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "host-invalidate", "--order", order, "--seq-check", seqCheck);
+
+        Assert.True(result.ExitCode == exitCode, result.Stdout + result.Stderr);
+        Assert.StartsWith($"== scenario host-invalidate in long4", result.Lines[0], StringComparison.Ordinal);
+        Assert.Contains($"order {order}, seq-check {seqCheck}, re-check fixed", result.Lines[0], StringComparison.Ordinal);
+        Assert.Contains(result.Lines, l => l.Contains("snapshots mmu_invalidate_seq", StringComparison.Ordinal));
+        Assert.StartsWith(exitCode == 1 ? "    stale: maps host frame" : "audit: clean", exitCode == 1 ? result.Lines.Single(l => l.StartsWith("    stale: ", StringComparison.Ordinal)) : result.Lines[^1], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("before-flush")]
+    [InlineData("after-flush")]
+    public void Scenario_unsync_write_is_clean_in_both_orders(string order)
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "unsync-write", "--order", order, "--mode", "pae", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement root = document.RootElement;
+        Assert.Equal("unsync-write", root.GetProperty("scenario").GetString());
+        Assert.Equal(order, root.GetProperty("order").GetString());
+        Assert.True(root.GetProperty("clean").GetBoolean());
+        Assert.Equal(0, root.GetProperty("audit").GetProperty("pending").GetInt64());
+        Assert.Contains(root.GetProperty("steps").EnumerateArray(), s => s.GetString()!.Contains("which goes unsync", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Scenario_seed_1a_fixed_is_clean()
     {
@@ -153,6 +186,10 @@ public sealed class SimulateTests
     [InlineData("--order applies to --scenario only", "--order", "fetch-first")]
     [InlineData("fetch-last", "--scenario", "seed-1a", "--order", "fetch-last")]
     [InlineData("nope", "--recheck", "nope")]
+    [InlineData("not an order of host-invalidate", "--scenario", "host-invalidate", "--order", "before-flush")]
+    [InlineData("not an order of unsync-write", "--scenario", "unsync-write", "--order", "write-first")]
+    [InlineData("--seq-check applies to --scenario host-invalidate", "--scenario", "unsync-write", "--seq-check", "off")]
+    [InlineData("maybe", "--seq-check", "maybe")]
     [InlineData("--ops does not apply", "--scenario", "seed-1a", "--ops", "100")]
     [InlineData("one name", "--scenario", "seed-1a", "--mode", "pae,long4")]
     [InlineData("'--bogus'", "--bogus")]
@@ -171,8 +208,11 @@ public sealed class SimulateTests
             Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
         }
 
-        Assert.Contains("seed-1a|seed-1b|seed-2", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("write-first|fetch-first", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("seed-1a|seed-1b|seed-2|host-invalidate|unsync-write", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("seed-*: write-first|fetch-first", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("host-invalidate: write-first|fetch-first", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("unsync-write: before-flush|after-flush", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--seq-check", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("fixed|pre-fix|no-leaf", result.Stdout, StringComparison.Ordinal);
     }
 }
