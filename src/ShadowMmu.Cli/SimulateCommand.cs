@@ -79,6 +79,18 @@ internal static class SimulateCommand
             DefaultValueFactory = _ => Rechecks[0],
         };
         recheck.AcceptOnlyFromAmong(Rechecks);
+        var unsync = new Option<string>("--unsync")
+        {
+            Description = "Whether tables of 4 KiB pages go unsync when the guest maps them writable (KVM's way): on, or off to keep every shadowed table write-protected. [default: on]",
+            HelpName = "on|off",
+        };
+        unsync.AcceptOnlyFromAmong("on", "off");
+        var workload = new Option<string>("--workload")
+        {
+            Description = "What the writer threads do: mix (entries at every level, INVLPG, CR3 switches, zaps) or fork (whole tables of 4 KiB pages rewritten, then a flush, as fork, exec and munmap do). [default: mix]",
+            HelpName = "mix|fork",
+        };
+        workload.AcceptOnlyFromAmong("mix", "fork");
         var json = new Option<bool>("--json") { Description = "Print a JSON summary (stale entries listed) instead of tables." };
         var auditEvery = new Option<double?>("--audit-every")
         {
@@ -90,7 +102,7 @@ internal static class SimulateCommand
 
         var command = new Command("simulate", "Run a multi-threaded guest on the shadow MMU: with no options, every paging mode for a few seconds, several vCPUs, guest page-table churn at every level; print the MMU's counters per mode and the audit of every shadow entry against the guest's tables. Exit code 0 when the audit is clean, 1 when it found a stale mapping (printed), 2 for bad options.")
         {
-            mode, vcpus, writers, seconds, ops, seed, scenario, order, recheck, seqCheck, json, auditEvery, shadowPages,
+            mode, vcpus, writers, seconds, ops, seed, scenario, order, recheck, seqCheck, unsync, workload, json, auditEvery, shadowPages,
         };
 
         command.Validators.Add(result =>
@@ -114,7 +126,7 @@ internal static class SimulateCommand
             {
                 result.AddError($"--seq-check applies to --scenario {HostInvalidateScenario.Name} and to runs, not to {result.GetValue(scenario)}");
             }
-            else if (isScenario && Given(result, vcpus, writers, seconds, ops, seed, auditEvery, shadowPages) is string extra)
+            else if (isScenario && Given(result, vcpus, writers, seconds, ops, seed, auditEvery, shadowPages, unsync, workload) is string extra)
             {
                 result.AddError($"--scenario runs one fixed interleaving: {extra} does not apply (it takes --mode, --order, --recheck, --seq-check and --json)");
             }
@@ -178,6 +190,9 @@ internal static class SimulateCommand
                 Seconds = parsed.GetValue(seconds),
                 Seed = parsed.GetValue(seed),
                 Recheck = recheckOrder,
+                SequenceCheck = sequenceCheck,
+                Unsync = parsed.GetValue(unsync) != "off",
+                Workload = parsed.GetValue(workload) == "fork" ? SimulationWorkload.Fork : SimulationWorkload.Mix,
                 MaxShadowPages = parsed.GetValue(shadowPages),
                 AuditIntervalSeconds = every is null ? DefaultAuditEvery : every > 0 ? every : null,
             };

@@ -24,7 +24,7 @@ internal static class SimulateOutput
         string length = options.Operations is long ops
             ? $"{N(ops)} operations per mode"
             : $"{F(options.Seconds!.Value / Math.Max(1, report.Modes.Count), "0.##")} s of operations per mode (each mode also builds its tables and audits)";
-        output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages");
+        output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages, workload {WorkloadName(options)}, unsync {OnOff(options.Unsync)}, seq-check {OnOff(options.SequenceCheck)}{(options.HostInvalidations ? ", a host thread moving frames" : "")}");
         foreach (SimulationModeReport mode in report.Modes)
         {
             output.WriteLine();
@@ -65,7 +65,13 @@ internal static class SimulateOutput
         Row(output, "retries", s.Retries, null);
         Row(output, "shadow pages now", mode.ShadowPages, $"created {N(s.ShadowPagesCreated)}, zapped {N(s.ShadowPagesZapped)}");
         Row(output, "prefetched entries", s.Prefetched, $"used later {N(s.PrefetchedUsed)} ({Percent(s.PrefetchedUsed, s.Prefetched)})");
-        Row(output, "trapped writes", s.TrappedWrites, "guest writes to shadowed tables");
+        Row(output, "guest PTE writes", s.GuestPteWrites, "guest writes into shadowed tables, trapped or not");
+        Row(output, "trapped writes", s.TrappedWrites, $"{F(mode.TrappedWritesPerGuestPteWrite, "0.000")} per guest PTE write; faults + trapped writes (exits) {N((long)mode.ExitsPerSecond)} per second");
+        Row(output, "unsync pages", s.UnsyncPages, "times a table of 4 KiB pages went unsync instead of trapping");
+        Row(output, "syncs", s.Syncs, "unsync pages or entries re-read at the guest's flushes");
+        Row(output, "invalidations", s.Invalidations, "host invalidations (frames moved or reclaimed)");
+        Row(output, "seq retries", s.SeqRetries, "faults retried: the host moved their frame since they resolved it");
+        Row(output, "pending at audit", mode.PendingAtAudit, "unsync entries the guest's TLB may still hold (not stale)");
         Row(output, "emulated writes", s.EmulatedWrites, null);
         Row(output, "zapped entries", s.ZappedEntries, null);
         Row(output, "invlpgs", s.Invlpgs, null);
@@ -155,6 +161,10 @@ internal static class SimulateOutput
             }
 
             json.WriteNumber("maxShadowPages", options.MaxShadowPages);
+            json.WriteString("workload", WorkloadName(options));
+            json.WriteBoolean("unsync", options.Unsync);
+            json.WriteBoolean("seqCheck", options.SequenceCheck);
+            json.WriteBoolean("hostInvalidations", options.HostInvalidations);
             if (options.AuditIntervalSeconds is double every)
             {
                 json.WriteNumber("auditEverySeconds", every);
@@ -196,7 +206,9 @@ internal static class SimulateOutput
             json.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(counter.Key), counter.Value);
         }
 
+        json.WriteNumber("pendingAtAudit", mode.PendingAtAudit);
         json.WriteEndObject();
+        json.WriteNumber("exitsPerSecond", Math.Round(mode.ExitsPerSecond));
         json.WriteStartObject("workload");
         json.WriteNumber("reads", w.Reads);
         json.WriteNumber("writes", w.Writes);
@@ -228,6 +240,10 @@ internal static class SimulateOutput
         json.WriteEndObject();
         json.WriteEndObject();
     }
+
+    private static string WorkloadName(SimulationOptions options) => options.Workload == SimulationWorkload.Fork ? "fork" : "mix";
+
+    private static string OnOff(bool value) => value ? "on" : "off";
 
     // ---- A scenario ----
 

@@ -177,6 +177,11 @@ public sealed class Vcpu
                     return new AccessResult(AccessOutcome.GuestFault, 0, walk.Fault, walk.ErrorCode);
                 case FaultOutcome.Emulate:
                     return new AccessResult(AccessOutcome.Emulated, walk.PhysicalAddress, WalkFault.None, 0);
+                case FaultOutcome.WaitForInvalidation:
+                    // The host is moving the frame: not a lack of progress (KVM's vCPU re-enters and faults again).
+                    attempt--;
+                    Thread.Yield();
+                    break;
             }
         }
 
@@ -234,6 +239,10 @@ public sealed class Vcpu
 
             switch (HandleFault(ref walk, va, AccessKind.Write, cpl, ac))
             {
+                case FaultOutcome.WaitForInvalidation:
+                    attempt--;
+                    Thread.Yield();
+                    break;
                 case FaultOutcome.GuestFault:
                     return new AccessResult(AccessOutcome.GuestFault, 0, walk.Fault, walk.ErrorCode);
                 case FaultOutcome.Emulate:
@@ -391,7 +400,7 @@ public sealed class Vcpu
             if (stale)
             {
                 _stats.Add(ShadowCounter.SeqRetries);
-                return FaultOutcome.Retry;
+                return Vm.MmuInvalidateInProgress != 0 ? FaultOutcome.WaitForInvalidation : FaultOutcome.Retry;
             }
 
             Vm.MakePagesAvailable();
@@ -631,6 +640,7 @@ public sealed class Vcpu
     internal enum FaultOutcome
     {
         Retry,
+        WaitForInvalidation,
         GuestFault,
         Emulate,
     }

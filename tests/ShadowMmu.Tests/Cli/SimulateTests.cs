@@ -27,7 +27,8 @@ public sealed class SimulateTests
             Assert.True(header > 0, $"no table for {mode}:\n{result.Stdout}");
             Assert.Contains("40,000 operations", lines[header], StringComparison.Ordinal);
             string[] rows = lines.Skip(header + 1).TakeWhile(l => l.Length > 0).ToArray();
-            foreach (string row in new[] { "accesses", "shadow hits", "faults", "guest walks", "re-check failures", "retries", "shadow pages now", "prefetched entries", "trapped writes", "zapped entries", "table writes", "CR3 switches" })
+            foreach (string row in new[] { "accesses", "shadow hits", "faults", "guest walks", "re-check failures", "retries", "shadow pages now", "prefetched entries", "trapped writes", "zapped entries", "table writes", "CR3 switches",
+                "guest PTE writes", "unsync pages", "syncs", "invalidations", "seq retries", "pending at audit" })
             {
                 Assert.Contains(rows, r => r.StartsWith("  " + row + " ", StringComparison.Ordinal));
             }
@@ -38,6 +39,39 @@ public sealed class SimulateTests
         }
 
         Assert.Equal("audit: clean in every mode (legacy32, long4, long5, pae, ept4, ept5)", lines[^1]);
+        Assert.EndsWith("workload mix, unsync on, seq-check on, a host thread moving frames", lines[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_has_the_unsync_and_host_counters_and_fork_traps_far_less_with_unsync()
+    {
+        long Trapped(string unsync, out long guestPteWrites)
+        {
+            CliResult result = CliHarness.Run("simulate", "--json", "--ops", "60000", "--mode", "long4", "--workload", "fork", "--unsync", unsync);
+            Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+            using JsonDocument document = JsonDocument.Parse(result.Stdout);
+            JsonElement root = document.RootElement;
+            Assert.Equal("fork", root.GetProperty("workload").GetString());
+            Assert.Equal(unsync == "on", root.GetProperty("unsync").GetBoolean());
+            JsonElement stats = root.GetProperty("modes")[0].GetProperty("stats");
+            foreach (string field in new[] { "guestPteWrites", "unsyncPages", "syncs", "invalidations", "seqRetries", "pendingAtAudit", "trappedWrites" })
+            {
+                Assert.True(stats.TryGetProperty(field, out _), field);
+            }
+
+            Assert.True(stats.GetProperty("invalidations").GetInt64() > 0);
+            Assert.Equal(unsync == "on", stats.GetProperty("unsyncPages").GetInt64() > 0);
+            guestPteWrites = stats.GetProperty("guestPteWrites").GetInt64();
+            return stats.GetProperty("trappedWrites").GetInt64();
+        }
+
+        long trappedOn = Trapped("on", out long writesOn);
+        long trappedOff = Trapped("off", out long writesOff);
+
+        Assert.Equal(writesOff, trappedOff);
+        Assert.True(writesOn > 1000 && writesOff > 1000);
+        // The goal: at least 10x fewer trapped writes per guest PTE write with unsync.
+        Assert.True((double)trappedOn / writesOn * 10 <= (double)trappedOff / writesOff, $"{trappedOn}/{writesOn} against {trappedOff}/{writesOff}");
     }
 
     [Fact]
@@ -190,6 +224,9 @@ public sealed class SimulateTests
     [InlineData("not an order of unsync-write", "--scenario", "unsync-write", "--order", "write-first")]
     [InlineData("--seq-check applies to --scenario host-invalidate", "--scenario", "unsync-write", "--seq-check", "off")]
     [InlineData("maybe", "--seq-check", "maybe")]
+    [InlineData("'spawn'", "--workload", "spawn")]
+    [InlineData("'yes'", "--unsync", "yes")]
+    [InlineData("--unsync does not apply", "--scenario", "seed-1a", "--unsync", "off")]
     [InlineData("--ops does not apply", "--scenario", "seed-1a", "--ops", "100")]
     [InlineData("one name", "--scenario", "seed-1a", "--mode", "pae,long4")]
     [InlineData("'--bogus'", "--bogus")]
