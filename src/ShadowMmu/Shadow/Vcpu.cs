@@ -180,7 +180,7 @@ public sealed class Vcpu
                 case FaultOutcome.WaitForInvalidation:
                     // The host is moving the frame: not a lack of progress (KVM's vCPU re-enters and faults again).
                     attempt--;
-                    Thread.Yield();
+                    WaitForInvalidation();
                     break;
             }
         }
@@ -211,6 +211,7 @@ public sealed class Vcpu
             {
                 if (TranslateInWalk(va, AccessKind.Write, cpl, ac, out gpa))
                 {
+                    Vm.Scheduling?.At(SchedulingPoint.StoreAfterTranslate);
                     // A stale host frame backs no guest frame: the store goes nowhere (the audit reports the entry).
                     Vm.StoreGuest(gpa, value, size);
                     stored = true;
@@ -241,7 +242,7 @@ public sealed class Vcpu
             {
                 case FaultOutcome.WaitForInvalidation:
                     attempt--;
-                    Thread.Yield();
+                    WaitForInvalidation();
                     break;
                 case FaultOutcome.GuestFault:
                     return new AccessResult(AccessOutcome.GuestFault, 0, walk.Fault, walk.ErrorCode);
@@ -271,6 +272,7 @@ public sealed class Vcpu
             {
                 // Recorded before the sync reads the guest entry: a write after this point may still be pending.
                 Vm.Tlb.Invlpg(Vm.ContextOf(root), Vm.WithinRoot(root, va));
+                Vm.Scheduling?.At(SchedulingPoint.FlushRecorded);
             }
 
             if (Vm.InvalidateAddr(root, va))
@@ -351,6 +353,18 @@ public sealed class Vcpu
         }
     }
 
+    private void WaitForInvalidation()
+    {
+        if (Vm.Scheduling is ISchedulingPoints scheduling)
+        {
+            scheduling.Spin();
+        }
+        else
+        {
+            Thread.Yield();
+        }
+    }
+
     /// <summary>The shadow index of <paramref name="va"/> at <paramref name="level"/>: 9 bits a level in the host format.</summary>
     public static int ShadowIndex(ulong va, int level) => (int)(va >> (12 + (9 * (level - 1)))) & 511;
 
@@ -377,12 +391,14 @@ public sealed class Vcpu
         uint leafAccess = LeafAccess(in walk, write, cpl);
         IFetchHooks? hooks = Vm.FetchHooks;
         hooks?.AfterWalk(this, in walk);
+        Vm.Scheduling?.At(SchedulingPoint.FaultAfterWalk);
 
         // 3. The host frame, resolved without the lock (KVM's kvm_faultin_pfn, which may sleep): the sequence is read
         // first, so that an invalidation that moves the frame from here on is seen under the lock.
         long mmuSeq = Vm.SnapshotMmuInvalidateSeq();
         ulong pfn = Vm.Host.Resolve(walk.Gfn);
         hooks?.AfterResolve(this, in walk, mmuSeq, pfn);
+        Vm.Scheduling?.At(SchedulingPoint.FaultAfterResolve);
 
         // 4. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
         Vm.TopUp(_cache);
@@ -404,6 +420,7 @@ public sealed class Vcpu
             }
 
             Vm.MakePagesAvailable();
+            Vm.Scheduling?.At(SchedulingPoint.FaultBeforeInstall);
             hooks?.BeforeFetch(this, in walk);
             FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, pfn, Vm.RecheckOrder, hooks);
             if (outcome == FetchOutcome.Retry)

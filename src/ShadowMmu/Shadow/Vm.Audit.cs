@@ -186,8 +186,8 @@ public sealed partial class Vm
         int entryBytes = page.Role.Cpu.HasFourByteGpte ? 4 : 8;
         int shift = (int)(gpa & 7) * 8;
         ulong entryMask = entryBytes == 4 ? 0xFFFF_FFFFUL : ulong.MaxValue;
-        long everSince = long.MinValue;
-        Tlb.ValuesSince(gpa & ~7UL, everSince, _values);
+        // Every value recorded; which of them each address space may still hold is decided below, flush by flush.
+        Tlb.ValuesSince(gpa & ~7UL, long.MinValue, _values);
         foreach ((ulong word, long until) in _values)
         {
             ulong value = (word >> shift) & entryMask;

@@ -149,6 +149,7 @@ public sealed partial class Vm
 
         InvalidateRangeStart(gfn, end);
         betweenSteps?.Invoke("started");
+        Scheduling?.At(SchedulingPoint.InvalidationStarted);
         for (ulong frame = gfn; frame < end; frame++)
         {
             if (reclaim)
@@ -162,6 +163,7 @@ public sealed partial class Vm
         }
 
         betweenSteps?.Invoke(reclaim ? "reclaimed" : "moved");
+        Scheduling?.At(SchedulingPoint.InvalidationMoved);
         InvalidateRangeEnd();
     }
 
@@ -192,7 +194,14 @@ public sealed partial class Vm
             var wait = default(SpinWait);
             for (long active = Volatile.Read(ref vcpu.WalkEpoch); active != 0 && active < epoch; active = Volatile.Read(ref vcpu.WalkEpoch))
             {
-                wait.SpinOnce();
+                if (Scheduling is ISchedulingPoints scheduling)
+                {
+                    scheduling.Spin();
+                }
+                else
+                {
+                    wait.SpinOnce();
+                }
             }
         }
     }

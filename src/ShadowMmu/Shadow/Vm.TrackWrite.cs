@@ -78,6 +78,7 @@ public sealed partial class Vm
         // The write is in memory before we look at the protection; Fetch write-protects before it re-reads. One of
         // the two sees the other (see WriteProtect).
         Interlocked.MemoryBarrier();
+        Scheduling?.At(SchedulingPoint.GuestStoreLanded);
         ulong first = gpa >> 12, last = (gpa + (ulong)size - 1) >> 12;
         if (IsWriteProtected(first) || IsWriteProtected(last))
         {

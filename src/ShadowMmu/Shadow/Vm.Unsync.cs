@@ -183,6 +183,7 @@ public sealed partial class Vm
             WaitForShadowWalksBefore(Interlocked.Increment(ref _epoch));
         }
 
+        Scheduling?.At(SchedulingPoint.SyncAfterProtect);
         SyncPageEntries(page);
         if (page.Valid && _syncPages[page.Gfn] == _shadowedBy[page.Gfn])
         {

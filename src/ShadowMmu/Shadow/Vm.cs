@@ -86,6 +86,13 @@ public sealed partial class Vm
     /// <summary>How the fault path re-checks guest entries (default <see cref="RecheckOrder.Fixed"/>).</summary>
     public RecheckOrder RecheckOrder { get; set; } = RecheckOrder.Fixed;
 
+    /// <summary>A systematic concurrency tester's control of the MMU's threads (<see cref="ISchedulingPoints"/>); null normally.</summary>
+    public ISchedulingPoints? Scheduling
+    {
+        get => MmuLock.Scheduling;
+        set => MmuLock.Scheduling = value;
+    }
+
     /// <summary>Hooks inside Fetch for deterministic scenarios; null normally.</summary>
     public IFetchHooks? FetchHooks { get; set; }
 
