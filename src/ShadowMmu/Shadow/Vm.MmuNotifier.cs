@@ -129,17 +129,14 @@ public sealed partial class Vm
 
     /// <summary>
     /// The host moves <paramref name="count"/> guest frames from <paramref name="gfn"/> to other host frames (page
-    /// migration): start, move, end. <paramref name="betweenSteps"/> runs after the start and after the move (for
-    /// deterministic scenarios). Frames that are reclaimed stay so.
+    /// migration): start, move, end. Frames that are reclaimed stay so.
     /// </summary>
-    public void MoveGuestFrames(ulong gfn, ulong count, Action<string>? betweenSteps = null) =>
-        ChangeGuestFrames(gfn, count, reclaim: false, betweenSteps);
+    public void MoveGuestFrames(ulong gfn, ulong count) => ChangeGuestFrames(gfn, count, reclaim: false);
 
     /// <summary>The host takes <paramref name="count"/> guest frames from <paramref name="gfn"/> away (reclaim); a later fault brings each back.</summary>
-    public void ReclaimGuestFrames(ulong gfn, ulong count, Action<string>? betweenSteps = null) =>
-        ChangeGuestFrames(gfn, count, reclaim: true, betweenSteps);
+    public void ReclaimGuestFrames(ulong gfn, ulong count) => ChangeGuestFrames(gfn, count, reclaim: true);
 
-    private void ChangeGuestFrames(ulong gfn, ulong count, bool reclaim, Action<string>? betweenSteps)
+    private void ChangeGuestFrames(ulong gfn, ulong count, bool reclaim)
     {
         ulong end = Math.Min(gfn + count, Host.GuestFrames);
         if (gfn >= end)
@@ -148,7 +145,6 @@ public sealed partial class Vm
         }
 
         InvalidateRangeStart(gfn, end);
-        betweenSteps?.Invoke("started");
         Scheduling?.At(SchedulingPoint.InvalidationStarted);
         for (ulong frame = gfn; frame < end; frame++)
         {
@@ -162,7 +158,6 @@ public sealed partial class Vm
             }
         }
 
-        betweenSteps?.Invoke(reclaim ? "reclaimed" : "moved");
         Scheduling?.At(SchedulingPoint.InvalidationMoved);
         InvalidateRangeEnd();
     }

@@ -86,23 +86,9 @@ public static class HostInvalidateScenario
     /// <summary>Parses <c>write-first</c> or <c>fetch-first</c> (case-insensitive).</summary>
     public static bool TryParseOrder(string? text, out HostInvalidateOrder order)
     {
-        int index = IndexOf(OrderNames, text);
+        int index = ProtocolScenarioResult.IndexOf(OrderNames, text);
         order = (HostInvalidateOrder)Math.Max(0, index);
         return index >= 0;
-    }
-
-    /// <summary>The index of <paramref name="text"/> among <paramref name="names"/> (case-insensitive), or -1.</summary>
-    public static int IndexOf(IReadOnlyList<string> names, string? text)
-    {
-        for (int i = 0; i < names.Count; i++)
-        {
-            if (string.Equals(names[i], text, StringComparison.OrdinalIgnoreCase))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     /// <summary>Narrates the fault and moves the frame at the order's point.</summary>
@@ -112,7 +98,6 @@ public static class HostInvalidateScenario
         private readonly RaceScenario.StepLog _steps;
         private readonly HostInvalidateOrder _order;
         private readonly ulong _gfn;
-        private readonly List<string> _hostSteps = new();
         private Thread? _host;
         private Exception? _hostError;
         private Vcpu? _vcpu;
@@ -145,7 +130,7 @@ public static class HostInvalidateScenario
             if (_order == HostInvalidateOrder.WriteFirst && !Moved)
             {
                 Moved = true;
-                _vm.MoveGuestFrames(_gfn, 1, step => _hostSteps.Add(step));
+                _vm.MoveGuestFrames(_gfn, 1);
                 _steps.Add($"host: invalidate_range_start over guest frame 0x{_gfn << 12:x} (in progress; zaps {Zapped()} under the mmu_lock), moves it to host frame 0x{_vm.Host.PfnOf(_gfn) << 12:x}, "
                     + $"invalidate_range_end (mmu_invalidate_seq = {_vm.MmuInvalidateSeq})");
             }
