@@ -63,7 +63,7 @@ internal static class SimulateCommand
             Description = "With --scenario, each scenario's own orders: "
                 + $"seed-*: {string.Join('|', Orders)} (the guest's write before fetch, or after fetch has begun); "
                 + $"{HostInvalidateScenario.Name}: {string.Join('|', HostInvalidateScenario.OrderNames)} (the invalidation between the frame's resolution and the install, or after the install); "
-                + $"{UnsyncWriteScenario.Name}: {string.Join('|', UnsyncWriteScenario.OrderNames)} (the vCPU's access before or after the guest flushes its write). [default: the first]",
+                + $"{UnsyncWriteScenario.Name}: {string.Join('|', UnsyncWriteScenario.OrderNames)} (the guest's write to its unsync page table before its flush of that address, or after it). [default: the first]",
             HelpName = "ORDER",
         };
         var seqCheck = new Option<string>("--seq-check")

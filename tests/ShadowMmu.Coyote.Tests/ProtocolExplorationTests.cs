@@ -35,6 +35,13 @@ public class ProtocolExplorationTests
 
         /// <summary>Rewrites the PTE with a write that traps (the table in sync), as the seed's race.</summary>
         TrappedRewrite,
+
+        /// <summary>
+        /// Rewrites the PTE through its mapping of the unsync table, without a flush, while the vCPU reloads CR3 (a
+        /// sync of every unsync table its root reaches, after which the table is in sync and must be exact): the store
+        /// lands before the sync write-protects the table, or traps after it.
+        /// </summary>
+        UnsyncRewriteDuringSync,
     }
 
     private static Configuration Config(uint iterations, uint seed) => Configuration.Create()
@@ -61,7 +68,8 @@ public class ProtocolExplorationTests
         // The starting state: the path shadowed, the leaf dropped (the vCPU's access will fault); with unsync, the
         // table unsync already (the kernel stored into it once).
         cpu.Access(Va, AccessKind.Read, 3);
-        if (kernel == Kernel.UnsyncRewrite)
+        bool unsyncRewrite = kernel is Kernel.UnsyncRewrite or Kernel.UnsyncRewriteDuringSync;
+        if (unsyncRewrite)
         {
             kernelCpu.Write(TableMap + ((pteGpa + (ulong)entryBytes) & 0xFFF), guest.Memory.ReadEntry(pteGpa + (ulong)entryBytes, entryBytes), entryBytes, 3);
         }
@@ -71,6 +79,11 @@ public class ProtocolExplorationTests
 
         Task access = Task.Run(() =>
         {
+            if (kernel == Kernel.UnsyncRewriteDuringSync)
+            {
+                cpu.SetState(cpu.State);
+            }
+
             cpu.Access(Va, AccessKind.Read, 3);
             cpu.Access(Va + 0x1000, AccessKind.Read, 3);
         });
@@ -82,12 +95,18 @@ public class ProtocolExplorationTests
                     kernelCpu.Write(TableMap + (pteGpa & 0xFFF), newPte, entryBytes, 3);
                     kernelCpu.Invlpg(Va);
                     break;
+                case Kernel.UnsyncRewriteDuringSync:
+                    kernelCpu.Write(TableMap + (pteGpa & 0xFFF), newPte, entryBytes, 3);
+                    break;
                 case Kernel.TrappedRewrite:
                     vm.GuestWrite(pteGpa, newPte, entryBytes);
                     break;
             }
         });
-        Task host = Task.Run(() => vm.MoveGuestFrames(ScenarioGuest.OldFrame >> 12, 2));
+        // The host moves the frames the PTE names; while a sync runs, the frame the kernel's write names (a move of the
+        // old frame would zap the leaf a lost write leaves behind, and hide it).
+        ulong moved = kernel == Kernel.UnsyncRewriteDuringSync ? ScenarioGuest.NewFrame : ScenarioGuest.OldFrame;
+        Task host = Task.Run(() => vm.MoveGuestFrames(moved >> 12, 2));
         await access;
         await guestKernel;
         await host;
@@ -120,6 +139,8 @@ public class ProtocolExplorationTests
         { "legacy32", Kernel.UnsyncRewrite },
         { "pae", Kernel.TrappedRewrite },
         { "ept4", Kernel.UnsyncRewrite },
+        { "long4", Kernel.UnsyncRewriteDuringSync },
+        { "pae", Kernel.UnsyncRewriteDuringSync },
     };
 
     /// <summary>KVM's protocols (guest PTE re-check, sequence re-check, unsync and sync): no stale entry in any schedule explored.</summary>

@@ -76,7 +76,8 @@ public static class HostInvalidateScenario
             throw new InvalidOperationException("Host-invalidate scenario: the host never moved the frame.");
         }
 
-        steps.Add($"access: 0x{ScenarioGuest.Va:x} -> 0x{access.Gpa:x} after {vm.Stats.Faults} fault(s), {vm.Stats.SeqRetries - seqRetries} sequence retr{(vm.Stats.SeqRetries - seqRetries == 1 ? "y" : "ies")}; "
+        string landed = access.Gpa == HostFrames.NoGuestFrame ? "a host frame that backs no guest frame any more" : $"0x{access.Gpa:x}";
+        steps.Add($"access: 0x{ScenarioGuest.Va:x} -> {landed} after {vm.Stats.Faults} fault(s), {vm.Stats.SeqRetries - seqRetries} sequence retr{(vm.Stats.SeqRetries - seqRetries == 1 ? "y" : "ies")}; "
             + $"shadow leaf now {ScenarioGuest.DescribeLeaf(vcpu, ScenarioGuest.Va)}; the host backs guest frame 0x{ScenarioGuest.OldFrame:x} with host frame 0x{vm.Host.PfnOf(gfn) << 12:x}");
         AuditResult audit = vm.Audit();
         ScenarioGuest.NarrateAudit(steps, audit);

@@ -48,6 +48,9 @@ public class HostInvalidateScenarioTests
             StaleEntry stale = Assert.Single(result.Audit.Stale);
             Assert.Contains($"is backed by host frame", stale.Problem);
             Assert.Equal(0, result.Stats.SeqRetries);
+
+            // The vCPU's access went to the old host frame, which the host freed: it backs no guest frame.
+            Assert.Contains(result.Steps, s => s.StartsWith("access:", System.StringComparison.Ordinal) && s.Contains("-> a host frame that backs no guest frame any more"));
         }
 
         // Only write-first with the check retries on the sequence; fetch-first needs no retry (the start zaps).
