@@ -302,7 +302,7 @@ internal static class SimulateOutput
             json.WriteString("recheck", recheck);
             if (result.Settings.StartsWith("seq-check ", StringComparison.Ordinal))
             {
-                json.WriteString("seqCheck", result.Settings["seq-check ".Length..]);
+                json.WriteBoolean("seqCheck", result.Settings == "seq-check on");
             }
 
             json.WriteStartArray("steps");

@@ -158,6 +158,22 @@ public sealed class SimulateTests
         Assert.StartsWith(exitCode == 1 ? "    stale: maps host frame" : "audit: clean", exitCode == 1 ? result.Lines.Single(l => l.StartsWith("    stale: ", StringComparison.Ordinal)) : result.Lines[^1], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Scenario_host_invalidate_json_has_the_seq_check_and_the_stale_entry()
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "host-invalidate", "--order", "write-first", "--seq-check", "off", "--mode", "ept4", "--json");
+
+        Assert.True(result.ExitCode == 1, result.Stdout + result.Stderr);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement root = document.RootElement;
+        Assert.Equal("host-invalidate", root.GetProperty("scenario").GetString());
+        Assert.Equal("ept4", root.GetProperty("mode").GetString());
+        Assert.False(root.GetProperty("seqCheck").GetBoolean());
+        Assert.False(root.GetProperty("clean").GetBoolean());
+        JsonElement stale = Assert.Single(root.GetProperty("audit").GetProperty("stale").EnumerateArray().ToList());
+        Assert.Contains("is backed by host frame", stale.GetProperty("problem").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("before-flush")]
     [InlineData("after-flush")]
