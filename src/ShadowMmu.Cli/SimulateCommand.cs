@@ -118,7 +118,7 @@ internal static class SimulateCommand
             }
             else if (isScenario && result.GetResult(order) is { Tokens.Count: > 0 } orderResult
                 && OrdersOf(result.GetValue(scenario)!) is string[] orders
-                && ProtocolScenarioResult.IndexOf(orders, orderResult.Tokens[0].Value) < 0)
+                && RaceScenario.IndexOf(orders, orderResult.Tokens[0].Value) < 0)
             {
                 result.AddError($"--order: '{orderResult.Tokens[0].Value}' is not an order of {result.GetValue(scenario)} ({string.Join(", ", orders)})");
             }
@@ -146,7 +146,7 @@ internal static class SimulateCommand
             {
                 string scenarioMode = modes is { Count: 1 } ? modes[0] : ScenarioMode;
                 string[] protocolOrders = OrdersOf(protocolName)!;
-                int orderIndex = Math.Max(0, ProtocolScenarioResult.IndexOf(protocolOrders, parsed.GetValue(order)));
+                int orderIndex = Math.Max(0, RaceScenario.IndexOf(protocolOrders, parsed.GetValue(order)));
                 ProtocolScenarioResult outcome = protocolName == HostInvalidateScenario.Name
                     ? HostInvalidateScenario.Run(scenarioMode, (HostInvalidateOrder)orderIndex, sequenceCheck, recheckOrder)
                     : UnsyncWriteScenario.Run(scenarioMode, (UnsyncWriteOrder)orderIndex, recheckOrder);

@@ -247,106 +247,82 @@ internal static class SimulateOutput
 
     // ---- A scenario ----
 
-    public static void WriteScenarioText(TextWriter output, RaceScenarioResult result)
-    {
-        output.WriteLine($"== scenario {SimulateCommand.ScenarioCases[(int)result.Case]} in {result.Mode} ({Title(result.Mode)}): order {SimulateCommand.Orders[(int)result.Order]}, re-check {SimulateCommand.Name(result.Recheck)}");
-        for (int i = 0; i < result.Steps.Count; i++)
-        {
-            output.WriteLine($"{i + 1,3}. {result.Steps[i]}");
-        }
-
-        if (result.Audit.Clean)
-        {
-            output.WriteLine($"audit: clean ({N(result.Audit.PagesChecked)} shadow pages, {N(result.Audit.EntriesChecked)} entries checked)");
-            return;
-        }
-
-        output.WriteLine($"audit: STALE ({N(result.Audit.Stale.Count)} stale of {N(result.Audit.EntriesChecked)} entries checked)");
-        foreach (StaleEntry stale in result.Audit.Stale)
-        {
-            WriteStale(output, stale);
-        }
-    }
+    public static void WriteScenarioText(TextWriter output, RaceScenarioResult result) =>
+        WriteStepsAndAudit(output, $"== scenario {SimulateCommand.ScenarioCases[(int)result.Case]} in {result.Mode} ({Title(result.Mode)}): order {SimulateCommand.Orders[(int)result.Order]}, re-check {SimulateCommand.Name(result.Recheck)}",
+            result.Steps, result.Audit, withPending: false);
 
     public static void WriteProtocolScenarioText(TextWriter output, ProtocolScenarioResult result, string recheck)
     {
         string settings = result.Settings.Length > 0 ? result.Settings + ", " : "";
-        output.WriteLine($"== scenario {result.Scenario} in {result.Mode} ({Title(result.Mode)}): order {result.Order}, {settings}re-check {recheck}");
-        for (int i = 0; i < result.Steps.Count; i++)
+        WriteStepsAndAudit(output, $"== scenario {result.Scenario} in {result.Mode} ({Title(result.Mode)}): order {result.Order}, {settings}re-check {recheck}",
+            result.Steps, result.Audit, withPending: true);
+    }
+
+    /// <summary>A scenario's header, its numbered steps and its audit (the seed's scenarios predate the pending count).</summary>
+    private static void WriteStepsAndAudit(TextWriter output, string header, IReadOnlyList<string> steps, AuditResult audit, bool withPending)
+    {
+        output.WriteLine(header);
+        for (int i = 0; i < steps.Count; i++)
         {
-            output.WriteLine($"{i + 1,3}. {result.Steps[i]}");
+            output.WriteLine($"{i + 1,3}. {steps[i]}");
         }
 
-        if (result.Audit.Clean)
+        string pending = withPending ? $", {N(audit.Pending)} pending" : "";
+        if (audit.Clean)
         {
-            output.WriteLine($"audit: clean ({N(result.Audit.PagesChecked)} shadow pages, {N(result.Audit.EntriesChecked)} entries checked, {N(result.Audit.Pending)} pending)");
+            output.WriteLine($"audit: clean ({N(audit.PagesChecked)} shadow pages, {N(audit.EntriesChecked)} entries checked{pending})");
             return;
         }
 
-        output.WriteLine($"audit: STALE ({N(result.Audit.Stale.Count)} stale of {N(result.Audit.EntriesChecked)} entries checked, {N(result.Audit.Pending)} pending)");
-        foreach (StaleEntry stale in result.Audit.Stale)
+        output.WriteLine($"audit: STALE ({N(audit.Stale.Count)} stale of {N(audit.EntriesChecked)} entries checked{pending})");
+        foreach (StaleEntry stale in audit.Stale)
         {
             WriteStale(output, stale);
         }
     }
 
-    public static void WriteProtocolScenarioJson(TextWriter output, ProtocolScenarioResult result, string recheck)
+    public static void WriteProtocolScenarioJson(TextWriter output, ProtocolScenarioResult result, string recheck) =>
+        WriteScenarioJson(output, result.Scenario, result.Mode, result.Order, recheck,
+            result.SequenceCheck, result.Steps, result.Audit, withPending: true);
+
+    public static void WriteScenarioJson(TextWriter output, RaceScenarioResult result) =>
+        WriteScenarioJson(output, SimulateCommand.ScenarioCases[(int)result.Case], result.Mode, SimulateCommand.Orders[(int)result.Order],
+            SimulateCommand.Name(result.Recheck), seqCheck: null, result.Steps, result.Audit, withPending: false);
+
+    private static void WriteScenarioJson(TextWriter output, string scenario, string mode, string order, string recheck, bool? seqCheck,
+        IReadOnlyList<string> steps, AuditResult audit, bool withPending)
     {
         WriteJson(output, json =>
         {
             json.WriteStartObject();
             json.WriteString("command", "simulate");
-            json.WriteString("scenario", result.Scenario);
-            json.WriteString("mode", result.Mode);
-            json.WriteString("order", result.Order);
+            json.WriteString("scenario", scenario);
+            json.WriteString("mode", mode);
+            json.WriteString("order", order);
             json.WriteString("recheck", recheck);
-            if (result.Settings.StartsWith("seq-check ", StringComparison.Ordinal))
+            if (seqCheck is bool check)
             {
-                json.WriteBoolean("seqCheck", result.Settings == "seq-check on");
+                json.WriteBoolean("seqCheck", check);
             }
 
             json.WriteStartArray("steps");
-            foreach (string step in result.Steps)
+            foreach (string step in steps)
             {
                 json.WriteStringValue(step);
             }
 
             json.WriteEndArray();
-            json.WriteBoolean("clean", result.Audit.Clean);
+            json.WriteBoolean("clean", audit.Clean);
             json.WriteStartObject("audit");
-            json.WriteBoolean("clean", result.Audit.Clean);
-            json.WriteNumber("pagesChecked", result.Audit.PagesChecked);
-            json.WriteNumber("entriesChecked", result.Audit.EntriesChecked);
-            json.WriteNumber("pending", result.Audit.Pending);
-            WriteStaleArray(json, "stale", result.Audit.Stale);
-            json.WriteEndObject();
-            json.WriteEndObject();
-        });
-    }
-
-    public static void WriteScenarioJson(TextWriter output, RaceScenarioResult result)
-    {
-        WriteJson(output, json =>
-        {
-            json.WriteStartObject();
-            json.WriteString("command", "simulate");
-            json.WriteString("scenario", SimulateCommand.ScenarioCases[(int)result.Case]);
-            json.WriteString("mode", result.Mode);
-            json.WriteString("order", SimulateCommand.Orders[(int)result.Order]);
-            json.WriteString("recheck", SimulateCommand.Name(result.Recheck));
-            json.WriteStartArray("steps");
-            foreach (string step in result.Steps)
+            json.WriteBoolean("clean", audit.Clean);
+            json.WriteNumber("pagesChecked", audit.PagesChecked);
+            json.WriteNumber("entriesChecked", audit.EntriesChecked);
+            if (withPending)
             {
-                json.WriteStringValue(step);
+                json.WriteNumber("pending", audit.Pending);
             }
 
-            json.WriteEndArray();
-            json.WriteBoolean("clean", result.Audit.Clean);
-            json.WriteStartObject("audit");
-            json.WriteBoolean("clean", result.Audit.Clean);
-            json.WriteNumber("pagesChecked", result.Audit.PagesChecked);
-            json.WriteNumber("entriesChecked", result.Audit.EntriesChecked);
-            WriteStaleArray(json, "stale", result.Audit.Stale);
+            WriteStaleArray(json, "stale", audit.Stale);
             json.WriteEndObject();
             json.WriteEndObject();
         });

@@ -81,15 +81,7 @@ public static class HostInvalidateScenario
             + $"shadow leaf now {ScenarioGuest.DescribeLeaf(vcpu, ScenarioGuest.Va)}; the host backs guest frame 0x{ScenarioGuest.OldFrame:x} with host frame 0x{vm.Host.PfnOf(gfn) << 12:x}");
         AuditResult audit = vm.Audit();
         ScenarioGuest.NarrateAudit(steps, audit);
-        return new ProtocolScenarioResult(Name, guest.Info.Name, orderName, settings, steps.Lines, audit) { Stats = vm.Stats };
-    }
-
-    /// <summary>Parses <c>write-first</c> or <c>fetch-first</c> (case-insensitive).</summary>
-    public static bool TryParseOrder(string? text, out HostInvalidateOrder order)
-    {
-        int index = ProtocolScenarioResult.IndexOf(OrderNames, text);
-        order = (HostInvalidateOrder)Math.Max(0, index);
-        return index >= 0;
+        return new ProtocolScenarioResult(Name, guest.Info.Name, orderName, settings, steps.Lines, audit) { Stats = vm.Stats, SequenceCheck = sequenceCheck };
     }
 
     /// <summary>Narrates the fault and moves the frame at the order's point.</summary>

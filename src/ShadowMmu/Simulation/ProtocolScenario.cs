@@ -16,20 +16,8 @@ public sealed record ProtocolScenarioResult(string Scenario, string Mode, string
     /// <summary>The VM's counters at the end.</summary>
     public ShadowStats Stats { get; init; } = new();
 
-    /// <summary>The index of <paramref name="text"/> among a scenario's order <paramref name="names"/> (case-insensitive), or -1.</summary>
-    public static int IndexOf(IReadOnlyList<string> names, string? text)
-    {
-        ArgumentNullException.ThrowIfNull(names);
-        for (int i = 0; i < names.Count; i++)
-        {
-            if (string.Equals(names[i], text, StringComparison.OrdinalIgnoreCase))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
+    /// <summary>Whether the fault path re-checked the sequence, for the scenarios that choose it (host-invalidate); else null.</summary>
+    public bool? SequenceCheck { get; init; }
 }
 
 /// <summary>Setup shared by the protocol scenarios: one guest mapping, its vCPU, and the narration helpers.</summary>
