@@ -256,7 +256,7 @@ public sealed class SimulateTests
     {
         CliResult result = CliHarness.Run("simulate", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (string option in new[] { "--mode", "--vcpus", "--seconds", "--ops", "--seed", "--scenario", "--order", "--recheck", "--json" })
+        foreach (string option in new[] { "--mode", "--vcpus", "--seconds", "--ops", "--seed", "--scenario", "--order", "--recheck", "--seq-check", "--unsync", "--workload", "--json" })
         {
             Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
         }

@@ -218,4 +218,118 @@ public class UnsyncTests
         Assert.False(table.Unsync);
         Assert.Equal(0UL, table[2] & Spte.Writable);
     }
+
+    /// <summary>
+    /// A guest store into an unsync table during a sync (issue 17, section 4 b): the vCPU's store comes after the sync
+    /// (a CR3 load; INVEPT for a nested guest) write-protected the table and before it re-reads the entries. The store
+    /// must not be lost: its write fault waits for the mmu_lock the sync holds, then makes the table unsync again, and
+    /// the store lands; the leaf the sync re-read is pending until the guest flushes it. A sync that re-read the entries
+    /// before it write-protected the table would let the store land unseen into a table it then calls in sync: stale.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void A_store_during_a_sync_waits_for_it_and_is_never_lost(string mode)
+    {
+        using var rig = new Rig(mode);
+        ulong neighbourGpa = rig.PteGpa + (ulong)rig.EntryBytes;
+        rig.StoreTable(neighbourGpa, rig.Guest.Memory.ReadEntry(neighbourGpa, rig.EntryBytes));
+        Assert.True(rig.Table.Unsync);
+        ulong remapped = rig.Remapped;
+        long trapped = rig.Vm.Stats.TrappedWrites;
+        bool ept = rig.Guest.Flags.IsEpt;
+
+        var during = new StoreDuringSync(() => rig.StoreTable(rig.PteGpa, remapped));
+        rig.Vm.Scheduling = during;
+        if (ept)
+        {
+            rig.Vcpu.Invept(allContexts: false);
+        }
+        else
+        {
+            rig.Vcpu.SetState(rig.Vcpu.State);
+        }
+
+        rig.Vm.Scheduling = null;
+        during.Finish();
+
+        Assert.True(during.StoreWaitedForTheLock, "the store did not wait for the sync's mmu_lock");
+        Assert.Equal(remapped, rig.Pte);
+        Assert.True(rig.Table.Unsync);
+        Assert.Equal(trapped, rig.Vm.Stats.TrappedWrites);
+        AuditResult audit = rig.Vm.Audit();
+        Assert.True(audit.Clean, string.Join("\n", audit.Stale));
+        Assert.Equal(1, audit.Pending);
+
+        if (ept)
+        {
+            rig.Vcpu.Invept(allContexts: false);
+        }
+        else
+        {
+            rig.Vcpu.Invlpg(Va);
+        }
+
+        Assert.Equal(ScenarioGuest.NewFrame, rig.Read());
+        Assert.True(rig.Vm.Audit() is { Clean: true, Pending: 0 });
+    }
+
+    /// <summary>
+    /// At the sync's <see cref="SchedulingPoint.SyncAfterProtect"/>, starts the store on another thread and lets the sync
+    /// go on once the store waits for the mmu_lock (or has landed without it).
+    /// </summary>
+    private sealed class StoreDuringSync : ISchedulingPoints
+    {
+        private readonly System.Action _store;
+        private readonly System.Threading.ManualResetEventSlim _waitingOrDone = new();
+        private System.Threading.Thread? _writer;
+        private System.Exception? _error;
+
+        public StoreDuringSync(System.Action store) => _store = store;
+
+        public bool StoreWaitedForTheLock { get; private set; }
+
+        public void At(SchedulingPoint point)
+        {
+            if (point != SchedulingPoint.SyncAfterProtect || _writer != null)
+            {
+                return;
+            }
+
+            _writer = new System.Threading.Thread(() =>
+            {
+                try
+                {
+                    _store();
+                }
+                catch (System.Exception e)
+                {
+                    _error = e;
+                }
+                finally
+                {
+                    _waitingOrDone.Set();
+                }
+            });
+            _writer.Start();
+            Assert.True(_waitingOrDone.Wait(System.TimeSpan.FromSeconds(30)), "the store neither landed nor waited for the mmu_lock");
+        }
+
+        public void Spin()
+        {
+            if (System.Threading.Thread.CurrentThread == _writer)
+            {
+                StoreWaitedForTheLock = true;
+                _waitingOrDone.Set();
+            }
+
+            System.Threading.Thread.Yield();
+        }
+
+        public void Finish()
+        {
+            Assert.NotNull(_writer);
+            _writer.Join();
+            Assert.Null(_error);
+        }
+    }
 }
