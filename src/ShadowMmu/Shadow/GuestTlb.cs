@@ -181,9 +181,8 @@ public sealed class GuestTlb
     }
 
     /// <summary>Forgets the values of the entries of guest frame <paramref name="gfn"/> (its shadow pages are all write-protected and exact again).</summary>
-    public void ForgetFrame(ulong gfn, int entryBytes)
+    public void ForgetFrame(ulong gfn)
     {
-        _ = entryBytes;
         lock (_lock)
         {
             for (ulong gpa = gfn << 12; gpa < (gfn + 1) << 12; gpa += 8)

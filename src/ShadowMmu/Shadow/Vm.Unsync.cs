@@ -188,7 +188,7 @@ public sealed partial class Vm
         if (page.Valid && _syncPages[page.Gfn] == _shadowedBy[page.Gfn])
         {
             // Every shadow page of the frame is exact again: what the guest's TLB may hold no longer matters to the audit.
-            Tlb.ForgetFrame(page.Gfn, page.Role.Cpu.HasFourByteGpte ? 4 : 8);
+            Tlb.ForgetFrame(page.Gfn);
         }
     }
 

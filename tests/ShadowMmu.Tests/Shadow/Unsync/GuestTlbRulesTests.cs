@@ -134,7 +134,7 @@ public class GuestTlbRulesTests
     {
         var tlb = new GuestTlb();
         tlb.RecordWrite(Entry, 0x111);
-        tlb.ForgetFrame(Entry >> 12, 8);
+        tlb.ForgetFrame(Entry >> 12);
 
         Assert.False(MayStillHold(tlb, A, Page, global: false, 0x111));
     }
