@@ -30,7 +30,7 @@ public class ProtocolExplorationTests
         /// <summary>Nothing: the vCPU and the host only.</summary>
         Idle,
 
-        /// <summary>Rewrites the PTE of <see cref="Va"/> through its mapping of the page table (unsync), then INVLPG.</summary>
+        /// <summary>Rewrites the PTE of <see cref="Va"/> through its mapping of the page table (unsync), then INVLPG (EPT: INVEPT).</summary>
         UnsyncRewrite,
 
         /// <summary>Rewrites the PTE with a write that traps (the table in sync), as the seed's race.</summary>
@@ -93,7 +93,16 @@ public class ProtocolExplorationTests
             {
                 case Kernel.UnsyncRewrite:
                     kernelCpu.Write(TableMap + (pteGpa & 0xFFF), newPte, entryBytes, 3);
-                    kernelCpu.Invlpg(Va);
+                    if (guest.Flags.IsEpt)
+                    {
+                        // L1 flushes its EPT with INVEPT; INVLPG does not touch guest-physical translations.
+                        kernelCpu.Invept(allContexts: false);
+                    }
+                    else
+                    {
+                        kernelCpu.Invlpg(Va);
+                    }
+
                     break;
                 case Kernel.UnsyncRewriteDuringSync:
                     kernelCpu.Write(TableMap + (pteGpa & 0xFFF), newPte, entryBytes, 3);
