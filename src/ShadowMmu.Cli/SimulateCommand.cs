@@ -54,16 +54,24 @@ internal static class SimulateCommand
         Option<int> seed = IntOption("--seed", "Seed of every thread's stream of operations (the interleaving of the threads is the scheduler's).", SimulationOptions.DefaultSeed, 0, int.MaxValue);
         var scenario = new Option<string>("--scenario")
         {
-            Description = "Run a deterministic interleaving of the 2010 walk/fetch race instead, printed step by step.",
-            HelpName = string.Join('|', ScenarioCases),
+            Description = "Run a deterministic interleaving instead, printed step by step: the 2010 walk/fetch race (seed-*), a host invalidation racing a fault (host-invalidate), a guest write to an unsync page table and its flush (unsync-write).",
+            HelpName = string.Join('|', AllScenarios),
         };
-        scenario.AcceptOnlyFromAmong(ScenarioCases);
+        scenario.AcceptOnlyFromAmong(AllScenarios);
         var order = new Option<string>("--order")
         {
-            Description = "With --scenario: whether the guest's write lands before fetch or after fetch has begun. [default: write-first]",
-            HelpName = string.Join('|', Orders),
+            Description = "With --scenario, each scenario's own orders: "
+                + $"seed-*: {string.Join('|', Orders)} (the guest's write before fetch, or after fetch has begun); "
+                + $"{HostInvalidateScenario.Name}: {string.Join('|', HostInvalidateScenario.OrderNames)} (the invalidation between the frame's resolution and the install, or after the install); "
+                + $"{UnsyncWriteScenario.Name}: {string.Join('|', UnsyncWriteScenario.OrderNames)} (the guest's write to its unsync page table before its flush of that address, or after it). [default: the first]",
+            HelpName = "ORDER",
         };
-        order.AcceptOnlyFromAmong(Orders);
+        var seqCheck = new Option<string>("--seq-check")
+        {
+            Description = "Whether the fault path re-checks mmu_invalidate_seq under the lock before it installs (KVM's is_page_fault_stale): on, or off to show the race it closes. [default: on]",
+            HelpName = "on|off",
+        };
+        seqCheck.AcceptOnlyFromAmong("on", "off");
         var recheck = new Option<string>("--recheck")
         {
             Description = "How fetch re-checks the guest entries the walk read: fixed (KVM since 2010), pre-fix (the 2010 code), no-leaf (never the leaf).",
@@ -71,6 +79,18 @@ internal static class SimulateCommand
             DefaultValueFactory = _ => Rechecks[0],
         };
         recheck.AcceptOnlyFromAmong(Rechecks);
+        var unsync = new Option<string>("--unsync")
+        {
+            Description = "Whether tables of 4 KiB pages go unsync when the guest maps them writable (KVM's way): on, or off to keep every shadowed table write-protected. [default: on]",
+            HelpName = "on|off",
+        };
+        unsync.AcceptOnlyFromAmong("on", "off");
+        var workload = new Option<string>("--workload")
+        {
+            Description = "What the writer threads do: mix (entries at every level, INVLPG, CR3 switches, zaps) or fork (whole tables of 4 KiB pages rewritten, then a flush, as fork, exec and munmap do). [default: mix]",
+            HelpName = "mix|fork",
+        };
+        workload.AcceptOnlyFromAmong("mix", "fork");
         var json = new Option<bool>("--json") { Description = "Print a JSON summary (stale entries listed) instead of tables." };
         var auditEvery = new Option<double?>("--audit-every")
         {
@@ -82,7 +102,7 @@ internal static class SimulateCommand
 
         var command = new Command("simulate", "Run a multi-threaded guest on the shadow MMU: with no options, every paging mode for a few seconds, several vCPUs, guest page-table churn at every level; print the MMU's counters per mode and the audit of every shadow entry against the guest's tables. Exit code 0 when the audit is clean, 1 when it found a stale mapping (printed), 2 for bad options.")
         {
-            mode, vcpus, writers, seconds, ops, seed, scenario, order, recheck, json, auditEvery, shadowPages,
+            mode, vcpus, writers, seconds, ops, seed, scenario, order, recheck, seqCheck, unsync, workload, json, auditEvery, shadowPages,
         };
 
         command.Validators.Add(result =>
@@ -96,9 +116,19 @@ internal static class SimulateCommand
             {
                 result.AddError("--order applies to --scenario only");
             }
-            else if (isScenario && Given(result, vcpus, writers, seconds, ops, seed, auditEvery, shadowPages) is string extra)
+            else if (isScenario && result.GetResult(order) is { Tokens.Count: > 0 } orderResult
+                && OrdersOf(result.GetValue(scenario)!) is string[] orders
+                && RaceScenario.IndexOf(orders, orderResult.Tokens[0].Value) < 0)
             {
-                result.AddError($"--scenario runs one fixed interleaving: {extra} does not apply (it takes --mode, --order, --recheck and --json)");
+                result.AddError($"--order: '{orderResult.Tokens[0].Value}' is not an order of {result.GetValue(scenario)} ({string.Join(", ", orders)})");
+            }
+            else if (isScenario && result.GetResult(seqCheck) != null && result.GetValue(scenario) != HostInvalidateScenario.Name)
+            {
+                result.AddError($"--seq-check applies to --scenario {HostInvalidateScenario.Name} and to runs, not to {result.GetValue(scenario)}");
+            }
+            else if (isScenario && Given(result, vcpus, writers, seconds, ops, seed, auditEvery, shadowPages, unsync, workload) is string extra)
+            {
+                result.AddError($"--scenario runs one fixed interleaving: {extra} does not apply (it takes --mode, --order, --recheck, --seq-check and --json)");
             }
             else if (isScenario && result.GetResult(mode) is { Tokens.Count: > 0 } modeResult
                 && ParseModes(modeResult.Tokens[0].Value, out _) is { Count: not 1 })
@@ -111,6 +141,27 @@ internal static class SimulateCommand
         {
             RecheckOrder recheckOrder = (RecheckOrder)Array.IndexOf(Rechecks, parsed.GetValue(recheck) ?? Rechecks[0]);
             IReadOnlyList<string>? modes = parsed.GetValue(mode) is string text ? ParseModes(text, out _) : null;
+            bool sequenceCheck = parsed.GetValue(seqCheck) != "off";
+            if (parsed.GetValue(scenario) is string protocolName && Array.IndexOf(ScenarioCases, protocolName) < 0)
+            {
+                string scenarioMode = modes is { Count: 1 } ? modes[0] : ScenarioMode;
+                string[] protocolOrders = OrdersOf(protocolName)!;
+                int orderIndex = Math.Max(0, RaceScenario.IndexOf(protocolOrders, parsed.GetValue(order)));
+                ProtocolScenarioResult outcome = protocolName == HostInvalidateScenario.Name
+                    ? HostInvalidateScenario.Run(scenarioMode, (HostInvalidateOrder)orderIndex, sequenceCheck, recheckOrder)
+                    : UnsyncWriteScenario.Run(scenarioMode, (UnsyncWriteOrder)orderIndex, recheckOrder);
+                if (parsed.GetValue(json))
+                {
+                    SimulateOutput.WriteProtocolScenarioJson(context.Out, outcome, SimulateCommand.Name(recheckOrder));
+                }
+                else
+                {
+                    SimulateOutput.WriteProtocolScenarioText(context.Out, outcome, SimulateCommand.Name(recheckOrder));
+                }
+
+                return outcome.Audit.Clean ? 0 : StaleExitCode;
+            }
+
             if (parsed.GetValue(scenario) is string caseName)
             {
                 var raceCase = (RaceCase)Array.IndexOf(ScenarioCases, caseName);
@@ -139,6 +190,9 @@ internal static class SimulateCommand
                 Seconds = parsed.GetValue(seconds),
                 Seed = parsed.GetValue(seed),
                 Recheck = recheckOrder,
+                SequenceCheck = sequenceCheck,
+                Unsync = parsed.GetValue(unsync) != "off",
+                Workload = parsed.GetValue(workload) == "fork" ? SimulationWorkload.Fork : SimulationWorkload.Mix,
                 MaxShadowPages = parsed.GetValue(shadowPages),
                 AuditIntervalSeconds = every is null ? DefaultAuditEvery : every > 0 ? every : null,
             };
@@ -175,6 +229,18 @@ internal static class SimulateCommand
 
     /// <summary>The <c>--scenario</c> names, in <see cref="RaceCase"/> order.</summary>
     internal static readonly string[] ScenarioCases = { "seed-1a", "seed-1b", "seed-2" };
+
+    /// <summary>Every <c>--scenario</c> name.</summary>
+    internal static readonly string[] AllScenarios = { "seed-1a", "seed-1b", "seed-2", HostInvalidateScenario.Name, UnsyncWriteScenario.Name };
+
+    /// <summary>The orders of scenario <paramref name="name"/>, or null for a name that is none.</summary>
+    internal static string[]? OrdersOf(string name) => name switch
+    {
+        "seed-1a" or "seed-1b" or "seed-2" => Orders,
+        HostInvalidateScenario.Name => (string[])HostInvalidateScenario.OrderNames,
+        UnsyncWriteScenario.Name => (string[])UnsyncWriteScenario.OrderNames,
+        _ => null,
+    };
 
     /// <summary>The <c>--order</c> names, in <see cref="RaceOrder"/> order.</summary>
     internal static readonly string[] Orders = { "write-first", "fetch-first" };

@@ -24,7 +24,7 @@ internal static class SimulateOutput
         string length = options.Operations is long ops
             ? $"{N(ops)} operations per mode"
             : $"{F(options.Seconds!.Value / Math.Max(1, report.Modes.Count), "0.##")} s of operations per mode (each mode also builds its tables and audits)";
-        output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages");
+        output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages, workload {WorkloadName(options)}, unsync {OnOff(options.Unsync)}, seq-check {OnOff(options.SequenceCheck)}{(options.HostInvalidations ? ", a host thread moving frames" : "")}");
         foreach (SimulationModeReport mode in report.Modes)
         {
             output.WriteLine();
@@ -65,7 +65,13 @@ internal static class SimulateOutput
         Row(output, "retries", s.Retries, null);
         Row(output, "shadow pages now", mode.ShadowPages, $"created {N(s.ShadowPagesCreated)}, zapped {N(s.ShadowPagesZapped)}");
         Row(output, "prefetched entries", s.Prefetched, $"used later {N(s.PrefetchedUsed)} ({Percent(s.PrefetchedUsed, s.Prefetched)})");
-        Row(output, "trapped writes", s.TrappedWrites, "guest writes to shadowed tables");
+        Row(output, "guest PTE writes", s.GuestPteWrites, "guest writes into shadowed tables, trapped or not");
+        Row(output, "trapped writes", s.TrappedWrites, $"{F(mode.TrappedWritesPerGuestPteWrite, "0.000")} per guest PTE write; faults + trapped writes (exits) {N((long)mode.ExitsPerSecond)} per second");
+        Row(output, "unsync pages", s.UnsyncPages, "times a table of 4 KiB pages went unsync instead of trapping");
+        Row(output, "syncs", s.Syncs, "unsync pages or entries re-read at the guest's flushes");
+        Row(output, "invalidations", s.Invalidations, "host invalidations (frames moved or reclaimed)");
+        Row(output, "seq retries", s.SeqRetries, "faults retried: the host moved their frame since they resolved it");
+        Row(output, "pending at audit", mode.PendingAtAudit, "unsync entries the guest's TLB may still hold (not stale)");
         Row(output, "emulated writes", s.EmulatedWrites, null);
         Row(output, "zapped entries", s.ZappedEntries, null);
         Row(output, "invlpgs", s.Invlpgs, null);
@@ -155,6 +161,10 @@ internal static class SimulateOutput
             }
 
             json.WriteNumber("maxShadowPages", options.MaxShadowPages);
+            json.WriteString("workload", WorkloadName(options));
+            json.WriteBoolean("unsync", options.Unsync);
+            json.WriteBoolean("seqCheck", options.SequenceCheck);
+            json.WriteBoolean("hostInvalidations", options.HostInvalidations);
             if (options.AuditIntervalSeconds is double every)
             {
                 json.WriteNumber("auditEverySeconds", every);
@@ -196,7 +206,9 @@ internal static class SimulateOutput
             json.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(counter.Key), counter.Value);
         }
 
+        json.WriteNumber("pendingAtAudit", mode.PendingAtAudit);
         json.WriteEndObject();
+        json.WriteNumber("exitsPerSecond", Math.Round(mode.ExitsPerSecond));
         json.WriteStartObject("workload");
         json.WriteNumber("reads", w.Reads);
         json.WriteNumber("writes", w.Writes);
@@ -229,52 +241,88 @@ internal static class SimulateOutput
         json.WriteEndObject();
     }
 
+    private static string WorkloadName(SimulationOptions options) => options.Workload == SimulationWorkload.Fork ? "fork" : "mix";
+
+    private static string OnOff(bool value) => value ? "on" : "off";
+
     // ---- A scenario ----
 
-    public static void WriteScenarioText(TextWriter output, RaceScenarioResult result)
+    public static void WriteScenarioText(TextWriter output, RaceScenarioResult result) =>
+        WriteStepsAndAudit(output, $"== scenario {SimulateCommand.ScenarioCases[(int)result.Case]} in {result.Mode} ({Title(result.Mode)}): order {SimulateCommand.Orders[(int)result.Order]}, re-check {SimulateCommand.Name(result.Recheck)}",
+            result.Steps, result.Audit, withPending: false);
+
+    public static void WriteProtocolScenarioText(TextWriter output, ProtocolScenarioResult result, string recheck)
     {
-        output.WriteLine($"== scenario {SimulateCommand.ScenarioCases[(int)result.Case]} in {result.Mode} ({Title(result.Mode)}): order {SimulateCommand.Orders[(int)result.Order]}, re-check {SimulateCommand.Name(result.Recheck)}");
-        for (int i = 0; i < result.Steps.Count; i++)
+        string settings = result.Settings.Length > 0 ? result.Settings + ", " : "";
+        WriteStepsAndAudit(output, $"== scenario {result.Scenario} in {result.Mode} ({Title(result.Mode)}): order {result.Order}, {settings}re-check {recheck}",
+            result.Steps, result.Audit, withPending: true);
+    }
+
+    /// <summary>A scenario's header, its numbered steps and its audit (the seed's scenarios predate the pending count).</summary>
+    private static void WriteStepsAndAudit(TextWriter output, string header, IReadOnlyList<string> steps, AuditResult audit, bool withPending)
+    {
+        output.WriteLine(header);
+        for (int i = 0; i < steps.Count; i++)
         {
-            output.WriteLine($"{i + 1,3}. {result.Steps[i]}");
+            output.WriteLine($"{i + 1,3}. {steps[i]}");
         }
 
-        if (result.Audit.Clean)
+        string pending = withPending ? $", {N(audit.Pending)} pending" : "";
+        if (audit.Clean)
         {
-            output.WriteLine($"audit: clean ({N(result.Audit.PagesChecked)} shadow pages, {N(result.Audit.EntriesChecked)} entries checked)");
+            output.WriteLine($"audit: clean ({N(audit.PagesChecked)} shadow pages, {N(audit.EntriesChecked)} entries checked{pending})");
             return;
         }
 
-        output.WriteLine($"audit: STALE ({N(result.Audit.Stale.Count)} stale of {N(result.Audit.EntriesChecked)} entries checked)");
-        foreach (StaleEntry stale in result.Audit.Stale)
+        output.WriteLine($"audit: STALE ({N(audit.Stale.Count)} stale of {N(audit.EntriesChecked)} entries checked{pending})");
+        foreach (StaleEntry stale in audit.Stale)
         {
             WriteStale(output, stale);
         }
     }
 
-    public static void WriteScenarioJson(TextWriter output, RaceScenarioResult result)
+    public static void WriteProtocolScenarioJson(TextWriter output, ProtocolScenarioResult result, string recheck) =>
+        WriteScenarioJson(output, result.Scenario, result.Mode, result.Order, recheck,
+            result.SequenceCheck, result.Steps, result.Audit, withPending: true);
+
+    public static void WriteScenarioJson(TextWriter output, RaceScenarioResult result) =>
+        WriteScenarioJson(output, SimulateCommand.ScenarioCases[(int)result.Case], result.Mode, SimulateCommand.Orders[(int)result.Order],
+            SimulateCommand.Name(result.Recheck), seqCheck: null, result.Steps, result.Audit, withPending: false);
+
+    private static void WriteScenarioJson(TextWriter output, string scenario, string mode, string order, string recheck, bool? seqCheck,
+        IReadOnlyList<string> steps, AuditResult audit, bool withPending)
     {
         WriteJson(output, json =>
         {
             json.WriteStartObject();
             json.WriteString("command", "simulate");
-            json.WriteString("scenario", SimulateCommand.ScenarioCases[(int)result.Case]);
-            json.WriteString("mode", result.Mode);
-            json.WriteString("order", SimulateCommand.Orders[(int)result.Order]);
-            json.WriteString("recheck", SimulateCommand.Name(result.Recheck));
+            json.WriteString("scenario", scenario);
+            json.WriteString("mode", mode);
+            json.WriteString("order", order);
+            json.WriteString("recheck", recheck);
+            if (seqCheck is bool check)
+            {
+                json.WriteBoolean("seqCheck", check);
+            }
+
             json.WriteStartArray("steps");
-            foreach (string step in result.Steps)
+            foreach (string step in steps)
             {
                 json.WriteStringValue(step);
             }
 
             json.WriteEndArray();
-            json.WriteBoolean("clean", result.Audit.Clean);
+            json.WriteBoolean("clean", audit.Clean);
             json.WriteStartObject("audit");
-            json.WriteBoolean("clean", result.Audit.Clean);
-            json.WriteNumber("pagesChecked", result.Audit.PagesChecked);
-            json.WriteNumber("entriesChecked", result.Audit.EntriesChecked);
-            WriteStaleArray(json, "stale", result.Audit.Stale);
+            json.WriteBoolean("clean", audit.Clean);
+            json.WriteNumber("pagesChecked", audit.PagesChecked);
+            json.WriteNumber("entriesChecked", audit.EntriesChecked);
+            if (withPending)
+            {
+                json.WriteNumber("pending", audit.Pending);
+            }
+
+            WriteStaleArray(json, "stale", audit.Stale);
             json.WriteEndObject();
             json.WriteEndObject();
         });

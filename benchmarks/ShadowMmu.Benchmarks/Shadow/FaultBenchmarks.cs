@@ -19,6 +19,7 @@ public class FaultBenchmarks
     private ShadowPage _leafPage = null!;
     private GuestWalk _walk;
     private uint _leafAccess;
+    private ulong _pfn;
     private int _faultIndex;
     private int _mode;
     private Legacy32Ops _legacy32;
@@ -54,6 +55,7 @@ public class FaultBenchmarks
         }
 
         _leafAccess = ShadowRig.LeafAccess(in _walk, _rig.Cpu, write: false, cpl: 3);
+        _pfn = _rig.Vm.Host.Resolve(_walk.Gfn);
         _leafPage = _rig.LeafShadowPage(_vcpu, _rig.FaultVa);
         _faultIndex = Vcpu.ShadowIndex(_rig.FaultVa, 1);
 
@@ -214,7 +216,7 @@ public class FaultBenchmarks
                     }
                 }
 
-                mapped += local.Fetch(vcpu, ref _walk, leafAccess, RecheckOrder.Fixed, null) == FetchOutcome.Mapped ? 1 : 0;
+                mapped += local.Fetch(vcpu, ref _walk, leafAccess, _pfn, RecheckOrder.Fixed, null) == FetchOutcome.Mapped ? 1 : 0;
             }
         }
 

@@ -10,7 +10,7 @@ internal interface IModeOps
 {
     bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac);
 
-    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks);
+    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks);
 }
 
 internal struct Legacy32Ops : IModeOps
@@ -21,7 +21,7 @@ internal struct Legacy32Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct PaeOps : IModeOps
@@ -32,7 +32,7 @@ internal struct PaeOps : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Long4Ops : IModeOps
@@ -43,7 +43,7 @@ internal struct Long4Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Long5Ops : IModeOps
@@ -54,7 +54,7 @@ internal struct Long5Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Ept4Ops : IModeOps
@@ -65,7 +65,7 @@ internal struct Ept4Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 internal struct Ept5Ops : IModeOps
@@ -76,7 +76,7 @@ internal struct Ept5Ops : IModeOps
     public bool Walk(ref GuestWalk walk, ulong va, AccessKind kind, int cpl, bool ac) => W.WalkAddr(ref walk, va, kind, cpl, ac);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, order, hooks);
+    public FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks) => W.Fetch(vcpu, ref walk, leafAccess, pfn, order, hooks);
 }
 
 /// <summary>
@@ -93,7 +93,10 @@ internal sealed class ShadowRig
     /// <summary>Pages mapped.</summary>
     public const int Pages = 64;
 
-    public ShadowRig(string modeName, int vcpus)
+    /// <summary>Where the guest maps the page table of <see cref="Base"/>'s pages (the unsync benchmarks store into it there).</summary>
+    public const ulong TableMapVa = 0x8000_0000;
+
+    public ShadowRig(string modeName, int vcpus, bool unsync = true)
     {
         Mode = PagingModes.All.Single(m => m.Name == modeName);
         Memory = GuestMemory.Allocate(0x80_0000);
@@ -104,8 +107,10 @@ internal sealed class ShadowRig
             builder.Map(Base + (page << 12), 0x30_0000 + (page << 12), 0x1000, Walks.WalkImage.LeafFlagsFor(walkCase), Walks.WalkImage.TableFlagsFor(walkCase));
         }
 
+        TableGpa = builder.EntryAddress(Base, 1)!.Value & ~0xFFFUL;
+        builder.Map(TableMapVa, TableGpa, 0x1000, Walks.WalkImage.LeafFlagsFor(walkCase), Walks.WalkImage.TableFlagsFor(walkCase));
         Cpu = walkCase.StateFor(builder.Root);
-        Vm = new Vm(Memory);
+        Vm = new Vm(Memory) { UnsyncEnabled = unsync };
         Vcpus = new Vcpu[vcpus];
         for (int i = 0; i < vcpus; i++)
         {
@@ -130,6 +135,9 @@ internal sealed class ShadowRig
     }
 
     public PagingModeInfo Mode { get; }
+
+    /// <summary>The page table that maps the <see cref="Pages"/> pages.</summary>
+    public ulong TableGpa { get; }
 
     public GuestMemory Memory { get; }
 

@@ -160,22 +160,23 @@ namespace ShadowMmu.Generators
                 _w.Line(RequiresMmuLock);
                 _w.OpenWrapped("public " + Mmu + "FetchOutcome Fetch(", new[]
                 {
-                    Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", Mmu + "RecheckOrder order", Mmu + "IFetchHooks? hooks",
+                    Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", "ulong pfn", Mmu + "RecheckOrder order",
+                    Mmu + "IFetchHooks? hooks",
                 }, ", ", ")");
                 _w.Comment("One compiled Fetch per re-check order and hook kind: the default path pays for neither.");
                 _w.Open("if (hooks == null)");
                 _w.Line("var none = default(" + Mmu + "NoFetchHooks);");
                 _w.Open("return order switch");
-                _w.Line(Mmu + "RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, none),");
-                _w.Line(Mmu + "RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, none),");
-                _w.Line("_ => FetchFixed(vcpu, ref walk, leafAccess, none),");
+                _w.Line(Mmu + "RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, pfn, none),");
+                _w.Line(Mmu + "RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, pfn, none),");
+                _w.Line("_ => FetchFixed(vcpu, ref walk, leafAccess, pfn, none),");
                 _w.Close(";");
                 _w.Close();
                 _w.Line();
                 _w.Open("return order switch");
-                _w.Line(Mmu + "RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, hooks),");
-                _w.Line(Mmu + "RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, hooks),");
-                _w.Line("_ => FetchFixed(vcpu, ref walk, leafAccess, hooks),");
+                _w.Line(Mmu + "RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, pfn, hooks),");
+                _w.Line(Mmu + "RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, pfn, hooks),");
+                _w.Line("_ => FetchFixed(vcpu, ref walk, leafAccess, pfn, hooks),");
                 _w.Close(";");
                 _w.Close();
                 _w.Line();
@@ -200,7 +201,7 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Wrap("private " + Mmu + "FetchOutcome Fetch" + order.Name + "<THooks>(",
-                    new[] { Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", "THooks hooks" }, ", ", ")");
+                    new[] { Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", "ulong pfn", "THooks hooks" }, ", ", ")");
                 _w.Open("    where THooks : " + Mmu + "IFetchHooks");
                 _w.Line(Mmu + "Vm vm = vcpu.Vm;");
                 _w.Line(Mmu + "ShadowCpuRole cpuRole = vcpu.CpuRole;");
@@ -237,7 +238,7 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Comment("The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected page).");
                 _w.Line("index = (int)(va >> 12) & 511;");
-                EmitSetLeaf("index", FrameNumberOf(_plan.Level(1).Page!, "walk.Ptes[0]"), "leafAccess", "walk.ProtectionKey", prefetched: false);
+                EmitSetLeaf("index", FrameNumberOf(_plan.Level(1).Page!, "walk.Ptes[0]"), "pfn", "leafAccess", "walk.ProtectionKey", prefetched: false);
                 _w.Line("Prefetch(vm, sp, index, ref walk, ref group, groupRead);");
                 _w.Line("return " + Mmu + "FetchOutcome.Mapped;");
                 for (int level = top; level >= 2; level--)
@@ -360,7 +361,7 @@ namespace ShadowMmu.Generators
                     _w.Line();
                 }
 
-                EmitSetLeaf("(int)(va >> 12) & 511", "gfn", "leafAccess", "walk.ProtectionKey", prefetched: false);
+                EmitSetLeaf("(int)(va >> 12) & 511", "gfn", "pfn", "leafAccess", "walk.ProtectionKey", prefetched: false);
                 _w.Line("return " + Mmu + "FetchOutcome.Mapped;");
             }
 
@@ -415,8 +416,8 @@ namespace ShadowMmu.Generators
             /// Installs a shadow leaf in <c>sp</c> (KVM's <c>mmu_set_spte</c>): the one place Fetch and Prefetch write a leaf,
             /// so that another way of installing one is a change here.
             /// </summary>
-            private void EmitSetLeaf(string index, string frameNumber, string access, string key, bool prefetched) =>
-                Statement(_w, "", Calling("vm.SetLeaf", "sp", index, frameNumber, access, key, "prefetched: " + (prefetched ? "true" : "false")));
+            private void EmitSetLeaf(string index, string frameNumber, string hostFrame, string access, string key, bool prefetched) =>
+                Statement(_w, "", Calling("vm.SetLeaf", "sp", index, frameNumber, hostFrame, access, key, "prefetched: " + (prefetched ? "true" : "false")));
 
             /// <summary>Gets or creates the shadow page of <paramref name="frameNumber"/> under <c>sp[index]</c> (KVM's <c>kvm_mmu_get_child_sp</c>).</summary>
             private void EmitGetChildPage(string frameNumber, string role) =>
@@ -447,7 +448,7 @@ namespace ShadowMmu.Generators
                     Mmu + "Vm vm", Mmu + "ShadowPage sp", "int faultIndex", "int absent", "ref " + Mmu + "GuestWalk walk", "ref " + Mmu + "GuestEntryGroup group",
                     "bool groupRead",
                 }, ", ", ")");
-                _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanAddLeaves(8))");
+                _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanPrefetch(8))");
                 _w.Line("return;");
                 _w.Close();
                 _w.Line();
@@ -473,7 +474,13 @@ namespace ShadowMmu.Generators
                 _w.Line("access &= ~" + Mmu + "AccessRights.Write;");
                 _w.Close();
                 _w.Line();
-                EmitSetLeaf("index", FrameNumberOf(page, "pte"), "access", _format.KeyOf("pte"), prefetched: true);
+                _w.Line("ulong gfn = " + FrameNumberOf(page, "pte") + ";");
+                _w.Comment("A neighbour whose frame the host took away ends it too: prefetch cannot fault a frame in.");
+                _w.Open("if (!vm.TryPrefetchPfn(gfn, out ulong pfn))");
+                _w.Line("break;");
+                _w.Close();
+                _w.Line();
+                EmitSetLeaf("index", "gfn", "pfn", "access", _format.KeyOf("pte"), prefetched: true);
                 _w.Close();
                 _w.Close();
                 _w.Line();

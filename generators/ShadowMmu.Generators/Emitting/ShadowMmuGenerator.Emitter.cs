@@ -59,6 +59,11 @@ namespace ShadowMmu.Generators
                     EmitShadow(shadow);
                 }
 
+                if (_plan.Sync is SyncPlan sync)
+                {
+                    EmitSync(sync);
+                }
+
                 EmitEntryReads();
                 _w.Close();
                 _w.Close();

@@ -40,6 +40,7 @@ namespace ShadowMmu.Generators
                 spec.IsEpt ? PlanEpt(spec) : null,
                 nestedWalk,
                 shadow,
+                shadow != null ? new SyncPlan(shadow.Quadrants) : null,
                 new ImmutableEquatableArray<Omission>(omitted));
         }
 
@@ -166,7 +167,7 @@ namespace ShadowMmu.Generators
         /// </summary>
         private static ShadowPlan? PlanShadow(PagingSpec spec, List<Omission> omitted)
         {
-            const string methods = "Fetch and Prefetch (shadow paging)";
+            const string methods = "Fetch and Prefetch (shadow paging, with Sync)";
             if (spec.Accessed == null || spec.Dirty == null)
             {
                 string missing = spec.Accessed == null ? spec.Dirty == null ? "accessed and dirty flags" : "accessed flag" : "dirty flag";

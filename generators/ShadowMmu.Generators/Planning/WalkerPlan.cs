@@ -33,6 +33,7 @@ namespace ShadowMmu.Generators
         EptPlan? Ept,
         bool NestedWalk,
         ShadowPlan? Shadow,
+        SyncPlan? Sync,
         ImmutableEquatableArray<Omission> Omitted)
     {
         /// <summary>Some level is read with one aligned atomic load: the walk takes memory's base once, and the walker has ReadEntry.</summary>
@@ -200,6 +201,13 @@ namespace ShadowMmu.Generators
     /// <param name="Quadrants">4-byte guest entries: each guest table is shadowed by two shadow pages, va[21] picking the half.</param>
     /// <param name="ReadsGroupsDirectly">The leaf's group of 8 entries is read with eight aligned loads.</param>
     internal sealed record ShadowPlan(int RootLevel, ShadowRoots Roots, bool Quadrants, bool ReadsGroupsDirectly);
+
+    /// <summary>
+    /// Re-reading unsync guest page tables at the guest's TLB flushes (KVM's <c>FNAME(sync_spte)</c>, the loop of
+    /// <c>kvm_sync_page</c>, and the old <c>FNAME(invlpg)</c>'s prefetch of the entry): only tables of 4 KiB pages go unsync.
+    /// </summary>
+    /// <param name="Quadrants">4-byte guest entries: a level-1 shadow page covers half the guest table, the quadrant in its role.</param>
+    internal sealed record SyncPlan(bool Quadrants);
 
     /// <summary>The roots of the shadow tables.</summary>
     internal enum ShadowRoots

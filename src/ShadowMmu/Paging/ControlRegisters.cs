@@ -22,6 +22,12 @@ public static class Cr4
     /// <summary>Physical-address extension: PAE, 4-level or 5-level paging.</summary>
     public const ulong PAE = 1UL << 5;
 
+    /// <summary>Page global enable: translations of pages whose leaf has G set survive MOV to CR3.</summary>
+    public const ulong PGE = 1UL << 7;
+
+    /// <summary>Process-context identifiers: CR3[11:0] tags translations; bit 63 of a MOV to CR3 may keep them.</summary>
+    public const ulong PCIDE = 1UL << 17;
+
     /// <summary>5-level paging (57-bit linear addresses).</summary>
     public const ulong LA57 = 1UL << 12;
 

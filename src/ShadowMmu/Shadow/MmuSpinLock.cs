@@ -20,6 +20,9 @@ public sealed class MmuSpinLock
 {
     private int _owner;
 
+    /// <summary>A systematic tester's control of the waits (see <see cref="ISchedulingPoints"/>); null normally.</summary>
+    internal ISchedulingPoints? Scheduling;
+
     /// <summary>True when the calling thread holds the lock.</summary>
     public bool IsHeldByCurrentThread => Volatile.Read(ref _owner) == Environment.CurrentManagedThreadId;
 
@@ -43,6 +46,17 @@ public sealed class MmuSpinLock
         if (Volatile.Read(ref _owner) == me)
         {
             throw new LockRecursionException("The mmu_lock is held by this thread already: it is not reentrant.");
+        }
+
+        if (Scheduling is ISchedulingPoints scheduling)
+        {
+            // Under a systematic tester the holder runs only when this waiter lets it.
+            do
+            {
+                scheduling.Spin();
+            }
+            while (Interlocked.CompareExchange(ref _owner, me, 0) != 0);
+            return;
         }
 
         // Test and test-and-set: spin on a plain read, which keeps the line shared, and compare-exchange only when

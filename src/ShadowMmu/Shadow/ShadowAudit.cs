@@ -20,4 +20,10 @@ public sealed record AuditResult(int PagesChecked, long EntriesChecked, IReadOnl
 {
     /// <summary>True when nothing is stale.</summary>
     public bool Clean => Stale.Count == 0;
+
+    /// <summary>
+    /// Entries derived from unsync guest tables that differ from the guest entry now but equal a value it held since
+    /// the guest last flushed that address: what the guest's TLB may still hold (counted, not stale).
+    /// </summary>
+    public long Pending { get; init; }
 }

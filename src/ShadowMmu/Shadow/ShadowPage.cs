@@ -13,6 +13,7 @@ public sealed class ShadowPage
     internal const int EntryCount = 512;
 
     private readonly ulong[] _sptes = new ulong[EntryCount];
+    private readonly ulong[] _gfns = new ulong[EntryCount];
 
     internal ShadowPage(int id) => Id = id;
 
@@ -33,6 +34,18 @@ public sealed class ShadowPage
 
     /// <summary>Trapped writes since a fault last walked through this page (KVM's write_flooding_count).</summary>
     internal int WriteFloodCount;
+
+    /// <summary>
+    /// True while the page is unsync (KVM's <c>sp-&gt;unsync</c>): its guest table (of 4 KiB pages) is mapped writable and no
+    /// longer write-protected, so the guest edits it without a trap, and the page is synced at the guest's TLB flushes.
+    /// </summary>
+    public bool Unsync { get; internal set; }
+
+    /// <summary>How many entries have their bit in <see cref="UnsyncChildBitmap"/> (KVM's <c>unsync_children</c>).</summary>
+    internal int UnsyncChildren;
+
+    /// <summary>Entries whose child page is unsync or has unsync children (KVM's <c>unsync_child_bitmap</c>; cleared lazily).</summary>
+    internal readonly ulong[] UnsyncChildBitmap = new ulong[EntryCount / 64];
 
     /// <summary>Head of the list of (parent page, index) entries that link this page.</summary>
     internal int ParentHead = LinkPool.None;
@@ -64,6 +77,11 @@ public sealed class ShadowPage
     }
 
     internal void Set(int index, ulong value) => Volatile.Write(ref _sptes[index], value);
+
+    /// <summary>The guest frame leaf <paramref name="index"/> stands for (KVM's <c>kvm_mmu_page_get_gfn</c>); set with the leaf, under the mmu_lock.</summary>
+    public ulong GfnAt(int index) => _gfns[index];
+
+    internal void SetGfn(int index, ulong gfn) => _gfns[index] = gfn;
 
     /// <inheritdoc/>
     public override string ToString() => $"sp#{Id}(gfn 0x{Gfn:x}, {Role})";

@@ -22,6 +22,11 @@ internal enum ShadowCounter
     ZappedEntries,
     Invlpgs,
     RootLoads,
+    Invalidations,
+    SeqRetries,
+    GuestPteWrites,
+    UnsyncPages,
+    Syncs,
     Count,
 }
 
@@ -38,6 +43,9 @@ internal sealed class ShadowCounters
 
     /// <summary>Adds <paramref name="value"/> to <paramref name="counter"/>; only this block's writer may call it.</summary>
     public void Add(ShadowCounter counter, long value = 1) => _values[Padding + (int)counter] += value;
+
+    /// <summary>Adds one to <paramref name="counter"/> from any thread (for the few counts made without the mmu_lock on the VM's block).</summary>
+    public void AddAtomic(ShadowCounter counter) => Interlocked.Increment(ref _values[Padding + (int)counter]);
 
     /// <summary>The counter's value as last written (any thread).</summary>
     public long Read(ShadowCounter counter) => Volatile.Read(ref _values[Padding + (int)counter]);
@@ -108,6 +116,21 @@ public sealed class ShadowStats
 
     /// <summary>Shadow roots loaded (CR3 writes that found no cached root).</summary>
     public long RootLoads => Sum(ShadowCounter.RootLoads);
+
+    /// <summary>Host invalidations started (KVM's mmu notifier <c>invalidate_range_start</c>).</summary>
+    public long Invalidations => Sum(ShadowCounter.Invalidations);
+
+    /// <summary>Faults retried because a host invalidation moved (or was moving) their frame since they resolved it.</summary>
+    public long SeqRetries => Sum(ShadowCounter.SeqRetries);
+
+    /// <summary>Guest writes into guest tables that a shadow page shadows, trapped or not (unsync tables take them without a trap).</summary>
+    public long GuestPteWrites => Sum(ShadowCounter.GuestPteWrites);
+
+    /// <summary>Times a shadow page went unsync (its guest table writable, no longer write-protected).</summary>
+    public long UnsyncPages => Sum(ShadowCounter.UnsyncPages);
+
+    /// <summary>Unsync shadow pages or entries re-read from the guest at its TLB flushes (INVLPG, CR3 loads, INVEPT).</summary>
+    public long Syncs => Sum(ShadowCounter.Syncs);
 
     /// <summary>A block for a new vCPU, which only that vCPU's thread writes.</summary>
     internal ShadowCounters AddVcpu()

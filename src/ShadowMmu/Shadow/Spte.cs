@@ -3,8 +3,10 @@ using System.Runtime.CompilerServices;
 namespace ShadowMmu;
 
 /// <summary>
-/// The shadow page-table entry format: the host's 64-bit format. A leaf maps a guest frame (host frame = guest frame
-/// in this model) with the rights the guest allows or fewer; a non-leaf names the child shadow page by its id in the
+/// The shadow page-table entry format: the host's 64-bit format. A leaf maps the host frame that backs a guest frame
+/// (<see cref="HostFrames"/>) with the rights the guest allows or fewer; the guest frame it stands for is kept beside
+/// it in the shadow page (KVM's <c>shadowed_translation</c>). A guest frame outside guest memory has no host frame: its
+/// leaf holds the guest frame itself and <see cref="NoSlot"/>. A non-leaf names the child shadow page by its id in the
 /// frame field and grants every right (all restrictions live in the leaf, as in KVM's <c>link_shadow_page</c>).
 /// </summary>
 public static class Spte
@@ -24,7 +26,10 @@ public static class Spte
     /// <summary>Software bit: installed by prefetch, not by a fault on this address.</summary>
     public const ulong Prefetched = 1UL << 9;
 
-    /// <summary>Frame (leaf) or child shadow-page id (non-leaf).</summary>
+    /// <summary>Software bit of a leaf: no host memory backs the guest frame (KVM: no memslot); the frame field holds the guest frame.</summary>
+    public const ulong NoSlot = 1UL << 11;
+
+    /// <summary>Frame (leaf: a host frame) or child shadow-page id (non-leaf).</summary>
     public const ulong FrameMask = 0x000F_FFFF_FFFF_F000UL;
 
     /// <summary>Protection key of a leaf.</summary>
@@ -37,10 +42,13 @@ public static class Spte
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Link(int childId) => ((ulong)childId << 12) | Present | Writable | User;
 
-    /// <summary>A leaf entry for <paramref name="gfn"/> with rights <paramref name="access"/> (U W X) and a protection key.</summary>
+    /// <summary>
+    /// A leaf entry for host frame <paramref name="pfn"/> with rights <paramref name="access"/> (U W X) and a
+    /// protection key; for <see cref="HostFrames.None"/>, the guest frame <paramref name="gfn"/> with <see cref="NoSlot"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Leaf(ulong gfn, uint access, int protectionKey, bool prefetched) =>
-        (gfn << 12) | Present
+    public static ulong Leaf(ulong gfn, ulong pfn, uint access, int protectionKey, bool prefetched) =>
+        (pfn == HostFrames.None ? (gfn << 12) | NoSlot : pfn << 12) | Present
         | ((access & AccessRights.Write) != 0 ? Writable : 0)
         | ((access & AccessRights.User) != 0 ? User : 0)
         | ((access & AccessRights.Execute) == 0 ? NoExecute : 0)
@@ -54,9 +62,13 @@ public static class Spte
         | ((spte & User) != 0 ? AccessRights.User : 0)
         | ((spte & NoExecute) == 0 ? AccessRights.Execute : 0);
 
-    /// <summary>The guest frame a leaf maps.</summary>
+    /// <summary>The frame a leaf maps: a host frame, or with <see cref="NoSlot"/> the guest frame itself.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Gfn(ulong spte) => (spte & FrameMask) >> 12;
+    public static ulong Frame(ulong spte) => (spte & FrameMask) >> 12;
+
+    /// <summary>The host frame a leaf maps, or <see cref="HostFrames.None"/> for one with <see cref="NoSlot"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Pfn(ulong spte) => (spte & NoSlot) != 0 ? HostFrames.None : (spte & FrameMask) >> 12;
 
     /// <summary>The child shadow page a non-leaf links.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

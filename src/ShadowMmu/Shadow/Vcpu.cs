@@ -10,7 +10,7 @@ namespace ShadowMmu;
 /// miss or a denied right exits to the fault handler, which walks the guest tables without the mmu_lock, then under
 /// the lock runs the generated <c>Fetch</c> and <c>Prefetch</c>, then retries (KVM's <c>FNAME(page_fault)</c>).
 /// </summary>
-public sealed class Vcpu
+public sealed partial class Vcpu
 {
     private const int MaxAttempts = 1000;
 
@@ -69,22 +69,6 @@ public sealed class Vcpu
     internal Stack<ShadowPage> PageCache => _cache;
 
     /// <summary>
-    /// A write to CR0, CR3, CR4, EFER or PKRU: the walker is rebuilt for the new state and the shadow roots follow
-    /// CR3, reusing a root cached for the same CR3 and role (KVM's fast CR3 switch).
-    /// </summary>
-    /// <exception cref="ArgumentException">The state is impossible or paging is off.</exception>
-    public void SetState(in CpuState cpu)
-    {
-        using (Vm.MmuLock.Enter())
-        {
-            CacheRoots();
-        }
-
-        Switch(cpu);
-        LoadRoots();
-    }
-
-    /// <summary>
     /// An access by the guest: translated through the shadow tables, with faults handled until it translates, the
     /// guest's tables deny it, or it is a write to a shadowed guest table (emulated).
     /// </summary>
@@ -96,7 +80,7 @@ public sealed class Vcpu
         {
             if (NeedsRootReload())
             {
-                LoadRoots();
+                LoadRoots(flush: false);
             }
 
             if (TryTranslate(va, kind, cpl, ac, out ulong gpa))
@@ -120,55 +104,83 @@ public sealed class Vcpu
                     return new AccessResult(AccessOutcome.GuestFault, 0, walk.Fault, walk.ErrorCode);
                 case FaultOutcome.Emulate:
                     return new AccessResult(AccessOutcome.Emulated, walk.PhysicalAddress, WalkFault.None, 0);
+                case FaultOutcome.WaitForInvalidation:
+                    // The host is moving the frame: not a lack of progress (KVM's vCPU re-enters and faults again).
+                    attempt--;
+                    WaitForInvalidation();
+                    break;
             }
         }
 
         throw new InvalidOperationException($"vCPU {Id}: the access to 0x{va:x} faulted {MaxAttempts} times without progress.");
     }
 
-    /// <summary>A guest store of <paramref name="size"/> bytes at <paramref name="va"/>: translated, then written (trapping if the frame is a shadowed table).</summary>
+    /// <summary>
+    /// A guest store of <paramref name="size"/> bytes at <paramref name="va"/>: translated and written as one step, as
+    /// the processor does (a TLB flush waits for it: the shadow walk stays open across the store); a store into a
+    /// write-protected guest table then traps; one the shadow cannot translate writably is emulated.
+    /// </summary>
     public AccessResult Write(ulong va, ulong value, int size, int cpl, bool ac = false)
     {
-        AccessResult result = Access(va, AccessKind.Write, cpl, ac);
-        if (result.Outcome == AccessOutcome.Emulated)
+        _stats.Add(ShadowCounter.Accesses);
+        var walk = default(GuestWalk);
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            _stats.Add(ShadowCounter.EmulatedWrites);
-        }
-
-        if (result.Outcome != AccessOutcome.GuestFault)
-        {
-            Vm.GuestWrite(result.Gpa, value, size);
-        }
-
-        return result;
-    }
-
-    /// <summary>INVLPG: drops the shadow leaf for <paramref name="va"/>, so the next access faults and re-reads the guest tables.</summary>
-    public void Invlpg(ulong va)
-    {
-        _stats.Add(ShadowCounter.Invlpgs);
-        using (Vm.MmuLock.Enter())
-        {
-            ShadowPage? page = RootFor(va);
-            for (int level = page?.Role.Level ?? 0; page != null && level >= 1; level--)
+            if (NeedsRootReload())
             {
-                int index = ShadowIndex(va, level);
-                ulong spte = page[index];
-                if (!Spte.IsPresent(spte))
+                LoadRoots(flush: false);
+            }
+
+            bool stored = false;
+            ulong gpa = 0;
+            Interlocked.Exchange(ref WalkEpoch, Vm.Epoch);
+            try
+            {
+                if (TranslateInWalk(va, AccessKind.Write, cpl, ac, out gpa))
                 {
-                    return;
+                    Vm.Scheduling?.At(SchedulingPoint.StoreAfterTranslate);
+                    // A stale host frame backs no guest frame: the store goes nowhere (the audit reports the entry).
+                    Vm.StoreGuest(gpa, value, size);
+                    stored = true;
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref WalkEpoch, 0);
+            }
+
+            if (stored)
+            {
+                if (attempt == 0)
+                {
+                    _stats.Add(ShadowCounter.Hits);
                 }
 
-                if (level == 1)
-                {
-                    Vm.DropSpte(page, index);
-                    _stats.Add(ShadowCounter.ZappedEntries);
-                    return;
-                }
+                Vm.AfterGuestStore(gpa, size);
+                return new AccessResult(AccessOutcome.Translated, gpa, WalkFault.None, 0);
+            }
 
-                page = Vm.Page(Spte.ChildId(spte));
+            if (attempt > 0)
+            {
+                _stats.Add(ShadowCounter.Retries);
+            }
+
+            switch (HandleFault(ref walk, va, AccessKind.Write, cpl, ac))
+            {
+                case FaultOutcome.WaitForInvalidation:
+                    attempt--;
+                    WaitForInvalidation();
+                    break;
+                case FaultOutcome.GuestFault:
+                    return new AccessResult(AccessOutcome.GuestFault, 0, walk.Fault, walk.ErrorCode);
+                case FaultOutcome.Emulate:
+                    _stats.Add(ShadowCounter.EmulatedWrites);
+                    Vm.GuestWrite(walk.PhysicalAddress, value, size);
+                    return new AccessResult(AccessOutcome.Emulated, walk.PhysicalAddress, WalkFault.None, 0);
             }
         }
+
+        throw new InvalidOperationException($"vCPU {Id}: the write to 0x{va:x} faulted {MaxAttempts} times without progress.");
     }
 
     /// <summary>
@@ -177,9 +189,21 @@ public sealed class Vcpu
     /// </summary>
     public bool TryTranslate(ulong va, AccessKind kind, int cpl, bool ac, out ulong gpa)
     {
-        gpa = 0;
         Interlocked.Exchange(ref WalkEpoch, Vm.Epoch);
         try
+        {
+            return TranslateInWalk(va, kind, cpl, ac, out gpa);
+        }
+        finally
+        {
+            Volatile.Write(ref WalkEpoch, 0);
+        }
+    }
+
+    // The walk itself; the caller has published its WalkEpoch.
+    private bool TranslateInWalk(ulong va, AccessKind kind, int cpl, bool ac, out ulong gpa)
+    {
+        gpa = 0;
         {
             ShadowPage? page = RootFor(va);
             if (page == null || !page.Valid)
@@ -215,12 +239,24 @@ public sealed class Vcpu
                 }
             }
 
-            gpa = (Spte.Gfn(spte) << 12) | (va & 0xFFF);
+            // The leaf names a host frame; the guest-physical address is the guest frame that host frame backs now (a host
+            // frame is not reused while a shadow walk that may have read an entry mapping it is still running).
+            ulong pfn = Spte.Pfn(spte);
+            ulong gfn = pfn == HostFrames.None ? Spte.Frame(spte) : Vm.Host.GfnOf(pfn);
+            gpa = gfn == HostFrames.NoGuestFrame ? HostFrames.NoGuestFrame : (gfn << 12) | (va & 0xFFF);
             return true;
         }
-        finally
+    }
+
+    private void WaitForInvalidation()
+    {
+        if (Vm.Scheduling is ISchedulingPoints scheduling)
         {
-            Volatile.Write(ref WalkEpoch, 0);
+            scheduling.Spin();
+        }
+        else
+        {
+            Thread.Yield();
         }
     }
 
@@ -239,9 +275,10 @@ public sealed class Vcpu
             return FaultOutcome.GuestFault;
         }
 
-        // 2. A write to a frame that a shadow page shadows cannot be mapped writable: emulate it.
+        // 2. A write to a frame that can never be mapped writable (an upper-level table, or any shadowed table without
+        // unsync): emulate it (KVM's page_fault_handle_page_track). A table of 4 KiB pages goes unsync in fetch instead.
         bool write = kind == AccessKind.Write;
-        if (write && Vm.IsWriteProtected(walk.Gfn))
+        if (write && Vm.IsWriteTracked(walk.Gfn))
         {
             return FaultOutcome.Emulate;
         }
@@ -249,8 +286,16 @@ public sealed class Vcpu
         uint leafAccess = LeafAccess(in walk, write, cpl);
         IFetchHooks? hooks = Vm.FetchHooks;
         hooks?.AfterWalk(this, in walk);
+        Vm.Scheduling?.At(SchedulingPoint.FaultAfterWalk);
 
-        // 3. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
+        // 3. The host frame, resolved without the lock (KVM's kvm_faultin_pfn, which may sleep): the sequence is read
+        // first, so that an invalidation that moves the frame from here on is seen under the lock.
+        long mmuSeq = Vm.SnapshotMmuInvalidateSeq();
+        ulong pfn = Vm.Host.Resolve(walk.Gfn);
+        hooks?.AfterResolve(this, in walk, mmuSeq, pfn);
+        Vm.Scheduling?.At(SchedulingPoint.FaultAfterResolve);
+
+        // 4. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
         Vm.TopUp(_cache);
         using (Vm.MmuLock.Enter())
         {
@@ -259,9 +304,20 @@ public sealed class Vcpu
                 return FaultOutcome.Retry;
             }
 
+            // 5. KVM's is_page_fault_stale: an invalidation over the frame ended since the snapshot, or is under way.
+            bool checkSequence = Vm.SequenceCheck;
+            bool stale = checkSequence && Vm.MmuInvalidateRetryGfn(mmuSeq, walk.Gfn);
+            hooks?.AfterSequenceCheck(this, checkSequence, stale);
+            if (stale)
+            {
+                _stats.Add(ShadowCounter.SeqRetries);
+                return Vm.MmuInvalidateInProgress != 0 ? FaultOutcome.WaitForInvalidation : FaultOutcome.Retry;
+            }
+
             Vm.MakePagesAvailable();
+            Vm.Scheduling?.At(SchedulingPoint.FaultBeforeInstall);
             hooks?.BeforeFetch(this, in walk);
-            FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, Vm.RecheckOrder, hooks);
+            FetchOutcome outcome = _fetcher.Fetch(this, ref walk, leafAccess, pfn, Vm.RecheckOrder, hooks);
             if (outcome == FetchOutcome.Retry)
             {
                 _stats.Add(ShadowCounter.RecheckFailures);
@@ -351,146 +407,12 @@ public sealed class Vcpu
         return true;
     }
 
-    // What names the root table: CR3, or EPTP for a nested guest.
-    private ulong RootPointer => _ept ? State.Eptp : State.Cr3;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool NeedsRootReload()
-    {
-        for (int slot = 0; slot < _rootSlots; slot++)
-        {
-            if (_rootTables[slot].Present && (_roots[slot] == null || !_roots[slot]!.Valid))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private void Switch(in CpuState cpu)
-    {
-        // A state with an EPT pointer is a nested guest's: its "linear" addresses are guest-physical addresses that L1's
-        // EPT tables translate, and those tables are what is shadowed (shadow EPT).
-        if (cpu.Eptp != 0 && cpu.ModeBasedExecute)
-        {
-            // Shadow entries hold R, W and X; the user-execute bit would need a fourth right (KVM does not expose MBEC to L1).
-            throw new ArgumentException("Shadow EPT does not model mode-based execute control.", nameof(cpu));
-        }
-
-        IGuestPageWalker walker = cpu.Eptp != 0 ? PagingModes.CreateEptWalker(Vm.Memory, cpu) : PagingModes.CreateWalker(Vm.Memory, cpu);
-        State = cpu;
-        _walker = walker;
-        _fetcher = (IShadowFetcher)walker;
-        _ept = walker.Mode.IsEpt;
-        _dirtyMask = _fetcher.GuestDirtyMask;
-        _role = ShadowCpuRole.For(cpu, walker.Mode);
-        Vm.RegisterDecoder(_role, _fetcher);
-        _pke = cpu.Test(PagingCondition.Cr4Pke);
-        _rootSlots = _fetcher.GetRootTables(_rootTables);
-    }
-
-    /// <summary>Makes the shadow roots for the current CR3 and role: from the cache of previous roots, or new.</summary>
-    internal void LoadRoots()
-    {
-        Vm.TopUp(_cache);
-        using (Vm.MmuLock.Enter())
-        {
-            ReleaseRoots();
-            for (int i = 0; i < _previousRoots.Count; i++)
-            {
-                CachedRoots cached = _previousRoots[i];
-                if (cached.Cr3 == RootPointer && cached.Role == _role && cached.Matches(_rootTables, _rootSlots))
-                {
-                    Array.Copy(cached.Roots, _roots, 4);
-                    _previousRoots.RemoveAt(i);
-                    return;
-                }
-            }
-
-            _stats.Add(ShadowCounter.RootLoads);
-            for (int slot = 0; slot < _rootSlots; slot++)
-            {
-                RootTable table = _rootTables[slot];
-                if (!table.Present)
-                {
-                    continue;
-                }
-
-                ShadowRole role = ShadowRole.Create(_fetcher.ShadowRootLevel, table.Quadrant, false, AccessRights.All, _role);
-                ShadowPage root = Vm.FindOrCreate(table.Gfn, role, _cache, out _);
-                root.RootCount++;
-                _roots[slot] = root;
-            }
-        }
-    }
-
-    [ShadowMmu.Annotations.RequiresMmuLock]
-    private void ReleaseRoots()
-    {
-        for (int slot = 0; slot < 4; slot++)
-        {
-            if (_roots[slot] is ShadowPage root)
-            {
-                Vm.ReleaseRoot(root);
-                _roots[slot] = null;
-            }
-        }
-    }
-
-    /// <summary>Keeps the current roots for a later switch back to this CR3 (three at most, as KVM keeps).</summary>
-    [ShadowMmu.Annotations.RequiresMmuLock]
-    private void CacheRoots()
-    {
-        if (_previousRoots.Count == 3)
-        {
-            _previousRoots[0].Release(Vm);
-            _previousRoots.RemoveAt(0);
-        }
-
-        var cached = new CachedRoots(RootPointer, _role, (ShadowPage?[])_roots.Clone());
-        Array.Clear(_roots);
-        _previousRoots.Add(cached);
-    }
-
     /// <summary>How <see cref="HandleFault"/> ended: the access is to be retried, injected into the guest, or emulated.</summary>
     internal enum FaultOutcome
     {
         Retry,
+        WaitForInvalidation,
         GuestFault,
         Emulate,
-    }
-
-    private sealed record CachedRoots(ulong Cr3, ShadowCpuRole Role, ShadowPage?[] Roots)
-    {
-        /// <summary>True when every slot holds a valid root for the table it must shadow now (PDPTEs reload with CR3).</summary>
-        public bool Matches(RootTable[] tables, int slots)
-        {
-            for (int i = 0; i < slots; i++)
-            {
-                ShadowPage? root = Roots[i];
-                bool ok = tables[i].Present
-                    ? root is { Valid: true } && root.Gfn == tables[i].Gfn
-                    : root == null;
-                if (!ok)
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
-
-        [ShadowMmu.Annotations.RequiresMmuLock]
-        public void Release(Vm vm)
-        {
-            foreach (ShadowPage? root in Roots)
-            {
-                if (root != null)
-                {
-                    vm.ReleaseRoot(root);
-                }
-            }
-        }
     }
 }

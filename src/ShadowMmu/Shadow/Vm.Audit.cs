@@ -29,6 +29,7 @@ public sealed partial class Vm
             var stale = new List<StaleEntry>();
             int pages = 0;
             long entries = 0;
+            _pending = 0;
             for (ShadowPage? page = _oldest; page != null; page = page.Newer)
             {
                 pages++;
@@ -50,7 +51,7 @@ public sealed partial class Vm
                 }
             }
 
-            return new AuditResult(pages, entries, stale);
+            return new AuditResult(pages, entries, stale) { Pending = _pending };
         }
     }
 
@@ -73,13 +74,27 @@ public sealed partial class Vm
         ulong gpte = Memory.ReadEntry(gpa, entryBytes);
         if (!decoder.TryDecodeGpte(gpte, level, out GpteInfo info))
         {
+            if (level == 1 && page.Unsync && IsPending(page, index, spte, decoder))
+            {
+                _pending++;
+                return null;
+            }
+
             return "the guest entry is not present or has a reserved bit set";
         }
 
         uint allowed = page.Role.Access & info.Access;
         if (level == 1)
         {
-            return AuditLeaf(page, spte, info.Gfn, allowed, info.Dirty);
+            string? problem = AuditLeaf(page, index, spte, info.Gfn, allowed, info.Dirty);
+            if (problem != null && page.Unsync && IsPending(page, index, spte, decoder))
+            {
+                // The guest changed the entry and has not flushed its address since it held the value the leaf shows.
+                _pending++;
+                return null;
+            }
+
+            return problem;
         }
 
         ShadowPage child = _pages[Spte.ChildId(spte)]!;
@@ -121,7 +136,7 @@ public sealed partial class Vm
     {
         if (page.Role.Level == 1)
         {
-            return AuditLeaf(page, spte, page.Gfn + (ulong)index, page.Role.Access, dirty: true);
+            return AuditLeaf(page, index, spte, page.Gfn + (ulong)index, page.Role.Access, dirty: true);
         }
 
         ShadowPage child = _pages[Spte.ChildId(spte)]!;
@@ -131,11 +146,16 @@ public sealed partial class Vm
             : $"links {child} in a direct page whose entry {index} covers frames from 0x{expected:x}";
     }
 
-    private string? AuditLeaf(ShadowPage page, ulong spte, ulong gfn, uint allowed, bool dirty)
+    private string? AuditLeaf(ShadowPage page, int index, ulong spte, ulong gfn, uint allowed, bool dirty)
     {
-        if (Spte.Gfn(spte) != gfn)
+        if (page.GfnAt(index) != gfn)
         {
-            return $"maps frame 0x{Spte.Gfn(spte):x} but the guest maps 0x{gfn:x}";
+            return $"maps frame 0x{page.GfnAt(index):x} but the guest maps 0x{gfn:x}";
+        }
+
+        if (HostFrameProblem(spte, gfn) is string host)
+        {
+            return host;
         }
 
         uint rights = Spte.AccessOf(spte);
@@ -151,6 +171,96 @@ public sealed partial class Vm
 
         allowed = WithWpQuirk(page, allowed, rights);
         return (rights & ~allowed) != 0 ? $"grants rights {Rights(page, rights)}, more than the guest's {Rights(page, allowed)}" : null;
+    }
+
+    /// <summary>
+    /// The architecture's TLB rule for a leaf of an unsync table that differs from its guest entry: pending when it agrees
+    /// with a value that entry held after the last flush of its address in every address space whose root reaches it
+    /// (<see cref="GuestTlb"/>); a global value (G set, x86) survives the flushes of MOV to CR3 under CR4.PGE.
+    /// </summary>
+    private bool IsPending(ShadowPage page, int index, ulong spte, IShadowFetcher decoder)
+    {
+        _reach.Clear();
+        Reach(page, index, 0, 1);
+        ulong gpa = GuestEntryGpa(page, index);
+        int entryBytes = page.Role.Cpu.HasFourByteGpte ? 4 : 8;
+        int shift = (int)(gpa & 7) * 8;
+        ulong entryMask = entryBytes == 4 ? 0xFFFF_FFFFUL : ulong.MaxValue;
+        // Every value recorded; which of them each address space may still hold is decided below, flush by flush.
+        Tlb.ValuesSince(gpa & ~7UL, long.MinValue, _values);
+        foreach ((ulong word, long until) in _values)
+        {
+            ulong value = (word >> shift) & entryMask;
+            if (!decoder.TryDecodeGpte(value, 1, out GpteInfo info)
+                || AuditLeaf(page, index, spte, info.Gfn, page.Role.Access & info.Access, info.Dirty) != null)
+            {
+                continue;
+            }
+
+            bool global = !page.Role.Cpu.Ept && (value & 0x100) != 0;
+            bool heldSinceEveryFlush = true;
+            foreach ((ulong context, ulong va) in _reach)
+            {
+                if (until <= Tlb.LastFlush(context, va, global))
+                {
+                    heldSinceEveryFlush = false;
+                    break;
+                }
+            }
+
+            if (heldSinceEveryFlush)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Every (address space, address) from which entry <paramref name="index"/> of <paramref name="page"/> is reached, into <c>_reach</c>.</summary>
+    private void Reach(ShadowPage page, int index, ulong vaBelow, int level)
+    {
+        ulong va = vaBelow | ((ulong)index << (12 + (9 * (level - 1))));
+        if (page.ParentHead == LinkPool.None)
+        {
+            int guestRoot = page.Role.Cpu.GuestRootLevel;
+            int rootLevel = guestRoot <= 3 ? 2 : guestRoot;
+            if (page.Role.Level == rootLevel)
+            {
+                _reach.Add((ContextOf(page), va));
+            }
+
+            return;
+        }
+
+        for (int node = page.ParentHead; node != LinkPool.None; node = _links.Next(node))
+        {
+            Reach(_pages[_links.PageOf(node)]!, _links.IndexOf(node), va, level + 1);
+        }
+    }
+
+    private readonly List<(ulong Context, ulong Va)> _reach = new();
+    private readonly List<(ulong Value, long Until)> _values = new();
+    private long _pending;
+
+    /// <summary>The leaf must name the host frame that backs <paramref name="gfn"/> now: a frame the host moved or took away shows here.</summary>
+    private string? HostFrameProblem(ulong spte, ulong gfn)
+    {
+        ulong pfn = Spte.Pfn(spte);
+        if (!Host.HasSlot(gfn))
+        {
+            return pfn == HostFrames.None && Spte.Frame(spte) == gfn ? null : $"maps host frame 0x{Spte.Frame(spte):x}, but guest frame 0x{gfn:x} is outside guest memory";
+        }
+
+        ulong backing = Host.PfnOf(gfn);
+        if (pfn == backing)
+        {
+            return null;
+        }
+
+        return backing == HostFrames.None
+            ? $"maps host frame 0x{pfn:x}, but the host took guest frame 0x{gfn:x} away"
+            : $"maps host frame 0x{pfn:x}, but guest frame 0x{gfn:x} is backed by host frame 0x{backing:x} now";
     }
 
     // Rights as translate prints them (user rwx), or as EPT rights (rw-) in a shadow EPT page.

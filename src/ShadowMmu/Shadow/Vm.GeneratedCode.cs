@@ -61,26 +61,33 @@ public sealed partial class Vm
     {
         _links.Add(ref child.ParentHead, parent.Id, index);
         parent.Set(index, Spte.Link(child.Id));
+        if (child.Unsync || child.UnsyncChildren > 0)
+        {
+            // KVM's link_shadow_page: the parent learns it reaches an unsync page, for the next CR3 load's sync.
+            MarkUnsync(parent, index);
+        }
     }
 
     /// <summary>
-    /// Installs a leaf in <paramref name="page"/> at <paramref name="index"/> for <paramref name="gfn"/>. A frame that
-    /// a shadow page shadows is never mapped writable: writes to it must trap.
+    /// KVM's <c>mmu_set_spte</c>: installs a leaf in <paramref name="page"/> at <paramref name="index"/> for guest frame
+    /// <paramref name="gfn"/>, backed by host frame <paramref name="pfn"/> (<see cref="HostFrames.None"/> outside guest
+    /// memory). A writable leaf for a frame that a shadow page shadows makes that table unsync where KVM would
+    /// (<c>mmu_try_to_unsync_pages</c>); otherwise the leaf is read-only, so that writes to the table trap.
     /// </summary>
     /// <remarks>For generated <c>Fetch</c> and <c>Prefetch</c>: the caller holds the mmu_lock.</remarks>
     [EditorBrowsable(EditorBrowsableState.Never)]
     [ShadowMmu.Annotations.RequiresMmuLock]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void SetLeaf(ShadowPage page, int index, ulong gfn, uint access, int protectionKey, bool prefetched)
+    public void SetLeaf(ShadowPage page, int index, ulong gfn, ulong pfn, uint access, int protectionKey, bool prefetched)
     {
-        if (IsWriteProtected(gfn))
+        if ((access & AccessRights.Write) != 0 && IsShadowed(gfn) && !MmuTryToUnsyncPages(gfn, prefetched))
         {
             access &= ~AccessRights.Write;
         }
 
         ulong old = page[index];
-        ulong spte = Spte.Leaf(gfn, access, protectionKey, prefetched);
-        if (Spte.IsPresent(old) && Spte.Gfn(old) == gfn)
+        ulong spte = Spte.Leaf(gfn, pfn, access, protectionKey, prefetched);
+        if (Spte.IsPresent(old) && page.GfnAt(index) == gfn && Spte.Frame(old) == Spte.Frame(spte))
         {
             // The same frame again (KVM's mmu_set_spte with an unchanged pfn): its reverse map already holds this entry.
             page.Set(index, spte);
@@ -101,6 +108,7 @@ public sealed partial class Vm
     private void SetNewLeaf(ShadowPage page, int index, ulong gfn, ulong spte)
     {
         DropSpte(page, index);
+        page.SetGfn(index, gfn);
         page.Set(index, spte);
         if (gfn < (ulong)_rmapHead.Length)
         {
@@ -108,8 +116,27 @@ public sealed partial class Vm
         }
     }
 
-    /// <summary>True while reverse-map links remain for <paramref name="count"/> more prefetched leaves (KVM's rmap_can_add).</summary>
+    /// <summary>
+    /// KVM's <c>gfn_to_pfn_memslot_atomic</c> for a prefetched leaf, under the mmu_lock: the host frame backing
+    /// <paramref name="gfn"/>, if one does now (<see cref="HostFrames.None"/> outside guest memory). False for a frame
+    /// the host reclaimed: prefetch cannot fault it in, and stops. Prefetch as a whole is skipped while an invalidation
+    /// is in progress (<see cref="CanPrefetch"/>), when a mapping may change under it.
+    /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     [ShadowMmu.Annotations.RequiresMmuLock]
-    public bool CanAddLeaves(int count) => _links.CanAdd(count);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPrefetchPfn(ulong gfn, out ulong pfn)
+    {
+        pfn = Host.PfnOf(gfn);
+        return pfn != HostFrames.None || !Host.HasSlot(gfn);
+    }
+
+    /// <summary>
+    /// True when prefetch may run: reverse-map links remain for <paramref name="count"/> more leaves (KVM's
+    /// <c>rmap_can_add</c>) and no host invalidation is in progress (KVM's FNAME(pte_prefetch) returns while
+    /// <c>mmu_invalidate_in_progress</c>: a host frame it looked up could be on its way out).
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    public bool CanPrefetch(int count) => _links.CanAdd(count) && !InvalidationInProgress;
 }

@@ -21,11 +21,81 @@ public sealed partial class Vm
     /// </summary>
     public bool GuestWrite(ulong gpa, ulong value, int size, Action? afterMemoryWrite)
     {
+        if (!StoreGuest(gpa, value, size))
+        {
+            return false;
+        }
+
+        afterMemoryWrite?.Invoke();
+        AfterGuestStore(gpa, size);
+        return true;
+    }
+
+    /// <summary>
+    /// The memory half of a guest write: the bytes stored. A store into a shadowed guest table (in sync or not) is
+    /// recorded for <see cref="Tlb"/> with the value it overwrote, so that the audit knows what the guest's TLB may
+    /// still hold. False when the bytes are not in memory.
+    /// </summary>
+    internal bool StoreGuest(ulong gpa, ulong value, int size)
+    {
         if (size is not (1 or 2 or 4 or 8) || !Memory.Contains(gpa, (ulong)size))
         {
             return false;
         }
 
+        ulong first = gpa >> 12, last = (gpa + (ulong)size - 1) >> 12;
+        if (!IsShadowed(first) && !IsShadowed(last))
+        {
+            Store(gpa, value, size);
+            return true;
+        }
+
+        Stats.Vm.AddAtomic(ShadowCounter.GuestPteWrites);
+        ulong word = gpa & ~7UL, lastWord = (gpa + (ulong)size - 1) & ~7UL;
+        lock (Tlb.Gate)
+        {
+            // The 8-byte words the store touches, before it (the audit takes a 4-byte entry's half from its word).
+            ulong before = Memory.ReadEntry(word, 8);
+            ulong beforeLast = lastWord != word ? Memory.ReadEntry(lastWord, 8) : 0;
+            Store(gpa, value, size);
+            Tlb.RecordWriteLocked(word, before);
+            if (lastWord != word)
+            {
+                Tlb.RecordWriteLocked(lastWord, beforeLast);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The MMU half of a guest write: if a shadow page in sync shadows a frame the store touched (write-protected, so on
+    /// hardware it trapped), the shadow entries derived from what was written are zapped under the lock. A store into
+    /// an unsync table does not trap.
+    /// </summary>
+    internal void AfterGuestStore(ulong gpa, int size)
+    {
+        // The write is in memory before we look at the protection; Fetch write-protects before it re-reads. One of
+        // the two sees the other (see WriteProtect).
+        Interlocked.MemoryBarrier();
+        Scheduling?.At(SchedulingPoint.GuestStoreLanded);
+        ulong first = gpa >> 12, last = (gpa + (ulong)size - 1) >> 12;
+        if (IsWriteProtected(first) || IsWriteProtected(last))
+        {
+            using (MmuLock.Enter())
+            {
+                Stats.Vm.Add(ShadowCounter.TrappedWrites);
+                TrackWrite(gpa, size);
+                if (last != first)
+                {
+                    TrackWrite(last << 12, (int)((gpa + (ulong)size) - (last << 12)));
+                }
+            }
+        }
+    }
+
+    private void Store(ulong gpa, ulong value, int size)
+    {
         if (size == 8 && (gpa & 7) == 0)
         {
             Memory.WriteUInt64(gpa, value);
@@ -40,26 +110,6 @@ public sealed partial class Vm
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
             Memory.Write(gpa, bytes[..size]);
         }
-
-        // The write is in memory before we look at the protection; Fetch write-protects before it re-reads. One of
-        // the two sees the other (see WriteProtect).
-        Interlocked.MemoryBarrier();
-        afterMemoryWrite?.Invoke();
-        ulong first = gpa >> 12, last = (gpa + (ulong)size - 1) >> 12;
-        if (IsWriteProtected(first) || IsWriteProtected(last))
-        {
-            using (MmuLock.Enter())
-            {
-                Stats.Vm.Add(ShadowCounter.TrappedWrites);
-                TrackWrite(gpa, size);
-                if (last != first)
-                {
-                    TrackWrite(last << 12, (int)((gpa + (ulong)size) - (last << 12)));
-                }
-            }
-        }
-
-        return true;
     }
 
     /// <summary>

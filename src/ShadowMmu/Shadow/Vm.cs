@@ -23,7 +23,7 @@ public sealed partial class Vm
     private readonly LinkPool _links;
     private readonly int[] _rmapHead;          // per guest frame: leaf shadow entries that map it
     private readonly int[] _gfnPagesHead;      // per guest frame: indirect shadow pages that shadow it
-    private readonly int[] _writeProtected;    // per guest frame: how many shadow pages shadow it
+    private readonly int[] _shadowedBy;        // per guest frame: how many indirect shadow pages shadow it
     private readonly Stack<ShadowPage> _free;
     private readonly Queue<ShadowPage> _zapped;
     private readonly object _freeLock = new();
@@ -42,6 +42,7 @@ public sealed partial class Vm
 
         Memory = memory;
         MaxShadowPages = maxShadowPages;
+        Host = new HostFrames(memory.Size >> 12);
         // Beyond the active limit, room for every vCPU's cache of pages topped up for its next fault.
         _pages = new ShadowPage?[maxShadowPages + (MaxVcpus * PagesPerFault)];
         _hash = new Dictionary<(ulong, uint), ShadowPage>(maxShadowPages);
@@ -50,7 +51,9 @@ public sealed partial class Vm
         ulong frames = memory.Size >> 12;
         _rmapHead = new int[frames];
         _gfnPagesHead = new int[frames];
-        _writeProtected = new int[frames];
+        _shadowedBy = new int[frames];
+        _syncPages = new int[frames];
+        _writeTracked = new int[frames];
         Array.Fill(_rmapHead, LinkPool.None);
         Array.Fill(_gfnPagesHead, LinkPool.None);
         // Every shadow entry is in at most one list (a leaf in its frame's reverse map, a link in its child's parent
@@ -83,6 +86,13 @@ public sealed partial class Vm
     /// <summary>How the fault path re-checks guest entries (default <see cref="RecheckOrder.Fixed"/>).</summary>
     public RecheckOrder RecheckOrder { get; set; } = RecheckOrder.Fixed;
 
+    /// <summary>A systematic concurrency tester's control of the MMU's threads (<see cref="ISchedulingPoints"/>); null normally.</summary>
+    public ISchedulingPoints? Scheduling
+    {
+        get => MmuLock.Scheduling;
+        set => MmuLock.Scheduling = value;
+    }
+
     /// <summary>Hooks inside Fetch for deterministic scenarios; null normally.</summary>
     public IFetchHooks? FetchHooks { get; set; }
 
@@ -102,9 +112,12 @@ public sealed partial class Vm
     /// <summary>The shadow page with id <paramref name="id"/>.</summary>
     public ShadowPage Page(int id) => _pages[id]!;
 
-    /// <summary>True while some shadow page shadows guest frame <paramref name="gfn"/> (writes to it trap).</summary>
+    /// <summary>
+    /// True while a shadow page in sync shadows guest frame <paramref name="gfn"/>: writes to it trap, and no leaf maps
+    /// it writable. A frame whose shadow pages are all unsync is not write-protected.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsWriteProtected(ulong gfn) => gfn < (ulong)_writeProtected.Length && Volatile.Read(ref _writeProtected[gfn]) > 0;
+    public bool IsWriteProtected(ulong gfn) => gfn < (ulong)_syncPages.Length && Volatile.Read(ref _syncPages[gfn]) > 0;
 
     // ---- Shadow pages: allocation outside the lock, lookup and creation under it ----
 
@@ -228,7 +241,29 @@ public sealed partial class Vm
         if (_hash.TryGetValue((gfn, role.Word), out ShadowPage? page))
         {
             created = false;
-            return page;
+            if (page.Unsync)
+            {
+                // KVM's kvm_mmu_find_shadow_page: an unsync page found by its hash is synced (and stays unsync) before it
+                // is linked anywhere new: the guest need not flush a change from not present to present.
+                SyncPageEntries(page);
+            }
+            else if (page.UnsyncChildren > 0)
+            {
+                // FNAME(fetch): an upper page about to be linked syncs its unsync children first (mmu_sync_children).
+                MmuSyncChildren(page);
+            }
+
+            if (page.Valid)
+            {
+                return page;
+            }
+        }
+
+        if (!role.Direct && role.Level > 1)
+        {
+            // KVM's kvm_mmu_find_shadow_page: an upper-level page of a frame zaps the frame's unsync pages (the guest
+            // has most likely stopped using it as a table of 4 KiB pages), for the new page write-protects the frame.
+            ZapUnsyncPagesOf(gfn);
         }
 
         if (cache.Count == 0)
@@ -244,6 +279,9 @@ public sealed partial class Vm
         page.RootCount = 0;
         page.WriteFloodCount = 0;
         page.ParentHead = LinkPool.None;
+        page.Unsync = false;
+        page.UnsyncChildren = 0;
+        System.Array.Clear(page.UnsyncChildBitmap);
         for (int i = 0; i < ShadowPage.EntryCount; i++)
         {
             page.Set(i, 0);
@@ -273,7 +311,7 @@ public sealed partial class Vm
 
         if (page.Role.Level == 1)
         {
-            ulong gfn = Spte.Gfn(spte);
+            ulong gfn = page.GfnAt(index);
             if (gfn < (ulong)_rmapHead.Length)
             {
                 _links.Remove(ref _rmapHead[gfn], page.Id, index);
@@ -312,11 +350,22 @@ public sealed partial class Vm
             DropSpte(_pages[_links.PageOf(node)]!, _links.IndexOf(node));
         }
 
-        if (!page.Role.Direct && page.Gfn < (ulong)_writeProtected.Length)
+        if (!page.Role.Direct && page.Gfn < (ulong)_shadowedBy.Length)
         {
             _links.Remove(ref _gfnPagesHead[page.Gfn], page.Id, 0);
-            Interlocked.Decrement(ref _writeProtected[page.Gfn]);
+            Interlocked.Decrement(ref _shadowedBy[page.Gfn]);
+            if (!page.Unsync)
+            {
+                Interlocked.Decrement(ref _syncPages[page.Gfn]);
+            }
+
+            if (page.Role.Level > 1)
+            {
+                Interlocked.Decrement(ref _writeTracked[page.Gfn]);
+            }
         }
+
+        page.Unsync = false;
 
         _hash.Remove((page.Gfn, page.Role.Word));
         RemoveFromAge(page);
@@ -391,23 +440,49 @@ public sealed partial class Vm
 
     internal long Epoch => Volatile.Read(ref _epoch);
 
+    [ShadowMmu.Annotations.RequiresMmuLock]
     private void WriteProtect(ShadowPage page)
     {
         ulong gfn = page.Gfn;
-        if (gfn >= (ulong)_writeProtected.Length)
+        if (gfn >= (ulong)_shadowedBy.Length)
         {
             return;
         }
 
         // Count first, then strip W from existing mappings of the frame: a guest write racing with this either sees
-        // the count and traps, or landed before and is seen by Fetch's re-check (see GuestWrite).
-        Interlocked.Increment(ref _writeProtected[gfn]);
-        _links.Add(ref _gfnPagesHead[gfn], page.Id, 0);
-        for (int node = _rmapHead[gfn]; node != LinkPool.None; node = _links.Next(node))
+        // the count and traps, or landed before and is seen by Fetch's re-check (see GuestWrite). A vCPU store through
+        // a writable leaf read before the strip is waited for (KVM's remote TLB flush in account_shadowed).
+        Interlocked.Increment(ref _shadowedBy[gfn]);
+        Interlocked.Increment(ref _syncPages[gfn]);
+        if (page.Role.Level > 1)
         {
-            ShadowPage leafPage = _pages[_links.PageOf(node)]!;
-            int index = _links.IndexOf(node);
-            leafPage.Set(index, leafPage[index] & ~Spte.Writable);
+            Interlocked.Increment(ref _writeTracked[gfn]);
+        }
+
+        _links.Add(ref _gfnPagesHead[gfn], page.Id, 0);
+        if (StripWritable(gfn))
+        {
+            WaitForShadowWalksBefore(Interlocked.Increment(ref _epoch));
+        }
+    }
+
+    /// <summary>Zaps the unsync shadow pages of <paramref name="gfn"/>.</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    private void ZapUnsyncPagesOf(ulong gfn)
+    {
+        if (gfn >= (ulong)_shadowedBy.Length || _shadowedBy[gfn] == _syncPages[gfn])
+        {
+            return;
+        }
+
+        for (int node = _gfnPagesHead[gfn]; node != LinkPool.None;)
+        {
+            ShadowPage page = _pages[_links.PageOf(node)]!;
+            node = _links.Next(node);
+            if (page.Unsync)
+            {
+                Zap(page);
+            }
         }
     }
 

@@ -137,7 +137,7 @@ public static partial class RaceScenario
                 ShadowPage? leafPage = PageAt(1);
                 int index = Vcpu.ShadowIndex(_walk.Va, 1);
                 ulong spte = leafPage?[index] ?? 0;
-                _steps.Add($"fetch: installs the leaf {Slot(leafPage, index)} -> frame 0x{Spte.Gfn(spte) << 12:x}, "
+                _steps.Add($"fetch: installs the leaf {Slot(leafPage, index)} -> frame 0x{(leafPage?.GfnAt(index) ?? 0) << 12:x}, "
                     + $"from the {EntryName(_walk.Level)} the walk read ({_leafRead})");
                 long prefetched = _vm.Stats.Prefetched - _prefetched;
                 if (prefetched > 0)
@@ -385,7 +385,7 @@ public static partial class RaceScenario
                     if (Spte.IsPresent(entries[i]) && !Spte.IsPresent(page[i]))
                     {
                         zapped.Add(page.Role.Level == 1
-                            ? $"sp#{page.Id}[{i}] (it mapped frame 0x{Spte.Gfn(entries[i]) << 12:x})"
+                            ? $"sp#{page.Id}[{i}] (it mapped frame 0x{page.GfnAt(i) << 12:x})"
                             : $"sp#{page.Id}[{i}] (it linked sp#{Spte.ChildId(entries[i])})");
                     }
                 }

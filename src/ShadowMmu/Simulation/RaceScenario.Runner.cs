@@ -239,7 +239,7 @@ public static partial class RaceScenario
     };
 
     /// <summary>The steps, kept and echoed to the log as they happen (only the faulting thread adds them).</summary>
-    private sealed class StepLog
+    internal sealed class StepLog
     {
         private readonly TextWriter? _log;
 

@@ -91,19 +91,26 @@ public static partial class RaceScenario
     private static string NameOf<T>(IReadOnlyList<string> names, int index, T value)
         where T : struct, Enum => (uint)index < (uint)names.Count ? names[index] : value.ToString();
 
-    private static bool TryParse<T>(string? text, IReadOnlyList<string> names, out T value)
-        where T : struct, Enum
+    /// <summary>The index of <paramref name="text"/> among a scenario's option <paramref name="names"/> (case-insensitive), or -1.</summary>
+    public static int IndexOf(IReadOnlyList<string> names, string? text)
     {
+        ArgumentNullException.ThrowIfNull(names);
         for (int i = 0; i < names.Count; i++)
         {
             if (string.Equals(text, names[i], StringComparison.OrdinalIgnoreCase))
             {
-                value = (T)Enum.ToObject(typeof(T), i);
-                return true;
+                return i;
             }
         }
 
-        value = default;
-        return false;
+        return -1;
+    }
+
+    private static bool TryParse<T>(string? text, IReadOnlyList<string> names, out T value)
+        where T : struct, Enum
+    {
+        int index = IndexOf(names, text);
+        value = index >= 0 ? (T)Enum.ToObject(typeof(T), index) : default;
+        return index >= 0;
     }
 }

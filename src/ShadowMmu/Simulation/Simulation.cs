@@ -86,7 +86,13 @@ public static class Simulation
     {
         using WorkloadGuest guest = WorkloadGuest.Build(mode);
         WorkloadPreemption? races = options.RaceWindowOneIn > 0 && options.Writers > 0 ? new WorkloadPreemption(options.RaceWindowOneIn) : null;
-        var vm = new Vm(guest.Memory, options.MaxShadowPages) { RecheckOrder = options.Recheck, FetchHooks = races };
+        var vm = new Vm(guest.Memory, options.MaxShadowPages)
+        {
+            RecheckOrder = options.Recheck,
+            FetchHooks = races,
+            UnsyncEnabled = options.Unsync,
+            SequenceCheck = options.SequenceCheck,
+        };
         int threadCount = options.Vcpus + options.Writers;
         var run = new WorkloadRun(threadCount);
         var workers = new WorkloadThread[threadCount];
@@ -97,7 +103,10 @@ public static class Simulation
             bool writer = i >= options.Vcpus;
             Vcpu vcpu = vm.AddVcpu(i % 2 == 0 ? guest.StateA : guest.StateB);
             long budget = target is long total ? (total / threadCount) + (i < total % threadCount ? 1 : 0) : long.MaxValue;
-            workers[i] = new WorkloadThread(guest, vm, vcpu, writer, ThreadSeed(options.Seed, mode.Name, i), run, i, budget, options.TableWritePercent, races: races);
+            workers[i] = new WorkloadThread(guest, vm, vcpu, writer, ThreadSeed(options.Seed, mode.Name, i), run, i, budget, options.TableWritePercent, races: races)
+            {
+                Fork = options.Workload == SimulationWorkload.Fork,
+            };
         }
 
         var threads = new Thread[threadCount];
@@ -110,11 +119,17 @@ public static class Simulation
             };
         }
 
+        WorkloadHost? host = options.HostInvalidations
+            ? new WorkloadHost(vm, run, options.OperationsPerInvalidation, ThreadSeed(options.Seed, mode.Name, threadCount))
+            : null;
+        var hostThread = host == null ? null : new Thread(host.Main) { IsBackground = true, Name = $"{mode.Name} host" };
         var clock = Stopwatch.StartNew();
         foreach (Thread thread in threads)
         {
             thread.Start();
         }
+
+        hostThread?.Start();
 
         bool canceled = false;
         TimeSpan? auditEvery = options.AuditIntervalSeconds is double seconds ? TimeSpan.FromSeconds(seconds) : null;
@@ -161,6 +176,8 @@ public static class Simulation
             thread.Join();
         }
 
+        host?.Stop();
+        hostThread?.Join();
         TimeSpan ran = clock.Elapsed - paused;
         run.AllFinished.Dispose();
         var failures = new List<Exception>();
@@ -170,6 +187,11 @@ public static class Simulation
             {
                 failures.Add(worker.Failure);
             }
+        }
+
+        if (host?.Failure != null)
+        {
+            failures.Add(host.Failure);
         }
 
         if (failures.Count > 0)

@@ -4,6 +4,20 @@ using System.Linq;
 
 namespace ShadowMmu;
 
+/// <summary>What the guest's writer threads do.</summary>
+public enum SimulationWorkload
+{
+    /// <summary>The default mix: entries at every level rewritten one at a time, INVLPG, CR3 switches, zaps.</summary>
+    Mix,
+
+    /// <summary>
+    /// As fork, exec and munmap do: a writer rewrites every PTE of a table of 4 KiB pages (write-protecting them for
+    /// copy-on-write, then giving the rights back) through the kernel's mapping of it, then flushes with a CR3 load
+    /// (INVEPT for a nested guest), table after table.
+    /// </summary>
+    Fork,
+}
+
 /// <summary>What <see cref="Simulation.Run"/> runs: which modes, how many threads of each kind, for how long, from which seed.</summary>
 public sealed record SimulationOptions
 {
@@ -49,6 +63,24 @@ public sealed record SimulationOptions
 
     /// <summary>Seed of every thread's stream of operations (each thread gets its own, derived from it, the mode and the thread's number).</summary>
     public int Seed { get; init; } = DefaultSeed;
+
+    /// <summary>What the writer threads do (default <see cref="SimulationWorkload.Mix"/>).</summary>
+    public SimulationWorkload Workload { get; init; } = SimulationWorkload.Mix;
+
+    /// <summary>Whether tables of 4 KiB pages may go unsync (<see cref="Vm.UnsyncEnabled"/>; default true).</summary>
+    public bool Unsync { get; init; } = true;
+
+    /// <summary>Whether the fault path re-checks the host's invalidation sequence (<see cref="Vm.SequenceCheck"/>; default true).</summary>
+    public bool SequenceCheck { get; init; } = true;
+
+    /// <summary>
+    /// Whether a host thread moves and reclaims guest frames while the guest runs (default true): one invalidation per
+    /// <see cref="OperationsPerInvalidation"/> operations of the guest's threads, of one to four frames.
+    /// </summary>
+    public bool HostInvalidations { get; init; } = true;
+
+    /// <summary>Guest operations per host invalidation (default 64).</summary>
+    public int OperationsPerInvalidation { get; init; } = 64;
 
     /// <summary>How <c>Fetch</c> re-checks guest entries (the VM's <see cref="Vm.RecheckOrder"/>).</summary>
     public RecheckOrder Recheck { get; init; } = RecheckOrder.Fixed;
@@ -147,6 +179,16 @@ public sealed record SimulationOptions
         if (AuditIntervalSeconds is double interval && (!(interval > 0) || double.IsInfinity(interval)))
         {
             return $"the audit interval must be more than 0 seconds (got {interval})";
+        }
+
+        if (OperationsPerInvalidation < 1)
+        {
+            return $"guest operations per host invalidation must be at least 1 (got {OperationsPerInvalidation})";
+        }
+
+        if (!Enum.IsDefined(Workload))
+        {
+            return $"unknown workload {Workload}";
         }
 
         if (!Enum.IsDefined(Recheck))

@@ -20,6 +20,11 @@ namespace ShadowMmu;
 /// <param name="ZappedEntries">Shadow entries zapped by trapped writes and INVLPG.</param>
 /// <param name="Invlpgs">INVLPG instructions.</param>
 /// <param name="RootLoads">Shadow roots loaded.</param>
+/// <param name="GuestPteWrites">Guest writes into shadowed guest tables, trapped or not.</param>
+/// <param name="UnsyncPages">Times a shadow page went unsync.</param>
+/// <param name="Syncs">Unsync pages or entries re-read at the guest's flushes.</param>
+/// <param name="Invalidations">Host invalidations started.</param>
+/// <param name="SeqRetries">Faults retried because a host invalidation moved their frame since they resolved it.</param>
 public readonly record struct ShadowStatsSnapshot(
     long Accesses,
     long ShadowHits,
@@ -36,7 +41,12 @@ public readonly record struct ShadowStatsSnapshot(
     long EmulatedWrites,
     long ZappedEntries,
     long Invlpgs,
-    long RootLoads)
+    long RootLoads,
+    long GuestPteWrites,
+    long UnsyncPages,
+    long Syncs,
+    long Invalidations,
+    long SeqRetries)
 {
     /// <summary>Reads every counter of <paramref name="stats"/>.</summary>
     public static ShadowStatsSnapshot Of(ShadowStats stats) => new(
@@ -55,7 +65,12 @@ public readonly record struct ShadowStatsSnapshot(
         stats.EmulatedWrites,
         stats.ZappedEntries,
         stats.Invlpgs,
-        stats.RootLoads);
+        stats.RootLoads,
+        stats.GuestPteWrites,
+        stats.UnsyncPages,
+        stats.Syncs,
+        stats.Invalidations,
+        stats.SeqRetries);
 
     /// <summary>Every counter with its name (the property's), in declaration order, for tables and JSON.</summary>
     public IReadOnlyList<KeyValuePair<string, long>> Counters() => new KeyValuePair<string, long>[]
@@ -76,6 +91,11 @@ public readonly record struct ShadowStatsSnapshot(
         new(nameof(ZappedEntries), ZappedEntries),
         new(nameof(Invlpgs), Invlpgs),
         new(nameof(RootLoads), RootLoads),
+        new(nameof(GuestPteWrites), GuestPteWrites),
+        new(nameof(UnsyncPages), UnsyncPages),
+        new(nameof(Syncs), Syncs),
+        new(nameof(Invalidations), Invalidations),
+        new(nameof(SeqRetries), SeqRetries),
     };
 }
 
@@ -151,6 +171,15 @@ public sealed record SimulationModeReport(
 {
     /// <summary>The most stale entries <see cref="MidRunStale"/> lists.</summary>
     public const int MaxListedStale = 100;
+
+    /// <summary>Entries of unsync tables that the final audit found pending (what the guest's TLB may still hold).</summary>
+    public long PendingAtAudit => Audit.Pending;
+
+    /// <summary>Trapped writes per guest write into a shadowed table (1 with unsync off; far fewer with it).</summary>
+    public double TrappedWritesPerGuestPteWrite => Stats.GuestPteWrites > 0 ? (double)Stats.TrappedWrites / Stats.GuestPteWrites : 0;
+
+    /// <summary>Faults and trapped writes per second: each is a VM exit in a real hypervisor.</summary>
+    public double ExitsPerSecond => Elapsed > TimeSpan.Zero ? (Stats.Faults + Stats.TrappedWrites) / Elapsed.TotalSeconds : 0;
 
     /// <summary>True when no audit, mid-run or final, found a stale entry.</summary>
     public bool Clean => Audit.Clean && MidRunStaleCount == 0;

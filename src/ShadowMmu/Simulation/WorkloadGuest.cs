@@ -129,6 +129,9 @@ internal sealed class WorkloadGuest : IDisposable
         return level > 0 && level < _entryIndex.Length && _entryIndex[level].TryGetValue(gpa, out index);
     }
 
+    /// <summary>The PTEs of <see cref="EntriesByLevel"/> grouped by the table that holds them (the fork workload rewrites a table at a time).</summary>
+    public WorkloadEntry[][] LeafTables { get; private set; } = Array.Empty<WorkloadEntry[]>();
+
     /// <summary>Per level, the table frames (as entry frame bits) that entries of that level reference in either address space.</summary>
     public ulong[][] TablesByLevel { get; private set; } = Array.Empty<ulong[]>();
 
@@ -419,6 +422,24 @@ internal sealed class WorkloadGuest : IDisposable
             var list = new List<ulong>(tables[level]);
             list.Sort();
             TablesByLevel[level] = list.ToArray();
+        }
+
+        var byTable = new SortedDictionary<ulong, List<WorkloadEntry>>();
+        foreach (WorkloadEntry entry in EntriesByLevel[1])
+        {
+            if (!byTable.TryGetValue(entry.Gpa >> 12, out List<WorkloadEntry>? group))
+            {
+                byTable.Add(entry.Gpa >> 12, group = new List<WorkloadEntry>());
+            }
+
+            group.Add(entry);
+        }
+
+        LeafTables = new WorkloadEntry[byTable.Count][];
+        int t = 0;
+        foreach (List<WorkloadEntry> group in byTable.Values)
+        {
+            LeafTables[t++] = group.ToArray();
         }
     }
 }

@@ -165,6 +165,13 @@ internal sealed class WorkloadThread
 
     public bool IsWriter { get; }
 
+    /// <summary>A writer of the fork workload (<see cref="SimulationWorkload.Fork"/>): whole tables rewritten, then a flush.</summary>
+    public bool Fork { get; init; }
+
+    // The fork workload's place: which table, which of its PTEs next, and whether this pass takes W away or gives it back.
+    private int _forkTable, _forkEntry;
+    private bool _forkRestores;
+
     public long Operations, Reads, Writes, Fetches, DirectMapWrites, LargePageSwitches, MisalignedWrites, Cr3Switches, ZapAlls;
 
     /// <summary>Table writes by level (index 1 = PTE).</summary>
@@ -223,6 +230,12 @@ internal sealed class WorkloadThread
 
     private void WriterOperation()
     {
+        if (Fork)
+        {
+            ForkOperation();
+            return;
+        }
+
         int roll = _random.Next(1_000_000);
         if (roll < WriterZapAllPpm)
         {
@@ -356,6 +369,43 @@ internal sealed class WorkloadThread
             _vcpu.SetState(_inB ? _guest.StateB : _guest.StateA);
             Cr3Switches++;
         }
+    }
+
+    /// <summary>
+    /// One step of the fork workload: the next PTE of the current table rewritten through the kernel's mapping of its
+    /// page tables (W cleared for copy-on-write, or the original given back); after the table's last PTE, a flush:
+    /// MOV to CR3 of the same address space (INVEPT single-context for a nested guest's L1), then the next table.
+    /// </summary>
+    private void ForkOperation()
+    {
+        WorkloadEntry[][] tables = _guest.LeafTables;
+        WorkloadEntry[] table = tables[_forkTable];
+        if (_forkEntry == table.Length)
+        {
+            if (_guest.Flags.IsEpt)
+            {
+                _vcpu.Invept(allContexts: false);
+            }
+            else if (_cr3Switches)
+            {
+                _vcpu.SetState(_inB ? _guest.StateB : _guest.StateA);
+                Cr3Switches++;
+            }
+
+            _forkEntry = 0;
+            _forkTable = _random.Next(tables.Length);
+            _forkRestores = !_forkRestores;
+            return;
+        }
+
+        WorkloadEntry entry = table[_forkEntry++];
+        ulong value = _forkRestores ? entry.Original : entry.Original & ~_guest.Flags.Writable;
+        if (Write(entry.Gpa, value, _guest.EntryBytes, viaMap: true))
+        {
+            DirectMapWrites++;
+        }
+
+        TableWrites[1]++;
     }
 
     private int PickLevel()

@@ -27,7 +27,8 @@ public sealed class SimulateTests
             Assert.True(header > 0, $"no table for {mode}:\n{result.Stdout}");
             Assert.Contains("40,000 operations", lines[header], StringComparison.Ordinal);
             string[] rows = lines.Skip(header + 1).TakeWhile(l => l.Length > 0).ToArray();
-            foreach (string row in new[] { "accesses", "shadow hits", "faults", "guest walks", "re-check failures", "retries", "shadow pages now", "prefetched entries", "trapped writes", "zapped entries", "table writes", "CR3 switches" })
+            foreach (string row in new[] { "accesses", "shadow hits", "faults", "guest walks", "re-check failures", "retries", "shadow pages now", "prefetched entries", "trapped writes", "zapped entries", "table writes", "CR3 switches",
+                "guest PTE writes", "unsync pages", "syncs", "invalidations", "seq retries", "pending at audit" })
             {
                 Assert.Contains(rows, r => r.StartsWith("  " + row + " ", StringComparison.Ordinal));
             }
@@ -38,6 +39,39 @@ public sealed class SimulateTests
         }
 
         Assert.Equal("audit: clean in every mode (legacy32, long4, long5, pae, ept4, ept5)", lines[^1]);
+        Assert.EndsWith("workload mix, unsync on, seq-check on, a host thread moving frames", lines[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_has_the_unsync_and_host_counters_and_fork_traps_far_less_with_unsync()
+    {
+        long Trapped(string unsync, out long guestPteWrites)
+        {
+            CliResult result = CliHarness.Run("simulate", "--json", "--ops", "60000", "--mode", "long4", "--workload", "fork", "--unsync", unsync);
+            Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+            using JsonDocument document = JsonDocument.Parse(result.Stdout);
+            JsonElement root = document.RootElement;
+            Assert.Equal("fork", root.GetProperty("workload").GetString());
+            Assert.Equal(unsync == "on", root.GetProperty("unsync").GetBoolean());
+            JsonElement stats = root.GetProperty("modes")[0].GetProperty("stats");
+            foreach (string field in new[] { "guestPteWrites", "unsyncPages", "syncs", "invalidations", "seqRetries", "pendingAtAudit", "trappedWrites" })
+            {
+                Assert.True(stats.TryGetProperty(field, out _), field);
+            }
+
+            Assert.True(stats.GetProperty("invalidations").GetInt64() > 0);
+            Assert.Equal(unsync == "on", stats.GetProperty("unsyncPages").GetInt64() > 0);
+            guestPteWrites = stats.GetProperty("guestPteWrites").GetInt64();
+            return stats.GetProperty("trappedWrites").GetInt64();
+        }
+
+        long trappedOn = Trapped("on", out long writesOn);
+        long trappedOff = Trapped("off", out long writesOff);
+
+        Assert.Equal(writesOff, trappedOff);
+        Assert.True(writesOn > 1000 && writesOff > 1000);
+        // The goal: at least 10x fewer trapped writes per guest PTE write with unsync.
+        Assert.True((double)trappedOn / writesOn * 10 <= (double)trappedOff / writesOff, $"{trappedOn}/{writesOn} against {trappedOff}/{writesOff}");
     }
 
     [Fact]
@@ -108,6 +142,55 @@ public sealed class SimulateTests
         Assert.Contains(result.Lines, l => l.StartsWith("      guest:  level-2 entry at 0x", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("write-first", "off", 1)]
+    [InlineData("write-first", "on", 0)]
+    [InlineData("fetch-first", "off", 0)]
+    [InlineData("fetch-first", "on", 0)]
+    public void Scenario_host_invalidate_exits_1_exactly_where_the_audit_finds_a_stale_entry(string order, string seqCheck, int exitCode)
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "host-invalidate", "--order", order, "--seq-check", seqCheck);
+
+        Assert.True(result.ExitCode == exitCode, result.Stdout + result.Stderr);
+        Assert.StartsWith($"== scenario host-invalidate in long4", result.Lines[0], StringComparison.Ordinal);
+        Assert.Contains($"order {order}, seq-check {seqCheck}, re-check fixed", result.Lines[0], StringComparison.Ordinal);
+        Assert.Contains(result.Lines, l => l.Contains("snapshots mmu_invalidate_seq", StringComparison.Ordinal));
+        Assert.StartsWith(exitCode == 1 ? "    stale: maps host frame" : "audit: clean", exitCode == 1 ? result.Lines.Single(l => l.StartsWith("    stale: ", StringComparison.Ordinal)) : result.Lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Scenario_host_invalidate_json_has_the_seq_check_and_the_stale_entry()
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "host-invalidate", "--order", "write-first", "--seq-check", "off", "--mode", "ept4", "--json");
+
+        Assert.True(result.ExitCode == 1, result.Stdout + result.Stderr);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement root = document.RootElement;
+        Assert.Equal("host-invalidate", root.GetProperty("scenario").GetString());
+        Assert.Equal("ept4", root.GetProperty("mode").GetString());
+        Assert.False(root.GetProperty("seqCheck").GetBoolean());
+        Assert.False(root.GetProperty("clean").GetBoolean());
+        JsonElement stale = Assert.Single(root.GetProperty("audit").GetProperty("stale").EnumerateArray().ToList());
+        Assert.Contains("is backed by host frame", stale.GetProperty("problem").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("before-flush")]
+    [InlineData("after-flush")]
+    public void Scenario_unsync_write_is_clean_in_both_orders(string order)
+    {
+        CliResult result = CliHarness.Run("simulate", "--scenario", "unsync-write", "--order", order, "--mode", "pae", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement root = document.RootElement;
+        Assert.Equal("unsync-write", root.GetProperty("scenario").GetString());
+        Assert.Equal(order, root.GetProperty("order").GetString());
+        Assert.True(root.GetProperty("clean").GetBoolean());
+        Assert.Equal(0, root.GetProperty("audit").GetProperty("pending").GetInt64());
+        Assert.Contains(root.GetProperty("steps").EnumerateArray(), s => s.GetString()!.Contains("which goes unsync", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Scenario_seed_1a_fixed_is_clean()
     {
@@ -153,6 +236,13 @@ public sealed class SimulateTests
     [InlineData("--order applies to --scenario only", "--order", "fetch-first")]
     [InlineData("fetch-last", "--scenario", "seed-1a", "--order", "fetch-last")]
     [InlineData("nope", "--recheck", "nope")]
+    [InlineData("not an order of host-invalidate", "--scenario", "host-invalidate", "--order", "before-flush")]
+    [InlineData("not an order of unsync-write", "--scenario", "unsync-write", "--order", "write-first")]
+    [InlineData("--seq-check applies to --scenario host-invalidate", "--scenario", "unsync-write", "--seq-check", "off")]
+    [InlineData("maybe", "--seq-check", "maybe")]
+    [InlineData("'spawn'", "--workload", "spawn")]
+    [InlineData("'yes'", "--unsync", "yes")]
+    [InlineData("--unsync does not apply", "--scenario", "seed-1a", "--unsync", "off")]
     [InlineData("--ops does not apply", "--scenario", "seed-1a", "--ops", "100")]
     [InlineData("one name", "--scenario", "seed-1a", "--mode", "pae,long4")]
     [InlineData("'--bogus'", "--bogus")]
@@ -166,13 +256,16 @@ public sealed class SimulateTests
     {
         CliResult result = CliHarness.Run("simulate", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (string option in new[] { "--mode", "--vcpus", "--seconds", "--ops", "--seed", "--scenario", "--order", "--recheck", "--json" })
+        foreach (string option in new[] { "--mode", "--vcpus", "--seconds", "--ops", "--seed", "--scenario", "--order", "--recheck", "--seq-check", "--unsync", "--workload", "--json" })
         {
             Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
         }
 
-        Assert.Contains("seed-1a|seed-1b|seed-2", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("write-first|fetch-first", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("seed-1a|seed-1b|seed-2|host-invalidate|unsync-write", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("seed-*: write-first|fetch-first", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("host-invalidate: write-first|fetch-first", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("unsync-write: before-flush|after-flush", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--seq-check", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("fixed|pre-fix|no-leaf", result.Stdout, StringComparison.Ordinal);
     }
 }

@@ -71,3 +71,61 @@ public class FaultAllocationTests
         Assert.True(vm.Audit().Clean);
     }
 }
+
+/// <summary>The unsync paths allocate nothing in steady state: a store into an unsync table, INVLPG's sync, a CR3 load's sync.</summary>
+public class UnsyncAllocationTests
+{
+    [Theory]
+    [InlineData("legacy32")]
+    [InlineData("pae")]
+    [InlineData("long4")]
+    [InlineData("long5")]
+    [InlineData("ept4")]
+    [InlineData("ept5")]
+    public void Stores_into_unsync_tables_and_their_syncs_allocate_zero_bytes(string modeName)
+    {
+        using ScenarioGuest guest = ScenarioGuest.Build(modeName);
+        GuestEntryFlags f = guest.Flags;
+        const ulong tableMap = 0x8000_0000;
+        ulong pteGpa = guest.PteGpa;
+        guest.Builder.Map(tableMap, pteGpa & ~0xFFFUL, 0x1000, f.Present | f.Leaf(writable: true, user: true, execute: false),
+            f.Present | f.Writable | f.User | f.Executable | f.Accessed);
+        int entryBytes = guest.Info.EntryBytes;
+        ulong old = guest.Memory.ReadEntry(pteGpa, entryBytes);
+        ulong other = old ^ f.Writable;
+        var vm = new Vm(guest.Memory);
+        Vcpu vcpu = vm.AddVcpu(guest.Cpu);
+
+        void Round()
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                vcpu.Write(tableMap + (pteGpa & 0xFFF), (i & 1) == 0 ? other : old, entryBytes, 3);
+                vcpu.Invlpg(ScenarioGuest.Va);
+                vcpu.Access(ScenarioGuest.Va, AccessKind.Read, 3);
+                using (vm.MmuLock.Enter())
+                {
+                    vm.SyncRoots(vcpu);
+                }
+            }
+        }
+
+        Round();
+        long unsync = vm.Stats.UnsyncPages, syncs = vm.Stats.Syncs;
+        long allocated = 0;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Round();
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (allocated == 0)
+            {
+                break;
+            }
+        }
+
+        Assert.True(vm.Stats.UnsyncPages - unsync >= 100 && vm.Stats.Syncs - syncs >= 200, $"unsync {vm.Stats.UnsyncPages - unsync}, syncs {vm.Stats.Syncs - syncs}");
+        Assert.Equal(0, allocated);
+        Assert.True(vm.Audit().Clean);
+    }
+}

@@ -45,12 +45,23 @@ public class ShadowMmuBasicsTests
         Assert.True(vm.Audit().Clean, string.Join("\n", vm.Audit().Stale));
         Assert.Equal(0x50_0123UL, vcpu.Access(0x40_0123, AccessKind.Read, 3).Gpa);
 
-        // A write by the guest to its own page table is emulated, not mapped writable.
+        // A write by the guest to its own page table: with unsync off it is emulated, not mapped writable.
         ulong tableVa = 0xC0_0000;
         builder.Map(tableVa, leafGpa & ~0xFFFUL, 0x1000, 0x7 | 0x60);
+        vm.UnsyncEnabled = false;
         AccessResult emulated = vcpu.Write(tableVa + (leafGpa & 0xFFF), 0x30_0000 | 0x27, mode.EntryBytes, 0);
         Assert.Equal(AccessOutcome.Emulated, emulated.Outcome);
         Assert.Equal(0x30_0123UL, vcpu.Access(0x40_0123, AccessKind.Read, 3).Gpa);
+        Assert.True(vm.Audit().Clean, string.Join("\n", vm.Audit().Stale));
+
+        // With unsync on (KVM's way) the table goes unsync and the write lands through a writable mapping; the vCPU
+        // sees it once the guest flushes the address.
+        vm.UnsyncEnabled = true;
+        AccessResult unsynced = vcpu.Write(tableVa + (leafGpa & 0xFFF), 0x50_0000 | 0x27, mode.EntryBytes, 0);
+        Assert.Equal(AccessOutcome.Translated, unsynced.Outcome);
+        Assert.False(vm.IsWriteProtected(leafGpa >> 12));
+        vcpu.Invlpg(0x40_0000);
+        Assert.Equal(0x50_0123UL, vcpu.Access(0x40_0123, AccessKind.Read, 3).Gpa);
         Assert.True(vm.Audit().Clean, string.Join("\n", vm.Audit().Stale));
 
         // The guest's own fault comes back as a guest fault with the walk's error code.

@@ -9,15 +9,28 @@ public class ShadowStructuresTests
     public void Absent_in_group_names_the_entries_of_the_aligned_group_that_are_not_present()
     {
         var page = new ShadowPage(0);
-        page.Set(17, Spte.Leaf(0x123, AccessRights.All, 0, prefetched: false));
+        page.Set(17, Spte.Leaf(0x123, 0x100123, AccessRights.All, 0, prefetched: false));
         page.Set(20, Spte.Link(3));
-        page.Set(23, Spte.Leaf(0x456, AccessRights.User, 0, prefetched: true));
-        page.Set(24, Spte.Leaf(0x789, AccessRights.All, 0, prefetched: false));   // the next group
+        page.Set(23, Spte.Leaf(0x456, HostFrames.None, AccessRights.User, 0, prefetched: true));
+        page.Set(24, Spte.Leaf(0x789, 0x100789, AccessRights.All, 0, prefetched: false));   // the next group
 
         Assert.Equal(0b0110_1101, page.AbsentInGroup(16));
         Assert.Equal(0b0110_1101, page.AbsentInGroup(23));
         Assert.Equal(0b1111_1110, page.AbsentInGroup(31));
         Assert.Equal(0xFF, page.AbsentInGroup(ShadowPage.EntryCount - 1));
+    }
+
+    [Fact]
+    public void A_leaf_names_the_host_frame_or_with_no_slot_the_guest_frame()
+    {
+        ulong backed = Spte.Leaf(0x123, 0x100456, AccessRights.All, 0, prefetched: false);
+        ulong unbacked = Spte.Leaf(0x40000, HostFrames.None, AccessRights.All, 0, prefetched: false);
+
+        Assert.Equal(0x100456UL, Spte.Pfn(backed));
+        Assert.Equal(0x100456UL, Spte.Frame(backed));
+        Assert.Equal(HostFrames.None, Spte.Pfn(unbacked));
+        Assert.Equal(0x40000UL, Spte.Frame(unbacked));
+        Assert.NotEqual(0UL, unbacked & Spte.NoSlot);
     }
 
     [Fact]

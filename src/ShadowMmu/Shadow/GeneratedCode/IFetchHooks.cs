@@ -22,6 +22,24 @@ public interface IFetchHooks
     {
     }
 
+    /// <summary>
+    /// Called by the fault path without the mmu_lock, after it took its snapshot of <see cref="Vm.MmuInvalidateSeq"/>
+    /// (<paramref name="mmuSeq"/>) and resolved the guest frame to host frame <paramref name="pfn"/>, before it takes the
+    /// lock: the window in which a host invalidation may move the frame under it.
+    /// </summary>
+    void AfterResolve(Vcpu vcpu, in GuestWalk walk, long mmuSeq, ulong pfn)
+    {
+    }
+
+    /// <summary>
+    /// Called by the fault path with the mmu_lock held, after it re-checked the sequence (<paramref name="stale"/>: an
+    /// invalidation moved or may be moving the frame, and the fault retries) and before anything is installed.
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    void AfterSequenceCheck(Vcpu vcpu, bool checkedSequence, bool stale)
+    {
+    }
+
     /// <summary>Called by the fault path with the mmu_lock held, right before <c>Fetch</c> (and its root re-check).</summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
     void BeforeFetch(Vcpu vcpu, in GuestWalk walk)

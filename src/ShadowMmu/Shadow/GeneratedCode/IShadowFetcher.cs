@@ -23,8 +23,24 @@ public interface IShadowFetcher
 
     /// <summary>
     /// Builds the shadow pages along <paramref name="walk"/> and installs the leaf with <paramref name="leafAccess"/>,
-    /// re-checking the guest entries in <paramref name="order"/>. The caller holds the mmu_lock.
+    /// mapping host frame <paramref name="pfn"/> (which the fault resolved before it took the lock, and found still
+    /// current under it), re-checking the guest entries in <paramref name="order"/>. The caller holds the mmu_lock.
     /// </summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
-    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, RecheckOrder order, IFetchHooks? hooks);
+    FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks);
+
+    /// <summary>
+    /// KVM's <c>kvm_sync_page</c> (a loop of <c>FNAME(sync_spte)</c>) for unsync page <paramref name="sp"/> of this mode:
+    /// every present leaf re-read from its guest entry and updated or dropped. Returns how many changed. The caller
+    /// holds the mmu_lock and decides whether the page is write-protected again.
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    int SyncPage(Vm vm, ShadowPage sp);
+
+    /// <summary>
+    /// INVLPG on an unsync page (the old <c>FNAME(invlpg)</c>): leaf <paramref name="index"/> of <paramref name="sp"/>
+    /// re-read from its guest entry and updated, dropped, or installed as a prefetch. True when it changed.
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
+    bool SyncSpte(Vm vm, ShadowPage sp, int index);
 }

@@ -476,7 +476,7 @@ level 1 PTE
         /// <inheritdoc/>
         [ShadowMmu.Annotations.RequiresMmuLock]
         public ShadowMmu.FetchOutcome Fetch(ShadowMmu.Vcpu vcpu, ref ShadowMmu.GuestWalk walk, uint leafAccess,
-            ShadowMmu.RecheckOrder order, ShadowMmu.IFetchHooks? hooks)
+            ulong pfn, ShadowMmu.RecheckOrder order, ShadowMmu.IFetchHooks? hooks)
         {
             // One compiled Fetch per re-check order and hook kind: the default path pays for neither.
             if (hooks == null)
@@ -484,17 +484,17 @@ level 1 PTE
                 var none = default(ShadowMmu.NoFetchHooks);
                 return order switch
                 {
-                    ShadowMmu.RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, none),
-                    ShadowMmu.RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, none),
-                    _ => FetchFixed(vcpu, ref walk, leafAccess, none),
+                    ShadowMmu.RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, pfn, none),
+                    ShadowMmu.RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, pfn, none),
+                    _ => FetchFixed(vcpu, ref walk, leafAccess, pfn, none),
                 };
             }
 
             return order switch
             {
-                ShadowMmu.RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, hooks),
-                ShadowMmu.RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, hooks),
-                _ => FetchFixed(vcpu, ref walk, leafAccess, hooks),
+                ShadowMmu.RecheckOrder.PreFix => FetchPreFix(vcpu, ref walk, leafAccess, pfn, hooks),
+                ShadowMmu.RecheckOrder.NoLeaf => FetchNoLeaf(vcpu, ref walk, leafAccess, pfn, hooks),
+                _ => FetchFixed(vcpu, ref walk, leafAccess, pfn, hooks),
             };
         }
 
@@ -510,7 +510,7 @@ level 1 PTE
         /// </remarks>
         [ShadowMmu.Annotations.RequiresMmuLock]
         private ShadowMmu.FetchOutcome FetchFixed<THooks>(ShadowMmu.Vcpu vcpu, ref ShadowMmu.GuestWalk walk,
-            uint leafAccess, THooks hooks)
+            uint leafAccess, ulong pfn, THooks hooks)
             where THooks : ShadowMmu.IFetchHooks
         {
             ShadowMmu.Vm vm = vcpu.Vm;
@@ -563,7 +563,7 @@ level 1 PTE
             // The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected
             // page).
             index = (int)(va >> 12) & 511;
-            vm.SetLeaf(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, leafAccess, walk.ProtectionKey,
+            vm.SetLeaf(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, pfn, leafAccess, walk.ProtectionKey,
                 prefetched: false);
             Prefetch(vm, sp, index, ref walk, ref group, groupRead);
             return ShadowMmu.FetchOutcome.Mapped;
@@ -582,7 +582,7 @@ level 1 PTE
 
             sp = child;
 
-            vm.SetLeaf(sp, (int)(va >> 12) & 511, gfn, leafAccess, walk.ProtectionKey, prefetched: false);
+            vm.SetLeaf(sp, (int)(va >> 12) & 511, gfn, pfn, leafAccess, walk.ProtectionKey, prefetched: false);
             return ShadowMmu.FetchOutcome.Mapped;
         }
 
@@ -599,7 +599,7 @@ level 1 PTE
         [global::System.Diagnostics.CodeAnalysis.SuppressMessage("ShadowMmu.Locking", "MMU0001",
             Justification = "Deliberately unsafe: reproduces its race (ShadowMmuCheckRaceOrders=true shows it).")]
         private ShadowMmu.FetchOutcome FetchPreFix<THooks>(ShadowMmu.Vcpu vcpu, ref ShadowMmu.GuestWalk walk,
-            uint leafAccess, THooks hooks)
+            uint leafAccess, ulong pfn, THooks hooks)
             where THooks : ShadowMmu.IFetchHooks
         {
             ShadowMmu.Vm vm = vcpu.Vm;
@@ -654,7 +654,7 @@ level 1 PTE
             // The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected
             // page).
             index = (int)(va >> 12) & 511;
-            vm.SetLeaf(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, leafAccess, walk.ProtectionKey,
+            vm.SetLeaf(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, pfn, leafAccess, walk.ProtectionKey,
                 prefetched: false);
             Prefetch(vm, sp, index, ref walk, ref group, groupRead);
             return ShadowMmu.FetchOutcome.Mapped;
@@ -680,7 +680,7 @@ level 1 PTE
                 sp = child;
             }
 
-            vm.SetLeaf(sp, (int)(va >> 12) & 511, gfn, leafAccess, walk.ProtectionKey, prefetched: false);
+            vm.SetLeaf(sp, (int)(va >> 12) & 511, gfn, pfn, leafAccess, walk.ProtectionKey, prefetched: false);
             return ShadowMmu.FetchOutcome.Mapped;
         }
 
@@ -696,7 +696,7 @@ level 1 PTE
         [global::System.Diagnostics.CodeAnalysis.SuppressMessage("ShadowMmu.Locking", "MMU0001",
             Justification = "Deliberately unsafe: reproduces its race (ShadowMmuCheckRaceOrders=true shows it).")]
         private ShadowMmu.FetchOutcome FetchNoLeaf<THooks>(ShadowMmu.Vcpu vcpu, ref ShadowMmu.GuestWalk walk,
-            uint leafAccess, THooks hooks)
+            uint leafAccess, ulong pfn, THooks hooks)
             where THooks : ShadowMmu.IFetchHooks
         {
             ShadowMmu.Vm vm = vcpu.Vm;
@@ -742,7 +742,7 @@ level 1 PTE
             // The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected
             // page).
             index = (int)(va >> 12) & 511;
-            vm.SetLeaf(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, leafAccess, walk.ProtectionKey,
+            vm.SetLeaf(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, pfn, leafAccess, walk.ProtectionKey,
                 prefetched: false);
             Prefetch(vm, sp, index, ref walk, ref group, groupRead);
             return ShadowMmu.FetchOutcome.Mapped;
@@ -761,7 +761,7 @@ level 1 PTE
 
             sp = child;
 
-            vm.SetLeaf(sp, (int)(va >> 12) & 511, gfn, leafAccess, walk.ProtectionKey, prefetched: false);
+            vm.SetLeaf(sp, (int)(va >> 12) & 511, gfn, pfn, leafAccess, walk.ProtectionKey, prefetched: false);
             return ShadowMmu.FetchOutcome.Mapped;
         }
 
@@ -839,7 +839,7 @@ level 1 PTE
         private void PrefetchAbsent(ShadowMmu.Vm vm, ShadowMmu.ShadowPage sp, int faultIndex, int absent,
             ref ShadowMmu.GuestWalk walk, ref ShadowMmu.GuestEntryGroup group, bool groupRead)
         {
-            if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanAddLeaves(8))
+            if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanPrefetch(8))
             {
                 return;
             }
@@ -864,8 +864,94 @@ level 1 PTE
                     access &= ~ShadowMmu.AccessRights.Write;
                 }
 
-                vm.SetLeaf(sp, index, (pte & 0xF_FFFF_FFFF_F000UL) >> 12, access, 0, prefetched: true);
+                ulong gfn = (pte & 0xF_FFFF_FFFF_F000UL) >> 12;
+                // A neighbour whose frame the host took away ends it too: prefetch cannot fault a frame in.
+                if (!vm.TryPrefetchPfn(gfn, out ulong pfn))
+                {
+                    break;
+                }
+
+                vm.SetLeaf(sp, index, gfn, pfn, access, 0, prefetched: true);
             }
+        }
+
+        // ---- Unsync page tables: Sync at the guest's TLB flushes (KVM's FNAME(sync_spte), kvm_sync_page,
+        // FNAME(invlpg)) ----
+
+        /// <inheritdoc/>
+        [ShadowMmu.Annotations.RequiresMmuLock]
+        public int SyncPage(ShadowMmu.Vm vm, ShadowMmu.ShadowPage sp)
+        {
+            int changed = 0;
+            for (int index = 0; index < 512; index++)
+            {
+                // Only present entries: one that is not present faults, and the fault reads the guest entry as it is.
+                if (ShadowMmu.Spte.IsPresent(sp[index]) && SyncEntry(vm, sp, index, prefetchAbsent: false))
+                {
+                    changed++;
+                }
+            }
+
+            return changed;
+        }
+
+        /// <inheritdoc/>
+        [ShadowMmu.Annotations.RequiresMmuLock]
+        public bool SyncSpte(ShadowMmu.Vm vm, ShadowMmu.ShadowPage sp, int index)
+        {
+            return SyncEntry(vm, sp, index, prefetchAbsent: true);
+        }
+
+        /// <summary>
+        /// Re-reads the guest entry behind leaf <paramref name="index"/> of unsync page <paramref name="sp"/> and
+        /// brings the leaf in line with it; with <paramref name="prefetchAbsent"/> (INVLPG) an absent or dropped leaf
+        /// is installed from the entry as a prefetch. True when the leaf changed.
+        /// </summary>
+        [ShadowMmu.Annotations.RequiresMmuLock]
+        private bool SyncEntry(ShadowMmu.Vm vm, ShadowMmu.ShadowPage sp, int index, bool prefetchAbsent)
+        {
+            ulong gpa = (sp.Gfn << 12) + (ulong)((index) * 8);
+            bool present = ShadowMmu.Spte.IsPresent(sp[index]);
+            // KVM's FNAME(prefetch_invalid_gpte): a guest entry that is not present, never accessed, has a reserved bit
+            // set (or, EPT, is misconfigured) gives no leaf.
+            if (!TryReadEntry(gpa, out ulong pte) || !((pte & 1) != 0) || (pte & 0x20U) == 0 ||
+                (pte & _pteReserved) != 0)
+            {
+                if (present)
+                {
+                    vm.DropLeaf(sp, index);
+                }
+
+                return present;
+            }
+
+            ulong gfn = (pte & 0xF_FFFF_FFFF_F000UL) >> 12;
+            uint access = sp.Role.Access & (((uint)pte & 6) | ShadowMmu.AccessRights.Execute) &
+                ~(uint)((pte & _executeDisable) >> 63);
+            if (!((pte & 0x40U) != 0))
+            {
+                access &= ~ShadowMmu.AccessRights.Write;
+            }
+
+            if (present && sp.GfnAt(index) == gfn)
+            {
+                // The same frame: its host frame stays (an invalidation would have zapped the leaf); only the rights
+                // follow.
+                return vm.SyncLeaf(sp, index, access, 0);
+            }
+
+            if (present)
+            {
+                vm.DropLeaf(sp, index);
+            }
+
+            if (prefetchAbsent && vm.CanPrefetch(1) && vm.TryPrefetchPfn(gfn, out ulong pfn))
+            {
+                vm.SetLeaf(sp, index, gfn, pfn, access, 0, prefetched: true);
+                return true;
+            }
+
+            return present;
         }
 
         /// <summary>

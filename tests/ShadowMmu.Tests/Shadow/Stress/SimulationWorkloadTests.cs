@@ -130,7 +130,7 @@ public sealed class SimulationWorkloadTests
         Assert.True(vm.Audit().Clean);
     }
 
-    private const int PageBytes = 4400;   // a ShadowPage: 512 entries of 8 bytes and a header
+    private const int PageBytes = 8600;   // a ShadowPage: 512 entries and 512 guest frames of 8 bytes, its unsync bitmap and headers
 
     /// <summary>Shadow pages the VM has made so far (they are made in id order and never dropped).</summary>
     private static int PoolSize(Vm vm)
