@@ -25,14 +25,14 @@ public static class Cr4
     /// <summary>Page global enable: translations of pages whose leaf has G set survive MOV to CR3.</summary>
     public const ulong PGE = 1UL << 7;
 
-    /// <summary>Process-context identifiers: CR3[11:0] tags translations; bit 63 of a MOV to CR3 may keep them.</summary>
+    /// <summary>
+    /// Process-context identifiers (IA-32e mode only): CR3 bits 11:0 are a PCID tagging translations, not part of the
+    /// root's address; bit 63 of a MOV to CR3 may keep them.
+    /// </summary>
     public const ulong PCIDE = 1UL << 17;
 
     /// <summary>5-level paging (57-bit linear addresses).</summary>
     public const ulong LA57 = 1UL << 12;
-
-    /// <summary>Process-context identifiers: CR3 bits 11:0 are a PCID, not part of the root's address (IA-32e mode only).</summary>
-    public const ulong PCIDE = 1UL << 17;
 
     /// <summary>Supervisor-mode execution prevention.</summary>
     public const ulong SMEP = 1UL << 20;
