@@ -6,6 +6,7 @@ using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 using ShadowMmu.Analyzers.Dataflow;
+using ShadowMmu.Analyzers.Dataflow.Reporting;
 
 namespace ShadowMmu.Analyzers
 {
@@ -172,7 +173,7 @@ namespace ShadowMmu.Analyzers
         {
             if (fn.Regions.Count > 0)
             {
-                foreach (Finding finding in new Engine(cfg, fn, known, context.CancellationToken).Run())
+                foreach (Finding finding in GuestPteAnalysis.Run(cfg, fn, known, context.CancellationToken))
                 {
                     diagnostics.Add(ToDiagnostic(finding, fn));
                 }
@@ -226,7 +227,7 @@ namespace ShadowMmu.Analyzers
         {
             LockRegion region = fn.Regions[finding.Region];
             string operandText = string.Join(" ", finding.Operand.Syntax.ToString().Split(new[] { ' ', '\t', '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries));
-            string value = operandText == finding.Id.Display ? "'" + operandText + "'" : "'" + operandText + "' (= '" + finding.Id.Display + "')";
+            string value = operandText == finding.Value.Display ? "'" + operandText + "'" : "'" + operandText + "' (= '" + finding.Value.Display + "')";
             ImmutableDictionary<string, string?> properties = ImmutableDictionary<string, string?>.Empty;
             if (finding.FixValue != null && region.BlockStart >= 0)
             {

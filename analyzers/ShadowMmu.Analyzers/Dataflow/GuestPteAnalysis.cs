@@ -1,0 +1,52 @@
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.FlowAnalysis;
+using ShadowMmu.Analyzers.Dataflow.Evaluation;
+using ShadowMmu.Analyzers.Dataflow.IndexVariables;
+using ShadowMmu.Analyzers.Dataflow.Locations;
+using ShadowMmu.Analyzers.Dataflow.Reporting;
+using ShadowMmu.Analyzers.Dataflow.State;
+using ShadowMmu.Analyzers.Dataflow.Worklist;
+
+namespace ShadowMmu.Analyzers.Dataflow
+{
+    /// <summary>
+    /// The MMU0001 dataflow over one function's control-flow graph: a forward analysis to a fixed point whose state holds
+    /// which guest PTE values (read without the lock) each tracked location may hold (a may-analysis) and which values
+    /// were re-validated in the current lock region on every path (a must-analysis); then a reporting pass over the
+    /// states at the fixed point.
+    /// </summary>
+    /// <remarks>
+    /// The rooms, each a folder: <c>Locations</c> (abstract locations: access paths, and reading and writing them),
+    /// <c>Values</c> (the identities of guest PTE values and what an expression's value is), <c>IndexVariables</c>
+    /// (symbolic indexes such as <c>level - 1</c>, kept true as variables change), <c>State</c> (the persistent maps a
+    /// state is made of), <c>Worklist</c> (the fixed point: worklist, unroll contexts, merge), <c>Evaluation</c> (the
+    /// transfer functions of operations and blocks), <c>Reporting</c> (uses, findings, messages, the fix's expression).
+    /// </remarks>
+    internal static class GuestPteAnalysis
+    {
+        /// <summary>The findings of <paramref name="fn"/>, or none when its graph is too irregular to finish in budget.</summary>
+        public static List<Finding> Run(ControlFlowGraph cfg, FunctionInfo fn, KnownSymbols known, CancellationToken cancellation)
+        {
+            var tables = new AnalysisTables(cfg, fn, known, cancellation);
+            var indexes = new IndexTracker(tables);
+            var memory = new AbstractMemory(tables, indexes);
+            var log = new RevalidationLog();
+            var fix = new FixExpression(tables);
+
+            var solving = new Evaluator(tables, indexes, memory, new SolvingRecorder(log, fix));
+            ContextVariables.Find(tables, solving.StaticPath);
+            var solver = new FixpointSolver(tables, new BlockTransfer(tables, indexes, solving), new StateJoin(tables, indexes, memory));
+            Dictionary<UnrollContext, FlowState>?[]? inStates = solver.Solve();
+            if (inStates == null)
+            {
+                return new List<Finding>();
+            }
+
+            var reporting = new ReportingPass(tables, log, fix);
+            var evaluator = new Evaluator(tables, indexes, memory, reporting);
+            return reporting.Run(inStates, new BlockTransfer(tables, indexes, evaluator));
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis.Text;
+using ShadowMmu.Analyzers.Dataflow.Locations;
+using ShadowMmu.Analyzers.Dataflow.State;
+using ShadowMmu.Analyzers.Dataflow.Values;
+
+namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
+{
+    /// <summary>
+    /// One rewrite of the indexes in a state (an index variable changed): every location, value and origin expressed in
+    /// it is re-expressed, or, when the rewrite loses the index, dropped (a location) or made opaque (a value).
+    /// </summary>
+    internal sealed class StateRewriter
+    {
+        private readonly IndexTracker _tracker;
+        private readonly AnalysisTables _tables;
+        private readonly Func<IndexExpr, IndexExpr?> _rewrite;
+        private readonly TextSpan _site;
+        private readonly Dictionary<ValueId, ValueId> _cache = new();
+
+        public StateRewriter(IndexTracker tracker, AnalysisTables tables, Func<IndexExpr, IndexExpr?> rewrite, TextSpan site)
+        {
+            _tracker = tracker;
+            _tables = tables;
+            _rewrite = rewrite;
+            _site = site;
+        }
+
+        public void Apply(FlowState state)
+        {
+            if (!state.Validated.IsEmpty)
+            {
+                var validated = IdSet<ValueId>.Empty;
+                foreach (ValueId id in state.Validated)
+                {
+                    validated = validated.Add(Map(id));
+                }
+
+                state.Validated = validated;
+            }
+
+            if (!state.Locations.IsEmpty)
+            {
+                state.Locations = state.Locations.Rebuild(entry =>
+                    _tables.Paths.Rewrite(entry.Path, _rewrite) is AccessPath path ? new StoredValues(path, MapSet(entry.Ids)) : null);
+            }
+
+            if (!state.Contents.IsEmpty)
+            {
+                state.Contents = state.Contents.Rebuild(RewriteContent);
+            }
+
+            foreach (KeyValuePair<int, AbstractValue> pair in IntMap<AbstractValue>.Entries(state.Captures))
+            {
+                AbstractValue value = pair.Value;
+                IndexExpr? integer = value.Int is IndexExpr i && i.Var != null ? _rewrite(i) : value.Int;
+                AccessPath? location = value.Location == null ? null : _tables.Paths.Rewrite(value.Location, _rewrite);
+                Outcome? outcome = value.Outcome == null ? null : new Outcome(MapSet(value.Outcome.WhenTrue), MapSet(value.Outcome.WhenFalse));
+                state.Captures = IntMap<AbstractValue>.Set(state.Captures, pair.Key, new AbstractValue(MapSet(value.Ids), integer, outcome, location));
+            }
+
+            foreach (KeyValuePair<int, Outcome> pair in IntMap<Outcome>.Entries(state.Outcomes))
+            {
+                state.Outcomes = IntMap<Outcome>.Set(state.Outcomes, pair.Key, new Outcome(MapSet(pair.Value.WhenTrue), MapSet(pair.Value.WhenFalse)));
+            }
+        }
+
+        private StructContent? RewriteContent(StructContent entry)
+        {
+            AccessPath? prefix = _tables.Paths.Rewrite(entry.Path, _rewrite);
+            if (prefix == null)
+            {
+                return null;
+            }
+
+            var origins = IdSet<Origin>.Empty;
+            foreach (Origin origin in entry.Origins)
+            {
+                if (origin.IsClean)
+                {
+                    origins = origins.Add(origin);
+                    continue;
+                }
+
+                AccessPath? target = _tables.Paths.Rewrite(origin.Target!, _rewrite);
+                origins = origins.Add(target == null
+                    ? _tracker.OriginOf(prefix, new Epoch(EpochKind.Lost, _site))
+                    : _tracker.OriginOf(target, origin.Epoch));
+            }
+
+            return new StructContent(prefix, origins);
+        }
+
+        private ValueId Map(ValueId id)
+        {
+            if (_cache.TryGetValue(id, out ValueId? mapped))
+            {
+                return mapped;
+            }
+
+            mapped = id;
+            if (id is InitialValue initial && initial.Location.HasIndexVars)
+            {
+                AccessPath? path = _tables.Paths.Rewrite(initial.Location, _rewrite);
+                mapped = path == null
+                    ? _tables.Values.Opaque(_site, id)
+                    : ReferenceEquals(path, initial.Location) ? id : _tracker.Initial(path, initial.Epoch);
+            }
+
+            _cache[id] = mapped;
+            return mapped;
+        }
+
+        private IdSet<ValueId> MapSet(IdSet<ValueId> set)
+        {
+            IdSet<ValueId> result = set;
+            foreach (ValueId id in set)
+            {
+                ValueId mapped = Map(id);
+                if (!ReferenceEquals(mapped, id))
+                {
+                    result = result.Remove(id).Add(mapped);
+                }
+            }
+
+            return result;
+        }
+    }
+}

@@ -1,0 +1,262 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
+using ShadowMmu.Analyzers.Dataflow.IndexVariables;
+using ShadowMmu.Analyzers.Dataflow.State;
+using ShadowMmu.Analyzers.Dataflow.Values;
+
+namespace ShadowMmu.Analyzers.Dataflow.Locations
+{
+    /// <summary>
+    /// Reads and writes of tracked locations: what reading a location may give (what was stored there or in a location
+    /// that may be the same, or what its struct prefix's origin held), and what a store, a struct copy or a call that may
+    /// rewrite a struct does to the state.
+    /// </summary>
+    internal sealed class AbstractMemory
+    {
+        /// <summary>Past this many values one location holds one stand-in value that is never re-validated.</summary>
+        private const int MaxIdsPerLocation = 24;
+
+        private readonly AnalysisTables _tables;
+        private readonly IndexTracker _indexes;
+
+        public AbstractMemory(AnalysisTables tables, IndexTracker indexes)
+        {
+            _tables = tables;
+            _indexes = indexes;
+        }
+
+        /// <summary>The guest PTE values reading <paramref name="path"/> may give.</summary>
+        public IdSet<ValueId> Read(AccessPath path, FlowState state)
+        {
+            var result = IdSet<ValueId>.Empty;
+            if (!state.Locations.IsEmpty)
+            {
+                for (int k = path.Length; k >= 0; k--)
+                {
+                    AccessPath prefix = path.Prefix(k);
+                    if (state.Locations.TryGet(prefix, out StoredValues exact))
+                    {
+                        return result.Union(exact.Ids);
+                    }
+
+                    foreach (StoredValues entry in state.Locations.Under(path))
+                    {
+                        if (entry.Path.Length == k && entry.Path.MayAlias(prefix))
+                        {
+                            result = result.Union(entry.Ids);
+                        }
+                    }
+                }
+            }
+
+            return result.Union(DefaultIds(path, state));
+        }
+
+        /// <summary>What <paramref name="path"/> holds by its struct prefix's origins (the location itself at entry when none is recorded).</summary>
+        public IdSet<ValueId> DefaultIds(AccessPath path, FlowState state)
+        {
+            IdSet<Origin> origins = DefaultOrigins(path, state, out int skip);
+            var result = IdSet<ValueId>.Empty;
+            foreach (Origin origin in origins)
+            {
+                if (origin.IsClean)
+                {
+                    continue;
+                }
+
+                AccessPath target = _tables.Paths.Concat(origin.Target!, path, skip);
+                int length = ValuePathLength(target);
+                if (length >= 0)
+                {
+                    result = result.Add(_indexes.Initial(target.Prefix(length), origin.Epoch));
+                }
+            }
+
+            return result;
+        }
+
+        /// <summary>What the content at <paramref name="path"/> comes from, as origins targeting that content itself.</summary>
+        public IdSet<Origin> OriginsOf(AccessPath path, FlowState state)
+        {
+            IdSet<Origin> origins = DefaultOrigins(path, state, out int skip);
+            if (skip == path.Length)
+            {
+                return origins;
+            }
+
+            var result = IdSet<Origin>.Empty;
+            foreach (Origin origin in origins)
+            {
+                result = result.Add(origin.IsClean ? origin : _indexes.OriginOf(_tables.Paths.Concat(origin.Target!, path, skip), origin.Epoch));
+            }
+
+            return result;
+        }
+
+        /// <summary>The origins recorded for the longest prefix of <paramref name="path"/>, and that prefix's length.</summary>
+        private IdSet<Origin> DefaultOrigins(AccessPath path, FlowState state, out int skip)
+        {
+            if (!state.Contents.IsEmpty)
+            {
+                for (int k = path.Length; k >= 0; k--)
+                {
+                    if (state.Contents.TryGet(path.Prefix(k), out StructContent entry))
+                    {
+                        skip = k;
+                        return entry.Origins;
+                    }
+                }
+            }
+
+            skip = path.Length;
+            return IdSet<Origin>.Of(_indexes.OriginOf(path, Epoch.AtEntry));
+        }
+
+        /// <summary>
+        /// How many steps of <paramref name="path"/> name the guest PTE value it reads: up to the first [UnlockedGuestPte]
+        /// member (or an annotated root), then through the element indexes of containers; -1 when it reads no such value
+        /// (nothing annotated, or a whole container).
+        /// </summary>
+        public int ValuePathLength(AccessPath path)
+        {
+            Step[] steps = path.Steps;
+            int position = -1;
+            if (path.Root.Annotated)
+            {
+                position = 0;
+            }
+            else
+            {
+                for (int i = 0; i < steps.Length; i++)
+                {
+                    if (steps[i].Annotated)
+                    {
+                        position = i + 1;
+                        break;
+                    }
+                }
+            }
+
+            if (position < 0)
+            {
+                return -1;
+            }
+
+            while (position < steps.Length && steps[position].IsIndex && _tables.Known.IsContainer(path.TypeAt(position)))
+            {
+                position++;
+            }
+
+            return _tables.Known.IsContainer(path.TypeAt(position)) ? -1 : position;
+        }
+
+        /// <summary>Stores <paramref name="value"/> at <paramref name="path"/> (a strong update); a struct value copies its source's content.</summary>
+        public void Store(AccessPath path, AbstractValue value, IOperation? source, FlowState state, TextSpan site)
+        {
+            ITypeSymbol? type = path.Type;
+            bool structValue = IsStructValue(type) && !value.HasIds;
+            if (structValue)
+            {
+                _indexes.KillUnder(path, state, site);
+            }
+
+            IdSet<Origin> copiedOrigins = structValue && value.Location != null ? OriginsOf(value.Location, state) : IdSet<Origin>.Empty;
+            List<StoredValues>? copied = null;
+            if (structValue && value.Location != null)
+            {
+                copied = new List<StoredValues>();
+                foreach (StoredValues entry in state.Locations.Under(value.Location))
+                {
+                    if (value.Location.IsPrefixOf(entry.Path))
+                    {
+                        copied.Add(entry);
+                    }
+                }
+            }
+
+            RemoveUnder(path, state);
+            if (structValue)
+            {
+                if (value.Location != null)
+                {
+                    _tables.Vars.Mention(path);
+                    state.Contents = state.Contents.Set(new StructContent(path, copiedOrigins));
+                    foreach (StoredValues entry in copied!)
+                    {
+                        AccessPath rebased = _tables.Paths.Concat(path, entry.Path, value.Location.Length);
+                        state.Locations = state.Locations.Set(new StoredValues(rebased, entry.Ids));
+                    }
+                }
+                else
+                {
+                    bool clean = Unwrap(source) is null or IObjectCreationOperation or IDefaultValueOperation or ILiteralOperation;
+                    Origin origin = _indexes.OriginOf(clean ? null : path, new Epoch(EpochKind.Built, site));
+                    state.Contents = state.Contents.Set(new StructContent(path, IdSet<Origin>.Of(origin)));
+                }
+            }
+            else if (value.HasIds || !DefaultIds(path, state).IsEmpty || AnyAlias(path, state))
+            {
+                _tables.Vars.Mention(path);
+                state.Locations = state.Locations.Set(new StoredValues(path, Widen(value.Ids, path)));
+            }
+
+            if (KnownSymbols.IsIntegral(type))
+            {
+                _indexes.Assign(_tables.Vars.For(path), value.Int, state, site);
+            }
+            else if (type?.SpecialType == SpecialType.System_Boolean && value.Outcome != null && !value.Outcome.IsEmpty)
+            {
+                state.Outcomes = IntMap<Outcome>.Set(state.Outcomes, path.Id, value.Outcome);
+            }
+        }
+
+        /// <summary>A call may have rewritten the struct at <paramref name="path"/>: its annotated parts hold new unlocked values.</summary>
+        public void Invalidate(AccessPath path, FlowState state, TextSpan site)
+        {
+            _indexes.KillUnder(path, state, site);
+            RemoveUnder(path, state);
+            _tables.Vars.Mention(path);
+            Origin origin = _indexes.OriginOf(path, new Epoch(EpochKind.Rewritten, site));
+            state.Contents = state.Contents.Set(new StructContent(path, IdSet<Origin>.Of(origin)));
+        }
+
+        /// <summary>The values a location may hold, or one stand-in when there are too many to keep apart.</summary>
+        public IdSet<ValueId> Widen(IdSet<ValueId> ids, AccessPath location) =>
+            ids.Count <= MaxIdsPerLocation ? ids : IdSet<ValueId>.Of(_tables.Values.Widened(location, ids.First.Display));
+
+        public static bool IsStructValue(ITypeSymbol? type) =>
+            type != null && type.IsValueType && type.SpecialType == SpecialType.None && type.TypeKind is TypeKind.Struct;
+
+        private static void RemoveUnder(AccessPath path, FlowState state)
+        {
+            state.Locations = state.Locations.RemoveUnder(path, entry => path.IsPrefixOf(entry.Path));
+            state.Contents = state.Contents.RemoveUnder(path, entry => path.IsPrefixOf(entry.Path));
+            state.Outcomes = IntMap<Outcome>.Remove(state.Outcomes, path.Id);
+        }
+
+        private static bool AnyAlias(AccessPath path, FlowState state)
+        {
+            foreach (StoredValues entry in state.Locations.Under(path))
+            {
+                if (entry.Path.MayAlias(path))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static IOperation? Unwrap(IOperation? operation)
+        {
+            while (operation is IConversionOperation conversion)
+            {
+                operation = conversion.Operand;
+            }
+
+            return operation;
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis.Text;
+using ShadowMmu.Analyzers.Dataflow.Locations;
+
+namespace ShadowMmu.Analyzers.Dataflow.Values
+{
+    /// <summary>Interns the values and origins of one analysis: one object, one id, per distinct value.</summary>
+    internal sealed class ValueTable
+    {
+        private readonly Dictionary<(int Path, Epoch Epoch), InitialValue> _initial = new();
+        private readonly Dictionary<(TextSpan Site, int Ordinal), ReadValue> _reads = new();
+        private readonly Dictionary<(TextSpan Site, int Of), OpaqueValue> _opaque = new();
+        private readonly Dictionary<int, WidenedValue> _widened = new();
+        private readonly Dictionary<(int Target, Epoch Epoch), Origin> _origins = new();
+        private readonly List<ValueId> _values = new();
+        private int _nextOrigin = 1;
+
+        public ValueTable() => Clean = new Origin(0, null, Epoch.AtEntry);
+
+        /// <summary>The origin of a fresh struct: nothing unlocked.</summary>
+        public Origin Clean { get; }
+
+        public ValueId this[int id] => _values[id];
+
+        public InitialValue Initial(AccessPath path, Epoch epoch)
+        {
+            if (!_initial.TryGetValue((path.Id, epoch), out InitialValue? value))
+            {
+                _initial[(path.Id, epoch)] = value = Add(new InitialValue(path, epoch));
+            }
+
+            return value;
+        }
+
+        public ReadValue Read(TextSpan site, int ordinal, string display)
+        {
+            if (!_reads.TryGetValue((site, ordinal), out ReadValue? value))
+            {
+                _reads[(site, ordinal)] = value = Add(new ReadValue(site, ordinal, display));
+            }
+
+            return value;
+        }
+
+        public OpaqueValue Opaque(TextSpan site, ValueId of)
+        {
+            if (!_opaque.TryGetValue((site, of.Id), out OpaqueValue? value))
+            {
+                _opaque[(site, of.Id)] = value = Add(new OpaqueValue(site, of));
+            }
+
+            return value;
+        }
+
+        public WidenedValue Widened(AccessPath location, string display)
+        {
+            if (!_widened.TryGetValue(location.Id, out WidenedValue? value))
+            {
+                _widened[location.Id] = value = Add(new WidenedValue(location, display));
+            }
+
+            return value;
+        }
+
+        /// <summary>The origin "what <paramref name="target"/> held at <paramref name="epoch"/>"; the clean origin for no target.</summary>
+        public Origin OriginOf(AccessPath? target, Epoch epoch)
+        {
+            if (target == null)
+            {
+                return Clean;
+            }
+
+            if (!_origins.TryGetValue((target.Id, epoch), out Origin? origin))
+            {
+                _origins[(target.Id, epoch)] = origin = new Origin(_nextOrigin++, target, epoch);
+            }
+
+            return origin;
+        }
+
+        private T Add<T>(T value)
+            where T : ValueId
+        {
+            value.Id = _values.Count;
+            _values.Add(value);
+            return value;
+        }
+    }
+}
