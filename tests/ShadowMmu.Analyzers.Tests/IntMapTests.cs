@@ -110,7 +110,12 @@ namespace ShadowMmu.Analyzers.Tests
 
         private static void AssertSame(Dictionary<int, int> expected, IntMap<int>? actual)
         {
-            List<KeyValuePair<int, int>> entries = IntMap<int>.Entries(actual).ToList();
+            var entries = new List<KeyValuePair<int, int>>();
+            foreach (KeyValuePair<int, int> entry in IntMap<int>.Entries(actual))
+            {
+                entries.Add(entry);
+            }
+
             Assert.Equal(expected.OrderBy(p => p.Key).ToList(), entries);
             Assert.Equal(expected.Count, IntMap<int>.CountOf(actual));
             foreach (KeyValuePair<int, int> pair in expected)

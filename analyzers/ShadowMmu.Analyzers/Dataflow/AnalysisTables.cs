@@ -12,6 +12,7 @@ namespace ShadowMmu.Analyzers.Dataflow
     internal sealed class AnalysisTables
     {
         private readonly Dictionary<CaptureId, int> _captures = new();
+        private readonly Dictionary<ISymbol, AccessPath> _rootPaths = new(SymbolEqualityComparer.Default);
 
         public AnalysisTables(ControlFlowGraph cfg, FunctionInfo fn, KnownSymbols known, CancellationToken cancellation)
         {
@@ -29,14 +30,35 @@ namespace ShadowMmu.Analyzers.Dataflow
 
         public CancellationToken Cancellation { get; }
 
+        /// <summary>How many operations the function's body has (counted by <see cref="IndexVariables.IndexVariableFinder"/>).</summary>
+        public int OperationCount { get; set; }
+
         public PathTable Paths { get; } = new();
 
         public IndexVarTable Vars { get; } = new();
 
         public ValueTable Values { get; } = new();
 
-        /// <summary>The integer variables whose constant values split states into contexts (see <see cref="ContextVariables"/>).</summary>
-        public HashSet<IndexVar> ContextVariables { get; } = new();
+        /// <summary>The path of a local, a parameter or a static member.</summary>
+        public AccessPath RootPath(ISymbol symbol)
+        {
+            if (_rootPaths.TryGetValue(symbol, out AccessPath? path))
+            {
+                return path;
+            }
+
+            Root root = symbol switch
+            {
+                ILocalSymbol local => new Root(RootKind.Local, local, local.Name, local.Type, false, true),
+                IParameterSymbol parameter => new Root(RootKind.Parameter, parameter, parameter.Name, parameter.Type, Known.IsUnlocked(parameter), true),
+                _ => new Root(RootKind.Static, symbol, KnownSymbols.MemberName(symbol), KnownSymbols.TypeOf(symbol), Known.IsUnlocked(symbol), false),
+            };
+            _rootPaths[symbol] = path = Paths.Of(root);
+            return path;
+        }
+
+        /// <summary>The path of <paramref name="symbol"/> if the analysis ever made it (nothing is known of it otherwise).</summary>
+        public bool TryGetRootPath(ISymbol symbol, out AccessPath path) => _rootPaths.TryGetValue(symbol, out path!);
 
         /// <summary>A small number for a flow capture of the graph (the state's key for its value).</summary>
         public int CaptureNumber(CaptureId id)

@@ -33,6 +33,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
         {
             foreach (IOperation operation in block.Operations)
             {
+                WorkMeter.Count++;
                 Enter(operation, state);
                 Evaluator.Eval(operation, state);
             }
@@ -88,7 +89,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             if (region != state.Region)
             {
                 state.Validated = IdSet<ValueId>.Empty;
-                state.Outcomes = null;
+                state.Outcomes = default;
                 state.Region = region;
             }
         }
@@ -124,12 +125,13 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 variable = conversion.Operand;
             }
 
-            if (variable == null || !KnownSymbols.IsIntegral(variable.Type) || Evaluator.Eval(constant, state.Fork()).Int is not IndexExpr { IsConst: true } value)
+            // The constant side evaluates without a change to the state; the variable's path may (an unknown index), so on a fork.
+            if (variable == null || !KnownSymbols.IsIntegral(variable.Type) || Evaluator.Eval(constant, state).Int is not IndexExpr { IsConst: true } value)
             {
                 return null;
             }
 
-            AccessPath? path = Evaluator.PathOf(variable, state.Fork());
+            AccessPath? path = Evaluator.PathOf(variable, variable is ILocalReferenceOperation or IParameterReferenceOperation ? state : state.Fork());
             if (path == null || state.HasEqual(_tables.Vars.For(path)))
             {
                 return null;

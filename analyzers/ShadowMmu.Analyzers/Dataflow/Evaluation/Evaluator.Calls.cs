@@ -114,7 +114,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     IdSet<ValueId> ids = parameter.RefKind == RefKind.Ref ? _memory.Read(path, state) : IdSet<ValueId>.Empty;
                     if (unlocked || readHere)
                     {
-                        ValueId fresh = _tables.Values.Read(site, ordinal, AnalysisTables.Text(call.Syntax));
+                        ValueId fresh = _tables.Values.Read(call.Syntax, ordinal);
                         ids = ids.Add(fresh);
                         if (readHere && inRegion)
                         {
@@ -128,7 +128,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
 
             if (reads && returnsValue)
             {
-                ValueId read = _tables.Values.Read(site, -1, AnalysisTables.Text(call.Syntax));
+                ValueId read = _tables.Values.Read(call.Syntax, -1);
                 if (inRegion)
                 {
                     state.Validated = state.Validated.Add(read);

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -12,43 +11,21 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
     /// <summary>Which location an expression denotes, and what reading it gives.</summary>
     internal sealed partial class Evaluator
     {
-        private readonly Dictionary<ISymbol, AccessPath> _rootPaths = new(SymbolEqualityComparer.Default);
-
         /// <summary>The path of a local, a parameter or a static member.</summary>
-        public AccessPath RootPath(ISymbol symbol)
-        {
-            if (_rootPaths.TryGetValue(symbol, out AccessPath? path))
-            {
-                return path;
-            }
-
-            KnownSymbols known = _tables.Known;
-            Root root;
-            switch (symbol)
-            {
-                case ILocalSymbol local:
-                    root = new Root(RootKind.Local, local, local.Name, local.Type, false, true);
-                    break;
-                case IParameterSymbol parameter:
-                    root = new Root(RootKind.Parameter, parameter, parameter.Name, parameter.Type, known.IsUnlocked(parameter), true);
-                    break;
-                default:
-                    ITypeSymbol? type = KnownSymbols.TypeOf(symbol);
-                    root = new Root(RootKind.Static, symbol, KnownSymbols.MemberName(symbol), type, known.IsUnlocked(symbol), false);
-                    break;
-            }
-
-            _rootPaths[symbol] = path = _tables.Paths.Of(root);
-            return path;
-        }
+        public AccessPath RootPath(ISymbol symbol) => _tables.RootPath(symbol);
 
         /// <summary>The path a local, a parameter or a field of one denotes, without a state (null for anything else).</summary>
         public AccessPath? StaticPath(IOperation operation) => operation switch
         {
             ILocalReferenceOperation local => RootPath(local.Local),
             IParameterReferenceOperation parameter => RootPath(parameter.Parameter),
+            IInstanceReferenceOperation instance => ThisPath(instance),
             IFieldReferenceOperation { Field.IsStatic: false, Instance: IOperation instance } field when StaticPath(instance) is AccessPath receiver
                 => _tables.Paths.Append(receiver, MemberStep(field.Field, field.Field.Type, instance)),
+            IPropertyReferenceOperation { Property.IsStatic: false, Arguments.IsEmpty: true, Instance: IOperation instance } property when StaticPath(instance) is AccessPath receiver
+                => _tables.Paths.Append(receiver, MemberStep(property.Property, property.Property.Type, instance)),
+            IFieldReferenceOperation { Field.IsStatic: true } field => RootPath(field.Field),
+            IPropertyReferenceOperation { Property.IsStatic: true, Arguments.IsEmpty: true } property => RootPath(property.Property),
             _ => null,
         };
 
@@ -62,7 +39,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 case IParameterReferenceOperation parameter:
                     return RootPath(parameter.Parameter);
                 case IInstanceReferenceOperation instance:
-                    return _tables.Paths.Of(new Root(RootKind.This, null, string.Empty, instance.Type, false, instance.Type?.IsValueType == true));
+                    return ThisPath(instance);
                 case IDeclarationExpressionOperation declaration:
                     return PathOf(declaration.Expression, state);
                 case IFlowCaptureReferenceOperation capture:
@@ -84,6 +61,9 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             }
         }
 
+        private AccessPath ThisPath(IInstanceReferenceOperation instance) =>
+            _tables.Paths.Of(new Root(RootKind.This, null, string.Empty, instance.Type, false, instance.Type?.IsValueType == true));
+
         /// <summary>What reading <paramref name="path"/> gives: its values, its index value, what it says of re-validations.</summary>
         public AbstractValue ReadPath(AccessPath path, FlowState state)
         {
@@ -95,7 +75,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 integer = state.TryGetEqual(var, out IndexExpr equal) ? equal : new IndexExpr(var, 0);
             }
 
-            Outcome? outcome = IntMap<Outcome>.TryGet(state.Outcomes, path.Id, out Outcome facts) ? facts : null;
+            Outcome? outcome = state.Outcomes.TryGet(path, out OutcomeFact fact) ? fact.Outcome : null;
             return new AbstractValue(ids, integer, outcome, path);
         }
 
@@ -130,7 +110,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             else
             {
                 // An index the analysis cannot follow: a variable of its own, forgotten each time the site runs again.
-                IndexVar pseudo = _tables.Vars.ForSite(index.Syntax.Span, AnalysisTables.Text(index.Syntax));
+                IndexVar pseudo = _tables.Vars.ForSite(index.Syntax);
                 _indexes.Assign(pseudo, null, state, index.Syntax.Span);
                 expr = new IndexExpr(pseudo, 0);
             }

@@ -46,16 +46,13 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
             else
             {
                 RewriteAll(state, index => ReferenceEquals(index.Var, var) ? null : index, site, var);
-                foreach (KeyValuePair<int, IndexExpr> pair in IntMap<IndexExpr>.Entries(state.Equalities))
+                foreach (IndexVar user in state.Equalities.UsersOf(var))
                 {
-                    if (ReferenceEquals(pair.Value.Var, var))
-                    {
-                        state.RemoveEqual(_tables.Vars[pair.Key]);
-                    }
+                    state.RemoveEqual(user);
                 }
             }
 
-            if (value is IndexExpr known && !ReferenceEquals(known.Var, var))
+            if (value is IndexExpr known && !ReferenceEquals(known.Var, var) && var.TracksValue)
             {
                 state.SetEqual(var, known);
             }
@@ -64,10 +61,10 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
         /// <summary>Every variable stored under <paramref name="path"/> (a struct being overwritten) takes an unknown value.</summary>
         public void KillUnder(AccessPath path, FlowState state, TextSpan site)
         {
-            IReadOnlyList<IndexVar> all = _tables.Vars.All;
-            for (int i = 0; i < all.Count; i++)
+            IReadOnlyList<IndexVar> candidates = _tables.Vars.UnderRoot(path);
+            for (int i = 0; i < candidates.Count; i++)
             {
-                IndexVar var = all[i];
+                IndexVar var = candidates[i];
                 if (var.Path != null && var.Path.Length > path.Length && path.IsPrefixOf(var.Path))
                 {
                     Assign(var, null, state, site);
@@ -92,12 +89,12 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
         /// Adds to a must-set the same facts expressed in the variables whose equalities a merge loses: with
         /// <c>level == 4</c>, <c>ptes[3]</c> is also <c>ptes[level - 1]</c>, which is what the loop body's facts say.
         /// </summary>
-        public IdSet<ValueId> Saturate(IdSet<ValueId> validated, IntMap<IndexExpr>? equalities, List<IndexVar> variables)
+        public IdSet<ValueId> Saturate(IdSet<ValueId> validated, Equalities equalities, List<IndexVar> variables)
         {
             IdSet<ValueId> result = validated;
             foreach (IndexVar var in variables)
             {
-                if (!IntMap<IndexExpr>.TryGet(equalities, var.Id, out IndexExpr equal))
+                if (!equalities.TryGet(var, out IndexExpr equal))
                 {
                     continue;
                 }
@@ -151,27 +148,23 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
         }
 
         /// <summary>A variable that equals <paramref name="var"/> plus a constant (the first one), to re-express it in.</summary>
-        private (IndexVar Var, long Offset)? Substitute(FlowState state, IndexVar var)
+        private static (IndexVar Var, long Offset)? Substitute(FlowState state, IndexVar var)
         {
-            foreach (KeyValuePair<int, IndexExpr> pair in IntMap<IndexExpr>.Entries(state.Equalities))
+            foreach (IndexVar user in state.Equalities.UsersOf(var))
             {
-                if (ReferenceEquals(pair.Value.Var, var))
-                {
-                    return (_tables.Vars[pair.Key], pair.Value.Offset);
-                }
+                state.TryGetEqual(user, out IndexExpr value);
+                return (user, value.Offset);
             }
 
             return null;
         }
 
-        private void RewriteEqualities(FlowState state, IndexVar var, Func<IndexExpr, IndexExpr> rewrite)
+        private static void RewriteEqualities(FlowState state, IndexVar var, Func<IndexExpr, IndexExpr> rewrite)
         {
-            foreach (KeyValuePair<int, IndexExpr> pair in IntMap<IndexExpr>.Entries(state.Equalities))
+            foreach (IndexVar user in state.Equalities.UsersOf(var))
             {
-                if (ReferenceEquals(pair.Value.Var, var))
-                {
-                    state.SetEqual(_tables.Vars[pair.Key], rewrite(pair.Value));
-                }
+                state.TryGetEqual(user, out IndexExpr value);
+                state.SetEqual(user, rewrite(value));
             }
         }
 

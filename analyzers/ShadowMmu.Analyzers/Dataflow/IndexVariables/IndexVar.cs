@@ -1,5 +1,6 @@
 using Microsoft.CodeAnalysis.Text;
 using ShadowMmu.Analyzers.Dataflow.Locations;
+using ShadowMmu.Analyzers.Dataflow.State;
 
 namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
 {
@@ -8,7 +9,7 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
     /// index of one site that the analysis cannot follow (<see cref="Site"/>), which names a different element each time
     /// the site runs. Interned by <see cref="IndexVarTable"/>: one object per variable.
     /// </summary>
-    internal sealed class IndexVar
+    internal sealed class IndexVar : IInterned
     {
         internal IndexVar(int id, AccessPath? path, TextSpan site, string display)
         {
@@ -27,6 +28,17 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
         public TextSpan Site { get; }
 
         public string Display { get; }
+
+        /// <summary>Its constant values split a block's states into unroll contexts (see <see cref="IndexVariableFinder"/>).</summary>
+        public bool IsContextVariable { get; internal set; }
+
+        /// <summary>What it equals is kept in the state: it may reach an index or a comparison (see <see cref="IndexVariableFinder"/>).</summary>
+        public bool TracksValue { get; internal set; }
+
+        /// <summary>Interned: equal only to itself, hashed by its id.</summary>
+        public override int GetHashCode() => Id;
+
+        public override bool Equals(object? obj) => ReferenceEquals(this, obj);
 
         public override string ToString() => Display;
     }

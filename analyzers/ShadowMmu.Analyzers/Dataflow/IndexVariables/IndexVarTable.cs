@@ -10,6 +10,7 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
         private readonly Dictionary<AccessPath, IndexVar> _byPath = new();
         private readonly Dictionary<TextSpan, IndexVar> _bySite = new();
         private readonly List<IndexVar> _all = new();
+        private readonly Dictionary<int, List<IndexVar>> _byRoot = new();
         private readonly HashSet<IndexVar> _mentioned = new();
 
         /// <summary>The variable that the integer at <paramref name="path"/> is.</summary>
@@ -19,17 +20,24 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
             {
                 _byPath[path] = var = new IndexVar(_all.Count, path, default, path.Display);
                 _all.Add(var);
+                if (!_byRoot.TryGetValue(path.RootId, out List<IndexVar>? list))
+                {
+                    _byRoot[path.RootId] = list = new List<IndexVar>();
+                }
+
+                list.Add(var);
             }
 
             return var;
         }
 
-        /// <summary>The variable for the index at <paramref name="site"/> that the analysis cannot follow.</summary>
-        public IndexVar ForSite(TextSpan site, string display)
+        /// <summary>The variable for the index at <paramref name="index"/> that the analysis cannot follow.</summary>
+        public IndexVar ForSite(Microsoft.CodeAnalysis.SyntaxNode index)
         {
+            TextSpan site = index.Span;
             if (!_bySite.TryGetValue(site, out IndexVar? var))
             {
-                _bySite[site] = var = new IndexVar(_all.Count, null, site, display);
+                _bySite[site] = var = new IndexVar(_all.Count, null, site, AnalysisTables.Text(index));
                 _all.Add(var);
             }
 
@@ -41,8 +49,9 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
         /// <summary>The variable with id <paramref name="id"/>.</summary>
         public IndexVar this[int id] => _all[id];
 
-        /// <summary>Every variable made so far, in id order.</summary>
-        public IReadOnlyList<IndexVar> All => _all;
+        /// <summary>The variables that are locations under the root of <paramref name="path"/> (the root itself included).</summary>
+        public IReadOnlyList<IndexVar> UnderRoot(AccessPath path) =>
+            _byRoot.TryGetValue(path.RootId, out List<IndexVar>? list) ? list : (IReadOnlyList<IndexVar>)System.Array.Empty<IndexVar>();
 
         /// <summary>Records that some path, value or origin is expressed in the index variables of <paramref name="path"/>.</summary>
         public void Mention(AccessPath path)

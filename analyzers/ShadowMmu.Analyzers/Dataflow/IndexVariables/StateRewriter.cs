@@ -60,9 +60,9 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
                 state.Captures = IntMap<AbstractValue>.Set(state.Captures, pair.Key, new AbstractValue(MapSet(value.Ids), integer, outcome, location));
             }
 
-            foreach (KeyValuePair<int, Outcome> pair in IntMap<Outcome>.Entries(state.Outcomes))
+            if (!state.Outcomes.IsEmpty)
             {
-                state.Outcomes = IntMap<Outcome>.Set(state.Outcomes, pair.Key, new Outcome(MapSet(pair.Value.WhenTrue), MapSet(pair.Value.WhenFalse)));
+                state.Outcomes = state.Outcomes.Rebuild(fact => new OutcomeFact(fact.Path, new Outcome(MapSet(fact.Outcome.WhenTrue), MapSet(fact.Outcome.WhenFalse))));
             }
         }
 

@@ -31,7 +31,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
         public IdSet<ValueId> Read(AccessPath path, FlowState state)
         {
             var result = IdSet<ValueId>.Empty;
-            if (!state.Locations.IsEmpty)
+            if (state.Locations.HasRoot(path))
             {
                 for (int k = path.Length; k >= 0; k--)
                 {
@@ -57,7 +57,18 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
         /// <summary>What <paramref name="path"/> holds by its struct prefix's origins (the location itself at entry when none is recorded).</summary>
         public IdSet<ValueId> DefaultIds(AccessPath path, FlowState state)
         {
+            if (!state.Contents.HasRoot(path))
+            {
+                // Nothing copied into or rewritten under its root: what it held at entry (the same for every state).
+                return path.AtEntry ??= DefaultIds(path, IdSet<Origin>.Of(_indexes.OriginOf(path, Epoch.AtEntry)), path.Length);
+            }
+
             IdSet<Origin> origins = DefaultOrigins(path, state, out int skip);
+            return DefaultIds(path, origins, skip);
+        }
+
+        private IdSet<ValueId> DefaultIds(AccessPath path, IdSet<Origin> origins, int skip)
+        {
             var result = IdSet<ValueId>.Empty;
             foreach (Origin origin in origins)
             {
@@ -98,7 +109,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
         /// <summary>The origins recorded for the longest prefix of <paramref name="path"/>, and that prefix's length.</summary>
         private IdSet<Origin> DefaultOrigins(AccessPath path, FlowState state, out int skip)
         {
-            if (!state.Contents.IsEmpty)
+            if (state.Contents.HasRoot(path))
             {
                 for (int k = path.Length; k >= 0; k--)
                 {
@@ -208,7 +219,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             }
             else if (type?.SpecialType == SpecialType.System_Boolean && value.Outcome != null && !value.Outcome.IsEmpty)
             {
-                state.Outcomes = IntMap<Outcome>.Set(state.Outcomes, path.Id, value.Outcome);
+                state.Outcomes = state.Outcomes.Set(new OutcomeFact(path, value.Outcome));
             }
         }
 
@@ -233,7 +244,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
         {
             state.Locations = state.Locations.RemoveUnder(path, entry => path.IsPrefixOf(entry.Path));
             state.Contents = state.Contents.RemoveUnder(path, entry => path.IsPrefixOf(entry.Path));
-            state.Outcomes = IntMap<Outcome>.Remove(state.Outcomes, path.Id);
+            state.Outcomes = state.Outcomes.RemoveUnder(path, fact => ReferenceEquals(fact.Path, path));
         }
 
         private static bool AnyAlias(AccessPath path, FlowState state)

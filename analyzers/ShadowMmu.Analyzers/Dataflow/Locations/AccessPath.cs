@@ -141,6 +141,14 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             return false;
         }
 
+        /// <summary>What reading it gives when nothing was stored under its root: its own value at entry (a cache of <see cref="AbstractMemory"/>).</summary>
+        internal State.IdSet<Values.ValueId>? AtEntry { get; set; }
+
+        /// <summary>Interned: equal only to itself, hashed by its id.</summary>
+        public override int GetHashCode() => Id;
+
+        public override bool Equals(object? obj) => ReferenceEquals(this, obj);
+
         public override string ToString() => Display;
 
         private string BuildDisplay()

@@ -30,3 +30,28 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
         public string? FixValue { get; }
     }
 }
+
+namespace ShadowMmu.Analyzers.Dataflow.Reporting
+{
+    using System.Collections.Generic;
+
+    /// <summary>What the analysis of one function found, and whether it could check it at all.</summary>
+    internal sealed class DataflowResult
+    {
+        public DataflowResult(List<Finding> findings, bool completed, int operations)
+        {
+            Findings = findings;
+            Completed = completed;
+            Operations = operations;
+        }
+
+        /// <summary>The unchecked uses (empty when the analysis did not complete).</summary>
+        public List<Finding> Findings { get; }
+
+        /// <summary>False when the function's analysis passed its work budget: nothing was checked (MMU0006).</summary>
+        public bool Completed { get; }
+
+        /// <summary>How many operations the function has (its budget grows with them).</summary>
+        public int Operations { get; }
+    }
+}

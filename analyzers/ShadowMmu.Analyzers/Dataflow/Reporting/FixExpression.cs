@@ -15,7 +15,10 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
     /// </summary>
     internal sealed class FixExpression
     {
+        private static readonly HashSet<ISymbol> NothingWritten = new(SymbolEqualityComparer.Default);
+
         private readonly AnalysisTables _tables;
+        private Dictionary<LockRegion, HashSet<ISymbol>>? _written;
 
         public FixExpression(AnalysisTables tables) => _tables = tables;
 
@@ -60,13 +63,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
 
             return _tables.Paths.Rewrite(path, index =>
             {
-                foreach (KeyValuePair<int, IndexExpr> pair in IntMap<IndexExpr>.Entries(state.Equalities))
+                foreach (IndexVar local in state.Equalities.UsersOf(index.Var!))
                 {
-                    IndexVar local = _tables.Vars[pair.Key];
-                    if (ReferenceEquals(pair.Value.Var, index.Var) && local.Path is { Root.Kind: RootKind.Local, Length: 0 }
-                        && state.InRegion && IsStable(local.Path, _tables.Function.Regions[state.Region]))
+                    state.TryGetEqual(local, out IndexExpr equal);
+                    if (local.Path is { Root.Kind: RootKind.Local, Length: 0 } && state.InRegion && IsStable(local.Path, _tables.Function.Regions[state.Region]))
                     {
-                        return new IndexExpr(local, index.Offset - pair.Value.Offset);
+                        return new IndexExpr(local, index.Offset - equal.Offset);
                     }
                 }
 
@@ -105,37 +107,38 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
             return true;
         }
 
+        /// <summary>The locals and parameters assigned somewhere in <paramref name="region"/> (all regions' in one walk, on first use).</summary>
         private HashSet<ISymbol> Written(LockRegion region)
         {
-            if (region.Written != null)
+            if (_written == null)
             {
-                return region.Written;
+                _written = new Dictionary<LockRegion, HashSet<ISymbol>>();
+                FunctionInfo fn = _tables.Function;
+                foreach (IOperation operation in fn.Body.DescendantsAndSelf())
+                {
+                    IOperation? target = operation switch
+                    {
+                        IAssignmentOperation assignment => assignment.Target,
+                        IIncrementOrDecrementOperation increment => increment.Target,
+                        IArgumentOperation argument when argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out => argument.Value,
+                        IInvocationOperation invocation when invocation.Instance?.Type?.IsValueType == true && !invocation.TargetMethod.IsReadOnly => invocation.Instance,
+                        _ => null,
+                    };
+                    int index = target == null ? -1 : fn.RegionOf(operation.Syntax.Span);
+                    if (index >= 0 && RootSymbol(target) is ISymbol symbol)
+                    {
+                        LockRegion outermost = fn.Regions[index];
+                        if (!_written.TryGetValue(outermost, out HashSet<ISymbol>? set))
+                        {
+                            _written[outermost] = set = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+                        }
+
+                        set.Add(symbol);
+                    }
+                }
             }
 
-            var written = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-            foreach (IOperation operation in _tables.Function.Body.DescendantsAndSelf())
-            {
-                if (!region.Span.Contains(operation.Syntax.Span))
-                {
-                    continue;
-                }
-
-                IOperation? target = operation switch
-                {
-                    IAssignmentOperation assignment => assignment.Target,
-                    IIncrementOrDecrementOperation increment => increment.Target,
-                    IArgumentOperation argument when argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out => argument.Value,
-                    IInvocationOperation invocation when invocation.Instance?.Type?.IsValueType == true && !invocation.TargetMethod.IsReadOnly => invocation.Instance,
-                    _ => null,
-                };
-                if (RootSymbol(target) is ISymbol symbol)
-                {
-                    written.Add(symbol);
-                }
-            }
-
-            region.Written = written;
-            return written;
+            return _written.TryGetValue(region, out HashSet<ISymbol>? written) ? written : NothingWritten;
         }
 
         private static ISymbol? RootSymbol(IOperation? operation)

@@ -33,6 +33,20 @@ namespace ShadowMmu.Analyzers.Dataflow.State
         public IdSet<Origin> Origins { get; }
     }
 
+    /// <summary>What a boolean location's value says about re-validations (an entry of <see cref="FlowState.Outcomes"/>).</summary>
+    internal sealed class OutcomeFact : IPathEntry
+    {
+        public OutcomeFact(AccessPath path, Outcome outcome)
+        {
+            Path = path;
+            Outcome = outcome;
+        }
+
+        public AccessPath Path { get; }
+
+        public Outcome Outcome { get; }
+    }
+
     /// <summary>
     /// The dataflow state at one program point, made of persistent maps: <see cref="Fork"/> costs nothing, and a change
     /// builds new maps that share everything else with the state it came from (the immutable state of ErrorProne's
@@ -55,42 +69,51 @@ namespace ShadowMmu.Analyzers.Dataflow.State
         /// <summary>Values re-validated in the current region on every path (must).</summary>
         public IdSet<ValueId> Validated;
 
-        /// <summary>Integer variables known equal to a constant or to another variable plus a constant (must), by variable id.</summary>
-        public IntMap<IndexExpr>? Equalities;
+        /// <summary>Integer variables known equal to a constant or to another variable plus a constant (must).</summary>
+        public Equalities Equalities;
 
         /// <summary>The control-flow graph's captured values, by capture number.</summary>
         public IntMap<AbstractValue>? Captures;
 
-        /// <summary>Boolean locations holding a re-validation's outcome, by location id.</summary>
-        public IntMap<Outcome>? Outcomes;
+        /// <summary>Boolean locations holding a re-validation's outcome (must).</summary>
+        public PathMap<OutcomeFact> Outcomes;
 
         public bool InRegion => Region >= 0;
 
         /// <summary>A copy to change (costs nothing: the maps are shared until one side changes them).</summary>
-        public FlowState Fork() => (FlowState)MemberwiseClone();
+        public FlowState Fork() => new()
+        {
+            Region = Region,
+            Locations = Locations,
+            Contents = Contents,
+            Validated = Validated,
+            Equalities = Equalities,
+            Captures = Captures,
+            Outcomes = Outcomes,
+        };
 
         public bool SameAs(FlowState other) =>
             Region == other.Region
             && Validated.SetEquals(other.Validated)
-            && IntMap<IndexExpr>.SameAs(Equalities, other.Equalities, (a, b) => a.Equals(b))
+            && Equalities.SameAs(Equalities, other.Equalities)
             && PathMap<StoredValues>.SameAs(Locations, other.Locations, (a, b) => a.Ids.SetEquals(b.Ids))
             && PathMap<StructContent>.SameAs(Contents, other.Contents, (a, b) => a.Origins.SetEquals(b.Origins))
             && IntMap<AbstractValue>.SameAs(Captures, other.Captures, (a, b) => a.Equals(b))
-            && IntMap<Outcome>.SameAs(Outcomes, other.Outcomes, (a, b) => a.Equals(b));
+            && PathMap<OutcomeFact>.SameAs(Outcomes, other.Outcomes, (a, b) => a.Outcome.Equals(b.Outcome));
 
         /// <summary>The value <paramref name="var"/> is known to equal, if any.</summary>
-        public bool TryGetEqual(IndexVar var, out IndexExpr value) => IntMap<IndexExpr>.TryGet(Equalities, var.Id, out value);
+        public bool TryGetEqual(IndexVar var, out IndexExpr value) => Equalities.TryGet(var, out value);
 
-        public bool HasEqual(IndexVar var) => IntMap<IndexExpr>.Contains(Equalities, var.Id);
+        public bool HasEqual(IndexVar var) => Equalities.Contains(var);
 
-        public void SetEqual(IndexVar var, IndexExpr value) => Equalities = IntMap<IndexExpr>.Set(Equalities, var.Id, value);
+        public void SetEqual(IndexVar var, IndexExpr value) => Equalities = Equalities.Set(var, value);
 
+        /// <summary>Forgets what <paramref name="var"/> equals; whether anything was known.</summary>
         public bool RemoveEqual(IndexVar var)
         {
-            IntMap<IndexExpr>? removed = IntMap<IndexExpr>.Remove(Equalities, var.Id);
-            bool changed = !ReferenceEquals(removed, Equalities);
-            Equalities = removed;
-            return changed;
+            bool known = Equalities.Contains(var);
+            Equalities = Equalities.Remove(var);
+            return known;
         }
     }
 }

@@ -53,9 +53,9 @@ namespace ShadowMmu.Analyzers.Dataflow.State
         /// <summary>The elements in id order.</summary>
         public struct Enumerator
         {
-            private readonly IEnumerator<KeyValuePair<int, T>> _entries;
+            private IntMap<T>.Enumerator _entries;
 
-            public Enumerator(IntMap<T>? map) => _entries = IntMap<T>.Entries(map).GetEnumerator();
+            public Enumerator(IntMap<T>? map) => _entries = new IntMap<T>.Enumerator(map);
 
             public T Current => _entries.Current.Value;
 

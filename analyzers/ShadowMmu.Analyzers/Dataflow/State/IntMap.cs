@@ -205,36 +205,7 @@ namespace ShadowMmu.Analyzers.Dataflow.State
         }
 
         /// <summary>The entries in increasing key order.</summary>
-        public static IEnumerable<KeyValuePair<int, T>> Entries(IntMap<T>? map)
-        {
-            if (map == null)
-            {
-                yield break;
-            }
-
-            var pending = new Stack<IntMap<T>>();
-            pending.Push(map);
-            while (pending.Count > 0)
-            {
-                IntMap<T> node = pending.Pop();
-                WorkMeter.Count++;
-                if (node.IsLeaf)
-                {
-                    yield return new KeyValuePair<int, T>((int)node.Prefix, node.Value);
-                    continue;
-                }
-
-                if (node.Right != null)
-                {
-                    pending.Push(node.Right);
-                }
-
-                if (node.Left != null)
-                {
-                    pending.Push(node.Left);
-                }
-            }
-        }
+        public static Enumerable Entries(IntMap<T>? map) => new(map);
 
         /// <summary>The smallest key's value (the map must not be empty).</summary>
         public static T First(IntMap<T> map)
@@ -372,6 +343,60 @@ namespace ShadowMmu.Analyzers.Dataflow.State
             x |= x >> 8;
             x |= x >> 16;
             return x ^ (x >> 1);
+        }
+
+        /// <summary>The entries of a map, in increasing key order.</summary>
+        internal readonly struct Enumerable
+        {
+            private readonly IntMap<T>? _map;
+
+            public Enumerable(IntMap<T>? map) => _map = map;
+
+            public Enumerator GetEnumerator() => new(_map);
+        }
+
+        /// <summary>Walks a map's leaves left to right with a stack as deep as the trie (at most one level per key bit).</summary>
+        internal struct Enumerator
+        {
+            private readonly IntMap<T>?[]? _stack;
+            private IntMap<T>? _next;
+            private int _depth;
+
+            public Enumerator(IntMap<T>? map)
+            {
+                _stack = map != null && !map.IsLeaf ? new IntMap<T>?[33] : null;
+                _next = map;
+                _depth = 0;
+                Current = default;
+            }
+
+            public KeyValuePair<int, T> Current { get; private set; }
+
+            public bool MoveNext()
+            {
+                IntMap<T>? node = _next;
+                if (node == null)
+                {
+                    if (_depth == 0)
+                    {
+                        return false;
+                    }
+
+                    node = _stack![--_depth];
+                }
+
+                while (!node!.IsLeaf)
+                {
+                    WorkMeter.Count++;
+                    _stack![_depth++] = node.Right;
+                    node = node.Left;
+                }
+
+                WorkMeter.Count++;
+                Current = new KeyValuePair<int, T>((int)node.Prefix, node.Value);
+                _next = null;
+                return true;
+            }
         }
 
         /// <summary>A value or none (what a merge function gives for a key to keep or drop).</summary>

@@ -23,6 +23,9 @@ namespace ShadowMmu.Analyzers.Dataflow.State
 
         public bool IsEmpty => _roots == null;
 
+        /// <summary>Whether anything is known under the root of <paramref name="path"/>.</summary>
+        public bool HasRoot(AccessPath path) => IntMap<IntMap<T>>.Contains(_roots, path.RootId);
+
         public bool TryGet(AccessPath path, out T entry)
         {
             if (IntMap<IntMap<T>>.TryGet(_roots, path.RootId, out IntMap<T> bucket) && IntMap<T>.TryGet(bucket, path.Id, out entry))
@@ -108,6 +111,21 @@ namespace ShadowMmu.Analyzers.Dataflow.State
                 (_, b) => IntMap<T>.Choose(b, (_, y) => onlyRight(y))!);
             return new PathMap<T>(roots);
         }
+
+        /// <summary>The locations in both maps, combined by <paramref name="both"/>; the others dropped without a visit.</summary>
+        public static PathMap<T> Intersect(PathMap<T> left, PathMap<T> right, Func<T, T, T> both)
+        {
+            IntMap<IntMap<T>>? roots = IntMap<IntMap<T>>.Merge(
+                left._roots,
+                right._roots,
+                (_, a, b) => IntMap<T>.Merge(a, b, (_, x, y) => both(x, y), IntMap<T>.DropAll, IntMap<T>.DropAll) is IntMap<T> kept ? kept : IntMap<IntMap<T>>.Optional.None,
+                IntMap<IntMap<T>>.DropAll,
+                IntMap<IntMap<T>>.DropAll);
+            return new PathMap<T>(roots);
+        }
+
+        /// <summary>The map without anything under the root with id <paramref name="rootId"/>.</summary>
+        public PathMap<T> RemoveRoot(int rootId) => new(IntMap<IntMap<T>>.Remove(_roots, rootId));
 
         public static bool SameAs(PathMap<T> a, PathMap<T> b, Func<T, T, bool> equal) =>
             IntMap<IntMap<T>>.SameAs(a._roots, b._roots, (x, y) => IntMap<T>.SameAs(x, y, equal));

@@ -67,6 +67,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         /// <summary>For a value named by where it was read from: that location; otherwise null.</summary>
         public virtual AccessPath? Path => null;
 
+        /// <summary>Interned: equal only to itself, hashed by its id.</summary>
+        public override int GetHashCode() => Id;
+
+        public override bool Equals(object? obj) => ReferenceEquals(this, obj);
+
         public override string ToString() => Display;
     }
 

@@ -32,11 +32,13 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
             return value;
         }
 
-        public ReadValue Read(TextSpan site, int ordinal, string display)
+        /// <summary>The value a [GuestPteRead] call at <paramref name="call"/> read (its out argument <paramref name="ordinal"/>, or -1).</summary>
+        public ReadValue Read(Microsoft.CodeAnalysis.SyntaxNode call, int ordinal)
         {
+            TextSpan site = call.Span;
             if (!_reads.TryGetValue((site, ordinal), out ReadValue? value))
             {
-                _reads[(site, ordinal)] = value = Add(new ReadValue(site, ordinal, display));
+                _reads[(site, ordinal)] = value = Add(new ReadValue(site, ordinal, AnalysisTables.Text(call)));
             }
 
             return value;

@@ -29,13 +29,17 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
             _join = join;
         }
 
-        /// <summary>The states at each block's entry per context, or null when the graph is too irregular to finish in budget.</summary>
-        public Dictionary<UnrollContext, FlowState>?[]? Solve()
+        /// <summary>
+        /// The states at each block's entry per context, or null when the work passed <paramref name="workLimit"/>
+        /// (<see cref="WorkMeter"/>), or the steps a limit that grows with the graph (a state that never settles).
+        /// </summary>
+        public Dictionary<UnrollContext, FlowState>?[]? Solve(long workLimit)
         {
             ImmutableArray<BasicBlock> blocks = _tables.Cfg.Blocks;
             int n = blocks.Length;
             var inStates = new Dictionary<UnrollContext, FlowState>?[n];
             Dictionary<int, List<int>> handlersOf = HandlerEdges.Of(_tables.Cfg);
+            var liveness = new Liveness(_tables, handlersOf);
             var worklist = new SortedSet<(int Block, int Context)>();
             inStates[0] = new Dictionary<UnrollContext, FlowState> { [UnrollContext.Empty] = new FlowState() };
             worklist.Add((0, IdOf(UnrollContext.Empty)));
@@ -46,7 +50,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
                 _tables.Cancellation.ThrowIfCancellationRequested();
                 (int i, int contextId) = worklist.Min;
                 worklist.Remove(worklist.Min);
-                if (--budget < 0)
+                if (--budget < 0 || WorkMeter.Count > workLimit)
                 {
                     return null;
                 }
@@ -62,15 +66,18 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
                 FlowState after = state.Fork();
                 foreach ((BasicBlock? destination, FlowState successor) in _transfer.Branch(block, state))
                 {
-                    Propagate(destination?.Ordinal ?? -1, successor, inStates, worklist);
+                    if (destination != null)
+                    {
+                        Propagate(destination.Ordinal, liveness.Prune(successor, i, destination.Ordinal), inStates, worklist);
+                    }
                 }
 
                 if (handlersOf.TryGetValue(i, out List<int>? handlers))
                 {
                     foreach (int handler in handlers)
                     {
-                        Propagate(handler, input, inStates, worklist);
-                        Propagate(handler, after, inStates, worklist);
+                        Propagate(handler, liveness.Prune(input, i, handler), inStates, worklist);
+                        Propagate(handler, liveness.Prune(after, i, handler), inStates, worklist);
                     }
                 }
             }
@@ -80,15 +87,10 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
 
         private void Propagate(int destination, FlowState state, Dictionary<UnrollContext, FlowState>?[] inStates, SortedSet<(int Block, int Context)> worklist)
         {
-            if (destination < 0)
-            {
-                return;
-            }
-
             Dictionary<UnrollContext, FlowState> contexts = inStates[destination] ??= new Dictionary<UnrollContext, FlowState>();
             UnrollContext context = contexts.ContainsKey(UnrollContext.Collapsed)
                 ? UnrollContext.Collapsed
-                : UnrollContext.Of(state, _tables.ContextVariables, _tables.Vars);
+                : UnrollContext.Of(state);
             if (!contexts.ContainsKey(context) && contexts.Count >= MaxContexts)
             {
                 // Too many contexts: merge them all into one and go on symbolically.

@@ -30,29 +30,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
 
             // Equalities that hold on both sides survive; the variables that differ are where loop indexes live.
             var differing = new List<IndexVar>();
-            result.Equalities = IntMap<IndexExpr>.Merge(
-                a.Equalities,
-                b.Equalities,
-                (key, x, y) =>
-                {
-                    if (x.Equals(y))
-                    {
-                        return x;
-                    }
-
-                    differing.Add(_tables.Vars[key]);
-                    return IntMap<IndexExpr>.Optional.None;
-                },
-                (key, _) =>
-                {
-                    differing.Add(_tables.Vars[key]);
-                    return IntMap<IndexExpr>.Optional.None;
-                },
-                (key, _) =>
-                {
-                    differing.Add(_tables.Vars[key]);
-                    return IntMap<IndexExpr>.Optional.None;
-                });
+            result.Equalities = Equalities.Merge(a.Equalities, b.Equalities, _tables.Vars, differing);
             differing.Sort((x, y) => x.Id.CompareTo(y.Id));
 
             if (result.Region != FlowState.Mixed)
@@ -80,7 +58,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
 
             if (result.Region != FlowState.Mixed)
             {
-                result.Outcomes = IntMap<Outcome>.Merge(a.Outcomes, b.Outcomes, (_, x, y) => x.Intersect(y), IntMap<Outcome>.DropAll, IntMap<Outcome>.DropAll);
+                result.Outcomes = PathMap<OutcomeFact>.Intersect(a.Outcomes, b.Outcomes, (x, y) => x.Outcome.Equals(y.Outcome) ? x : new OutcomeFact(x.Path, x.Outcome.Intersect(y.Outcome)));
             }
 
             return result;

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using ShadowMmu.Analyzers.Dataflow.IndexVariables;
 using ShadowMmu.Analyzers.Dataflow.State;
 
 namespace ShadowMmu.Analyzers.Dataflow.Worklist
@@ -26,23 +25,22 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
         public static UnrollContext Collapsed { get; } = new(Array.Empty<(int, long)>(), true);
 
         /// <summary>The context of <paramref name="state"/>: the context variables it knows constant values for.</summary>
-        public static UnrollContext Of(FlowState state, HashSet<IndexVar> contextVariables, IndexVarTable vars)
+        public static UnrollContext Of(FlowState state)
         {
-            if (state.Equalities == null)
+            IntMap<long>? constants = state.Equalities.ContextConstants;
+            if (constants == null)
             {
                 return Empty;
             }
 
-            List<(int, long)>? constants = null;
-            foreach (KeyValuePair<int, IndexExpr> pair in IntMap<IndexExpr>.Entries(state.Equalities))
+            var pairs = new (int, long)[constants.Count];
+            int i = 0;
+            foreach (KeyValuePair<int, long> pair in IntMap<long>.Entries(constants))
             {
-                if (pair.Value.IsConst && contextVariables.Contains(vars[pair.Key]))
-                {
-                    (constants ??= new()).Add((pair.Key, pair.Value.Offset));
-                }
+                pairs[i++] = (pair.Key, pair.Value);
             }
 
-            return constants == null ? Empty : new UnrollContext(constants.ToArray(), false);
+            return new UnrollContext(pairs, false);
         }
 
         public bool Equals(UnrollContext? other)

@@ -1,0 +1,172 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.FlowAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+using ShadowMmu.Analyzers.Dataflow;
+using ShadowMmu.Analyzers.Dataflow.Reporting;
+
+namespace ShadowMmu.Analyzers
+{
+    /// <summary>
+    /// Every rule over one member: the scan of its function bodies (lock regions, MMU0002, MMU0003, MMU0004), then the
+    /// MMU0001 dataflow over the control-flow graph of each function that has a lock region (the member, its local
+    /// functions and lambdas).
+    /// </summary>
+    internal static class MemberAnalysis
+    {
+        /// <summary>
+        /// Analyses the member whose body is <paramref name="root"/>; <paramref name="graph"/> gives its control-flow graph;
+        /// <paramref name="budget"/>, when given, is every function's work budget (tests only).
+        /// </summary>
+        public static void Run(IOperation root, IMethodSymbol? symbol, KnownSymbols known, Func<ControlFlowGraph> graph, Action<Diagnostic> report, CancellationToken cancellation, long? budget = null)
+        {
+            var scanner = new RegionScanner(known, report);
+            scanner.ScanFunction(root, symbol);
+            scanner.ReportCallsWithoutLock(known.Compilation);
+
+            bool needsDataflow = false;
+            foreach (FunctionInfo fn in scanner.Functions)
+            {
+                needsDataflow |= fn.Regions.Count > 0;
+            }
+
+            if (!needsDataflow || TryGetGraph(graph) is not ControlFlowGraph cfg)
+            {
+                return;
+            }
+
+            var nested = new Dictionary<IMethodSymbol, FunctionInfo>(SymbolEqualityComparer.Default);
+            foreach (FunctionInfo fn in scanner.Functions)
+            {
+                if (fn.Symbol != null && fn != scanner.Functions[0])
+                {
+                    nested[fn.Symbol] = fn;
+                }
+            }
+
+            AnalyzeGraph(cfg, scanner.Functions[0], nested, known, report, cancellation, budget);
+        }
+
+        /// <summary>
+        /// A control-flow graph, or null when Roslyn cannot build one (it throws on some broken code): the member's
+        /// MMU0001 analysis is then skipped, whatever the rethrow option says, since the failure is not this analyzer's.
+        /// </summary>
+        private static ControlFlowGraph? TryGetGraph(Func<ControlFlowGraph> create)
+        {
+            try
+            {
+                return create();
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                return null;
+            }
+        }
+
+        private static void AnalyzeGraph(
+            ControlFlowGraph cfg,
+            FunctionInfo fn,
+            Dictionary<IMethodSymbol, FunctionInfo> nested,
+            KnownSymbols known,
+            Action<Diagnostic> report,
+            CancellationToken cancellation,
+            long? budget)
+        {
+            if (fn.Regions.Count > 0)
+            {
+                DataflowResult result = GuestPteAnalysis.Run(cfg, fn, known, cancellation, budget);
+                foreach (Finding finding in result.Findings)
+                {
+                    report(ToDiagnostic(finding, fn));
+                }
+
+                if (!result.Completed)
+                {
+                    report(Diagnostic.Create(DiagnosticDescriptors.NotChecked, NameLocation(fn), FunctionName(fn), result.Operations.ToString("N0", CultureInfo.InvariantCulture)));
+                }
+            }
+
+            if (nested.Count == 0)
+            {
+                return;
+            }
+
+            foreach (IMethodSymbol local in cfg.LocalFunctions)
+            {
+                if (nested.TryGetValue(local, out FunctionInfo? inner)
+                    && TryGetGraph(() => cfg.GetLocalFunctionControlFlowGraph(local, cancellation)) is ControlFlowGraph localGraph)
+                {
+                    AnalyzeGraph(localGraph, inner, nested, known, report, cancellation, budget);
+                }
+            }
+
+            foreach (BasicBlock block in cfg.Blocks)
+            {
+                foreach (IOperation operation in block.Operations)
+                {
+                    VisitLambdas(operation);
+                }
+
+                if (block.BranchValue != null)
+                {
+                    VisitLambdas(block.BranchValue);
+                }
+            }
+
+            void VisitLambdas(IOperation operation)
+            {
+                foreach (IOperation descendant in operation.DescendantsAndSelf())
+                {
+                    if (descendant is IFlowAnonymousFunctionOperation lambda && nested.TryGetValue(lambda.Symbol, out FunctionInfo? inner)
+                        && TryGetGraph(() => cfg.GetAnonymousFunctionControlFlowGraph(lambda, cancellation)) is ControlFlowGraph lambdaGraph)
+                    {
+                        AnalyzeGraph(lambdaGraph, inner, nested, known, report, cancellation, budget);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Where a function's name is: a method's or local function's identifier, a lambda's arrow, else its body.</summary>
+        private static Location NameLocation(FunctionInfo fn)
+        {
+            SyntaxNode body = fn.Body.Syntax;
+            SyntaxNode? declaration = body is Microsoft.CodeAnalysis.CSharp.Syntax.MemberDeclarationSyntax or Microsoft.CodeAnalysis.CSharp.Syntax.AccessorDeclarationSyntax ? body : body.Parent;
+            return declaration switch
+            {
+                Microsoft.CodeAnalysis.CSharp.Syntax.MethodDeclarationSyntax method => method.Identifier.GetLocation(),
+                Microsoft.CodeAnalysis.CSharp.Syntax.LocalFunctionStatementSyntax local => local.Identifier.GetLocation(),
+                Microsoft.CodeAnalysis.CSharp.Syntax.LambdaExpressionSyntax lambda => lambda.ArrowToken.GetLocation(),
+                Microsoft.CodeAnalysis.CSharp.Syntax.AccessorDeclarationSyntax accessor => accessor.Keyword.GetLocation(),
+                _ => fn.Symbol?.Locations.Length > 0 && fn.Symbol.Locations[0].IsInSource ? fn.Symbol.Locations[0] : fn.Body.Syntax.GetLocation(),
+            };
+        }
+
+        private static string FunctionName(FunctionInfo fn) => fn.Symbol switch
+        {
+            { MethodKind: MethodKind.AnonymousFunction } => "lambda",
+            IMethodSymbol method => method.Name,
+            _ => "function",
+        };
+
+        private static Diagnostic ToDiagnostic(Finding finding, FunctionInfo fn)
+        {
+            LockRegion region = fn.Regions[finding.Region];
+            string operandText = string.Join(" ", finding.Operand.Syntax.ToString().Split(new[] { ' ', '\t', '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries));
+            string value = operandText == finding.Value.Display ? "'" + operandText + "'" : "'" + operandText + "' (= '" + finding.Value.Display + "')";
+            ImmutableDictionary<string, string?> properties = ImmutableDictionary<string, string?>.Empty;
+            if (finding.FixValue != null && region.BlockStart >= 0)
+            {
+                properties = properties
+                    .Add(DiagnosticProperties.Value, finding.FixValue)
+                    .Add(DiagnosticProperties.BlockStart, region.BlockStart.ToString(CultureInfo.InvariantCulture))
+                    .Add(DiagnosticProperties.InsertIndex, region.InsertIndex.ToString(CultureInfo.InvariantCulture));
+            }
+
+            return Diagnostic.Create(DiagnosticDescriptors.UncheckedGuestPte, finding.Operand.Syntax.GetLocation(), properties, value, region.LockName, finding.Detail);
+        }
+    }
+}
