@@ -48,7 +48,7 @@ namespace ShadowMmu.Analyzers
                 }
             }
 
-            AnalyzeGraph(cfg, scanner.Functions[0], nested, known, report, cancellation, budget);
+            AnalyzeGraph(cfg, scanner.Functions[0], nested, known, report, cancellation, budget, Array.Empty<CapturedValue>());
         }
 
         /// <summary>
@@ -74,19 +74,32 @@ namespace ShadowMmu.Analyzers
             KnownSymbols known,
             Action<Diagnostic> report,
             CancellationToken cancellation,
-            long? budget)
+            long? budget,
+            IReadOnlyList<CapturedValue> captured)
         {
-            if (fn.Regions.Count > 0)
+            // A function without a lock region is analysed too when one nested in it has one: for what it captures.
+            var capturedByNested = new Dictionary<IMethodSymbol, List<CapturedValue>>(SymbolEqualityComparer.Default);
+            if (fn.Regions.Count > 0 || HasNestedRegion(fn, nested))
             {
-                DataflowResult result = GuestPteAnalysis.Run(cfg, fn, known, cancellation, budget);
+                DataflowResult result = GuestPteAnalysis.Run(cfg, fn, known, nested, captured, cancellation, budget);
                 foreach (Finding finding in result.Findings)
                 {
                     report(ToDiagnostic(finding, fn));
                 }
 
-                if (!result.Completed)
+                if (!result.Completed && fn.Regions.Count > 0)
                 {
                     report(Diagnostic.Create(DiagnosticDescriptors.NotChecked, NameLocation(fn), FunctionName(fn), result.Operations.ToString("N0", CultureInfo.InvariantCulture)));
+                }
+
+                foreach (CapturedValue value in result.Captured)
+                {
+                    if (!capturedByNested.TryGetValue(value.Function, out List<CapturedValue>? list))
+                    {
+                        capturedByNested[value.Function] = list = new List<CapturedValue>();
+                    }
+
+                    list.Add(value);
                 }
             }
 
@@ -100,7 +113,7 @@ namespace ShadowMmu.Analyzers
                 if (nested.TryGetValue(local, out FunctionInfo? inner)
                     && TryGetGraph(() => cfg.GetLocalFunctionControlFlowGraph(local, cancellation)) is ControlFlowGraph localGraph)
                 {
-                    AnalyzeGraph(localGraph, inner, nested, known, report, cancellation, budget);
+                    AnalyzeGraph(localGraph, inner, nested, known, report, cancellation, budget, CapturedBy(local));
                 }
             }
 
@@ -117,6 +130,9 @@ namespace ShadowMmu.Analyzers
                 }
             }
 
+            IReadOnlyList<CapturedValue> CapturedBy(IMethodSymbol function) =>
+                capturedByNested.TryGetValue(function, out List<CapturedValue>? values) ? values : Array.Empty<CapturedValue>();
+
             void VisitLambdas(IOperation operation)
             {
                 foreach (IOperation descendant in operation.DescendantsAndSelf())
@@ -124,10 +140,24 @@ namespace ShadowMmu.Analyzers
                     if (descendant is IFlowAnonymousFunctionOperation lambda && nested.TryGetValue(lambda.Symbol, out FunctionInfo? inner)
                         && TryGetGraph(() => cfg.GetAnonymousFunctionControlFlowGraph(lambda, cancellation)) is ControlFlowGraph lambdaGraph)
                     {
-                        AnalyzeGraph(lambdaGraph, inner, nested, known, report, cancellation, budget);
+                        AnalyzeGraph(lambdaGraph, inner, nested, known, report, cancellation, budget, CapturedBy(lambda.Symbol));
                     }
                 }
             }
+        }
+
+        /// <summary>Whether a lambda or local function inside <paramref name="fn"/> has a lock region.</summary>
+        private static bool HasNestedRegion(FunctionInfo fn, Dictionary<IMethodSymbol, FunctionInfo> nested)
+        {
+            foreach (FunctionInfo inner in nested.Values)
+            {
+                if (inner != fn && inner.Regions.Count > 0 && fn.Body.Syntax.Span.Contains(inner.Body.Syntax.Span))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         /// <summary>Where a function's name is: a method's or local function's identifier, a lambda's arrow, else its body.</summary>
@@ -154,9 +184,14 @@ namespace ShadowMmu.Analyzers
 
         private static Diagnostic ToDiagnostic(Finding finding, FunctionInfo fn)
         {
-            LockRegion region = fn.Regions[finding.Region];
             string operandText = string.Join(" ", finding.Operand.Syntax.ToString().Split(new[] { ' ', '\t', '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries));
             string value = operandText == finding.Value.Display ? "'" + operandText + "'" : "'" + operandText + "' (= '" + finding.Value.Display + "')";
+            if (finding.NotFollowed)
+            {
+                return Diagnostic.Create(DiagnosticDescriptors.ValueNotFollowed, finding.Operand.Syntax.GetLocation(), value, finding.Detail);
+            }
+
+            LockRegion region = fn.Regions[finding.Region];
             ImmutableDictionary<string, string?> properties = ImmutableDictionary<string, string?>.Empty;
             if (finding.FixValue != null && region.BlockStart >= 0)
             {

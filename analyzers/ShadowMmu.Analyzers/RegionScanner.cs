@@ -13,7 +13,7 @@ namespace ShadowMmu.Analyzers
     /// in each the mmu_lock regions, the acquisitions that are not released on every path (MMU0003) and the calls of
     /// methods that require the lock (checked for MMU0002 once the regions are known).
     /// </summary>
-    internal sealed class RegionScanner
+    internal sealed partial class RegionScanner
     {
         private readonly KnownSymbols _known;
         private readonly Action<Diagnostic> _report;
@@ -237,6 +237,12 @@ namespace ShadowMmu.Analyzers
         private void InspectAcquisition(IInvocationOperation invocation, FunctionInfo fn)
         {
             IMethodSymbol method = invocation.TargetMethod;
+            if (method.Name == "TryEnter" && (_known.IsMonitor(method.ContainingType) || _known.IsLockType(method.ContainingType)))
+            {
+                InspectTryEnter(invocation, fn);
+                return;
+            }
+
             if (method.Name == "Enter" && (_known.IsMonitor(method.ContainingType) || _known.IsLockType(method.ContainingType)))
             {
                 ISymbol? member = _known.IsMonitor(method.ContainingType)

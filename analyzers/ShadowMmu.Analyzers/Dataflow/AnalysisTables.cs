@@ -14,11 +14,12 @@ namespace ShadowMmu.Analyzers.Dataflow
         private readonly Dictionary<CaptureId, int> _captures = new();
         private readonly Dictionary<ISymbol, AccessPath> _rootPaths = new(SymbolEqualityComparer.Default);
 
-        public AnalysisTables(ControlFlowGraph cfg, FunctionInfo fn, KnownSymbols known, CancellationToken cancellation)
+        public AnalysisTables(ControlFlowGraph cfg, FunctionInfo fn, KnownSymbols known, IReadOnlyDictionary<IMethodSymbol, FunctionInfo> nested, CancellationToken cancellation)
         {
             Cfg = cfg;
             Function = fn;
             Known = known;
+            Nested = nested;
             Cancellation = cancellation;
         }
 
@@ -27,6 +28,9 @@ namespace ShadowMmu.Analyzers.Dataflow
         public FunctionInfo Function { get; }
 
         public KnownSymbols Known { get; }
+
+        /// <summary>The lambdas and local functions of the member, by symbol (for what they capture).</summary>
+        public IReadOnlyDictionary<IMethodSymbol, FunctionInfo> Nested { get; }
 
         public CancellationToken Cancellation { get; }
 

@@ -7,6 +7,7 @@ using ShadowMmu.Analyzers.Dataflow.IndexVariables;
 using ShadowMmu.Analyzers.Dataflow.Locations;
 using ShadowMmu.Analyzers.Dataflow.Reporting;
 using ShadowMmu.Analyzers.Dataflow.State;
+using ShadowMmu.Analyzers.Dataflow.Values;
 using ShadowMmu.Analyzers.Dataflow.Worklist;
 
 namespace ShadowMmu.Analyzers.Dataflow
@@ -26,6 +27,9 @@ namespace ShadowMmu.Analyzers.Dataflow
     /// </remarks>
     internal static class GuestPteAnalysis
     {
+        /// <summary>MMU0005's reason for a captured value.</summary>
+        internal const string CapturedReason = "it was captured by this lambda or local function, which the analysis does not follow it into; re-validate it under this lock";
+
         /// <summary>The work any function may take (<see cref="WorkMeter"/> units), whatever its size.</summary>
         internal const long BaseBudget = 500_000;
 
@@ -36,10 +40,17 @@ namespace ShadowMmu.Analyzers.Dataflow
         /// The findings of <paramref name="fn"/>; not completed when its analysis passed the budget of a function of its size
         /// (or <paramref name="budget"/>, when given).
         /// </summary>
-        public static DataflowResult Run(ControlFlowGraph cfg, FunctionInfo fn, KnownSymbols known, CancellationToken cancellation, long? budget = null)
+        public static DataflowResult Run(
+            ControlFlowGraph cfg,
+            FunctionInfo fn,
+            KnownSymbols known,
+            IReadOnlyDictionary<IMethodSymbol, FunctionInfo> nested,
+            IReadOnlyList<CapturedValue> captured,
+            CancellationToken cancellation,
+            long? budget = null)
         {
             long start = WorkMeter.Count;
-            var tables = new AnalysisTables(cfg, fn, known, cancellation);
+            var tables = new AnalysisTables(cfg, fn, known, nested, cancellation);
             var indexes = new IndexTracker(tables);
             var memory = new AbstractMemory(tables, indexes);
             var log = new RevalidationLog();
@@ -49,15 +60,32 @@ namespace ShadowMmu.Analyzers.Dataflow
             IndexVariableFinder.Find(tables, solving.StaticPath);
             long limit = start + (budget ?? BaseBudget + (BudgetPerOperation * tables.OperationCount));
             var solver = new FixpointSolver(tables, new BlockTransfer(tables, indexes, solving), new StateJoin(tables, indexes, memory));
-            Dictionary<UnrollContext, FlowState>?[]? inStates = solver.Solve(limit);
+            Dictionary<UnrollContext, FlowState>?[]? inStates = solver.Solve(limit, Entry(tables, captured));
             if (inStates == null)
             {
-                return new DataflowResult(new List<Finding>(), completed: false, tables.OperationCount);
+                return new DataflowResult(new List<Finding>(), completed: false, tables.OperationCount, new List<CapturedValue>());
             }
 
             var reporting = new ReportingPass(tables, log, fix);
             var evaluator = new Evaluator(tables, indexes, memory, reporting);
-            return new DataflowResult(reporting.Run(inStates, new BlockTransfer(tables, indexes, evaluator)), completed: true, tables.OperationCount);
+            List<Finding> findings = reporting.Run(inStates, new BlockTransfer(tables, indexes, evaluator));
+            return new DataflowResult(findings, completed: true, tables.OperationCount, reporting.CapturedValues);
+        }
+
+        /// <summary>
+        /// The state at the function's entry: for a lambda or local function, the captured locals that may hold guest PTE
+        /// values where it is made hold a value the analysis does not follow.
+        /// </summary>
+        private static FlowState Entry(AnalysisTables tables, IReadOnlyList<CapturedValue> captured)
+        {
+            var state = new FlowState();
+            foreach (CapturedValue value in captured)
+            {
+                UnfollowedValue unfollowed = tables.Values.Unfollowed(value.Symbol.Locations[0].SourceSpan, CapturedReason, value.Display);
+                state.Locations = state.Locations.Set(new StoredValues(tables.RootPath(value.Symbol), IdSet<ValueId>.Of(unfollowed)));
+            }
+
+            return state;
         }
     }
 }

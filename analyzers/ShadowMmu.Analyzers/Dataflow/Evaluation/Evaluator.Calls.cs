@@ -14,6 +14,16 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
     {
         private AbstractValue EvalCall(IMethodSymbol method, IOperation? instance, ImmutableArray<IArgumentOperation> arguments, IOperation call, FlowState state)
         {
+            if (TryEvalViewCall(method, instance, arguments, call, state, out AbstractValue view))
+            {
+                return view;
+            }
+
+            if (method.MethodKind == MethodKind.LocalFunction)
+            {
+                Captured(method, state);
+            }
+
             KnownSymbols known = _tables.Known;
             bool inRegion = state.InRegion;
             var derived = IdSet<ValueId>.Empty;

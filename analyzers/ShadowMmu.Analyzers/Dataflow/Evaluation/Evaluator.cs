@@ -40,6 +40,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 return Constant(operation.ConstantValue.Value);
             }
 
+            if (EvalView(operation, state) is AbstractValue view)
+            {
+                return view;
+            }
+
             switch (operation)
             {
                 case IFlowCaptureOperation capture:
@@ -57,8 +62,23 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 case IPropertyReferenceOperation:
                 case IArrayElementReferenceOperation:
                 case IInlineArrayAccessOperation:
+                case IImplicitIndexerReferenceOperation:
+                case { Kind: OperationKind.None, Type: not null } when PointerElementSyntax(operation):
                     AccessPath? path = PathOf(operation, state);
                     return path != null ? ReadPath(path, state) : EvalNonPathAccess(operation, state);
+
+                case IFlowAnonymousFunctionOperation lambda:
+                    Captured(lambda.Symbol, state);
+                    return AbstractValue.Empty;
+
+                case ITupleOperation tuple:
+                    return EvalTuple(tuple, state);
+
+                case IDeconstructionAssignmentOperation deconstruction:
+                    return EvalDeconstruction(deconstruction, state);
+
+                case IIsPatternOperation isPattern:
+                    return EvalIsPattern(isPattern, state);
 
                 case ISimpleAssignmentOperation assignment:
                     return EvalAssignment(assignment, state);
@@ -76,11 +96,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     return EvalUnary(unary, state);
 
                 case IConversionOperation conversion:
-                {
-                    AbstractValue value = Eval(conversion.Operand, state);
-                    bool keepLocation = _tables.Known.IsSpan(conversion.Type) && _tables.Known.IsContainer(conversion.Operand.Type);
-                    return new AbstractValue(value.Ids, KnownSymbols.IsIntegral(conversion.Type) ? value.Int : null, value.Outcome, keepLocation ? value.Location : null);
-                }
+                    return EvalConversion(conversion, state);
 
                 case IParenthesizedOperation parenthesized:
                     return Eval(parenthesized.Operand, state);
@@ -96,18 +112,20 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     return EvalCall(invocation.TargetMethod, invocation.Instance, invocation.Arguments, invocation, state);
 
                 case IObjectCreationOperation creation when creation.Constructor != null:
-                    return EvalCall(creation.Constructor, null, creation.Arguments, creation, state);
+                    return EvalCreation(creation, state);
 
                 case IIsNullOperation isNull:
                     Eval(isNull.Operand, state);
                     return AbstractValue.Empty;
+
+                case IDefaultValueOperation when operation.Type?.IsValueType == true:
+                    return AbstractValue.Composite(System.Collections.Immutable.ImmutableArray<MemberValue>.Empty);
 
                 case ILiteralOperation:
                 case IDefaultValueOperation:
                 case ITypeOfOperation:
                 case ISizeOfOperation:
                 case INameOfOperation:
-                case IFlowAnonymousFunctionOperation:
                 case ICaughtExceptionOperation:
                 case IStaticLocalInitializationSemaphoreOperation:
                 case IDiscardOperation:
@@ -129,13 +147,27 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 return;
             }
 
+            ValueId? unfollowed = null;
             foreach (ValueId id in value.Ids)
             {
-                if (!state.Validated.Contains(id))
+                if (state.Validated.Contains(id))
+                {
+                    continue;
+                }
+
+                if (id is not UnfollowedValue)
                 {
                     _listener.UncheckedUse(operand, value, id, state);
                     return;
                 }
+
+                unfollowed ??= id;
+            }
+
+            if (unfollowed != null)
+            {
+                // Only values the analysis lost track of are unchecked: it cannot tell, and says so (MMU0005), rather than blame.
+                _listener.UncheckedUse(operand, value, unfollowed, state);
             }
         }
 
@@ -151,6 +183,28 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             ulong ul when ul <= long.MaxValue => AbstractValue.FromInt(IndexExpr.Const((long)ul)),
             _ => AbstractValue.Empty,
         };
+
+        /// <summary>
+        /// A conversion keeps what it does not change: a container seen as a span, an array or an interface still names its
+        /// elements (a view keeps its offset); a tuple converted to a tuple type keeps its members; an integer its value.
+        /// </summary>
+        private AbstractValue EvalConversion(IConversionOperation conversion, FlowState state)
+        {
+            AbstractValue value = Eval(conversion.Operand, state);
+            ITypeSymbol? type = conversion.Type;
+            bool container = _tables.Known.IsContainer(conversion.Operand.Type) || value.IsView;
+            if (container && (_tables.Known.IsContainer(type) || type?.IsReferenceType == true))
+            {
+                return value;
+            }
+
+            if (!value.Members.IsDefault && type is INamedTypeSymbol { IsTupleType: true })
+            {
+                return value.WithoutLocation();
+            }
+
+            return new AbstractValue(value.Ids, KnownSymbols.IsIntegral(type) ? value.Int : null, value.Outcome, null);
+        }
 
         /// <summary>Any other operation: its operands are used as they are (a use under the lock); outside, what it makes derives from them.</summary>
         private AbstractValue Fallback(IOperation operation, FlowState state)
@@ -178,14 +232,39 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
         /// <summary>A member or element access whose receiver is not a tracked location: a member of a value derives from it.</summary>
         private AbstractValue EvalNonPathAccess(IOperation operation, FlowState state) => operation switch
         {
-            IFieldReferenceOperation field => AbstractValue.FromIds(Eval(field.Instance, state).Ids),
-            IPropertyReferenceOperation property when property.Arguments.IsEmpty => AbstractValue.FromIds(Eval(property.Instance, state).Ids),
+            IFieldReferenceOperation field => MemberOf(Eval(field.Instance, state), field.Field),
+            IPropertyReferenceOperation property when property.Arguments.IsEmpty => MemberOf(Eval(property.Instance, state), property.Property),
             _ => Fallback(operation, state),
         };
 
+        /// <summary>A member of a value that is no location: its own value in a struct made member by member, else what derives from the value.</summary>
+        private static AbstractValue MemberOf(AbstractValue instance, ISymbol member) =>
+            instance.TryGetMember(Step.Identity(member), out AbstractValue value) ? value : AbstractValue.FromIds(instance.Ids);
+
+        private static bool PointerElementSyntax(IOperation operation) =>
+            operation.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.ElementAccessExpressionSyntax
+            || operation.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.PrefixUnaryExpressionSyntax { RawKind: (int)Microsoft.CodeAnalysis.CSharp.SyntaxKind.PointerIndirectionExpression };
+
         private AbstractValue EvalAssignment(ISimpleAssignmentOperation assignment, FlowState state)
         {
+            if (assignment.IsRef && assignment.Target is ILocalReferenceOperation refLocal)
+            {
+                // ref T r = ref x: r refers to x from now on (a ref local whose target the analysis cannot name refers to nothing known).
+                AccessPath local = RootPath(refLocal.Local);
+                state.Aliases = PathOf(assignment.Value, state) is AccessPath bound
+                    ? state.Aliases.Set(new RefAlias(local, bound))
+                    : state.Aliases.RemoveRoot(local.RootId);
+                return AbstractValue.Empty;
+            }
+
             AbstractValue value = Eval(assignment.Value, state);
+            if (InitializedMember(assignment.Target, state) is (int capture, ISymbol member, AbstractValue created))
+            {
+                // new S { M = v }: the struct being made takes the member's value.
+                state.Captures = IntMap<AbstractValue>.Set(state.Captures, capture, created.WithMember(Step.Identity(member), value));
+                return value.WithoutLocation();
+            }
+
             AccessPath? target = PathOf(assignment.Target, state);
             if (target != null && target.Storable)
             {
@@ -209,9 +288,31 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             if (value.HasIds)
             {
                 Use(assignment.Value, value, state);
+                NotFollowedStore(assignment.Target, assignment.Value, value, state);
             }
 
             return value.WithoutLocation();
+        }
+
+        /// <summary>
+        /// For the assignment of an object initializer to a member of the struct being made (the graph holds that struct in a
+        /// capture): the capture, the member, and the struct's value so far.
+        /// </summary>
+        private (int Capture, ISymbol Member, AbstractValue Created)? InitializedMember(IOperation target, FlowState state)
+        {
+            (IOperation? instance, ISymbol? member) = target switch
+            {
+                IFieldReferenceOperation field => (field.Instance, (ISymbol)field.Field),
+                IPropertyReferenceOperation { Arguments.IsEmpty: true } property => (property.Instance, property.Property),
+                _ => (null, null),
+            };
+            if (instance is IFlowCaptureReferenceOperation reference && member != null
+                && IntMap<AbstractValue>.TryGet(state.Captures, _tables.CaptureNumber(reference.Id), out AbstractValue created) && !created.Members.IsDefault)
+            {
+                return (_tables.CaptureNumber(reference.Id), member, created);
+            }
+
+            return null;
         }
 
         private AbstractValue EvalCompound(IOperation targetOperation, IOperation? valueOperation, BinaryOperatorKind kind, IOperation operation, FlowState state)

@@ -35,6 +35,9 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
 
         public override string ToString() => Display;
 
+        /// <summary><c>a + b</c> when it is again a constant or a variable plus a constant (not two variables).</summary>
+        public static IndexExpr? Plus(IndexExpr a, IndexExpr b) => a.IsConst ? b.Add(a.Offset) : b.IsConst ? a.Add(b.Offset) : null;
+
         /// <summary><c>left op right</c> when it is again a constant or a variable plus a constant.</summary>
         public static IndexExpr? Linear(BinaryOperatorKind kind, IndexExpr? left, IndexExpr? right)
         {

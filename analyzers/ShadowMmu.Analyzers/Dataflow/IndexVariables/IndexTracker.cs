@@ -137,14 +137,19 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
         }
 
         /// <summary>The origin "what <paramref name="target"/> held at <paramref name="epoch"/>" (its index variables noted as used).</summary>
-        public Origin OriginOf(AccessPath? target, Epoch epoch)
+        public Origin OriginOf(AccessPath? target, Epoch epoch, IndexExpr? shift = null)
         {
             if (target != null)
             {
                 _tables.Vars.Mention(target);
             }
 
-            return _tables.Values.OriginOf(target, epoch);
+            if (shift?.Var is IndexVar var)
+            {
+                _tables.Vars.Mention(var);
+            }
+
+            return _tables.Values.OriginOf(target, epoch, shift);
         }
 
         /// <summary>A variable that equals <paramref name="var"/> plus a constant (the first one), to re-express it in.</summary>

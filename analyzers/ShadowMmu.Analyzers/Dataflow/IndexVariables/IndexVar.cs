@@ -1,3 +1,4 @@
+using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 using ShadowMmu.Analyzers.Dataflow.Locations;
 using ShadowMmu.Analyzers.Dataflow.State;
@@ -23,6 +24,9 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
 
         /// <summary>The variable's location, or null for the unknown index of a site.</summary>
         public AccessPath? Path { get; }
+
+        /// <summary>For the length of an array or span (<c>ptes.Length</c>): the array or span.</summary>
+        public AccessPath? LengthOf => Path is { Parent: AccessPath container, Last.Member: IPropertySymbol { Name: "Length" } } ? container : null;
 
         /// <summary>For the unknown index of a site: that site.</summary>
         public TextSpan Site { get; }

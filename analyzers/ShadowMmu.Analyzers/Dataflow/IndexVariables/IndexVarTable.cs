@@ -31,13 +31,16 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
             return var;
         }
 
-        /// <summary>The variable for the index at <paramref name="index"/> that the analysis cannot follow.</summary>
-        public IndexVar ForSite(Microsoft.CodeAnalysis.SyntaxNode index)
+        /// <summary>
+        /// The variable for the index at <paramref name="index"/> that the analysis cannot follow (shown as its code, or as
+        /// <paramref name="display"/>: <c>?</c> for the element a foreach is at).
+        /// </summary>
+        public IndexVar ForSite(Microsoft.CodeAnalysis.SyntaxNode index, string? display = null)
         {
             TextSpan site = index.Span;
             if (!_bySite.TryGetValue(site, out IndexVar? var))
             {
-                _bySite[site] = var = new IndexVar(_all.Count, null, site, AnalysisTables.Text(index));
+                _bySite[site] = var = new IndexVar(_all.Count, null, site, display ?? AnalysisTables.Text(index));
                 _all.Add(var);
             }
 

@@ -53,11 +53,12 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
 
             foreach (KeyValuePair<int, AbstractValue> pair in IntMap<AbstractValue>.Entries(state.Captures))
             {
-                AbstractValue value = pair.Value;
-                IndexExpr? integer = value.Int is IndexExpr i && i.Var != null ? _rewrite(i) : value.Int;
-                AccessPath? location = value.Location == null ? null : _tables.Paths.Rewrite(value.Location, _rewrite);
-                Outcome? outcome = value.Outcome == null ? null : new Outcome(MapSet(value.Outcome.WhenTrue), MapSet(value.Outcome.WhenFalse));
-                state.Captures = IntMap<AbstractValue>.Set(state.Captures, pair.Key, new AbstractValue(MapSet(value.Ids), integer, outcome, location));
+                state.Captures = IntMap<AbstractValue>.Set(state.Captures, pair.Key, pair.Value.Rewrite(MapSet, _rewrite, path => _tables.Paths.Rewrite(path, _rewrite)));
+            }
+
+            if (!state.Aliases.IsEmpty)
+            {
+                state.Aliases = state.Aliases.Rebuild(alias => _tables.Paths.Rewrite(alias.Target, _rewrite) is AccessPath target ? new RefAlias(alias.Path, target) : null);
             }
 
             if (!state.Outcomes.IsEmpty)
@@ -77,16 +78,17 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
             var origins = IdSet<Origin>.Empty;
             foreach (Origin origin in entry.Origins)
             {
-                if (origin.IsClean)
+                if (origin.Target == null)
                 {
                     origins = origins.Add(origin);
                     continue;
                 }
 
-                AccessPath? target = _tables.Paths.Rewrite(origin.Target!, _rewrite);
-                origins = origins.Add(target == null
+                AccessPath? target = _tables.Paths.Rewrite(origin.Target, _rewrite);
+                IndexExpr? shift = origin.Shift is IndexExpr s && s.Var != null ? _rewrite(s) : origin.Shift;
+                origins = origins.Add(target == null || (origin.Shift != null && shift == null)
                     ? _tracker.OriginOf(prefix, new Epoch(EpochKind.Lost, _site))
-                    : _tracker.OriginOf(target, origin.Epoch));
+                    : _tracker.OriginOf(target, origin.Epoch, shift));
             }
 
             return new StructContent(prefix, origins);

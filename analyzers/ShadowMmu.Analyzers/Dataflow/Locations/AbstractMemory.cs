@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 using Microsoft.CodeAnalysis.Text;
 using ShadowMmu.Analyzers.Dataflow.IndexVariables;
@@ -72,12 +73,17 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             var result = IdSet<ValueId>.Empty;
             foreach (Origin origin in origins)
             {
-                if (origin.IsClean)
+                if (origin.Unfollowed != null)
+                {
+                    result = result.Add(origin.Unfollowed);
+                    continue;
+                }
+
+                if (origin.Target == null || _tables.Paths.Concat(origin.Target, path, skip, origin.Shift) is not AccessPath target)
                 {
                     continue;
                 }
 
-                AccessPath target = _tables.Paths.Concat(origin.Target!, path, skip);
                 int length = ValuePathLength(target);
                 if (length >= 0)
                 {
@@ -100,7 +106,14 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             var result = IdSet<Origin>.Empty;
             foreach (Origin origin in origins)
             {
-                result = result.Add(origin.IsClean ? origin : _indexes.OriginOf(_tables.Paths.Concat(origin.Target!, path, skip), origin.Epoch));
+                if (origin.Target == null)
+                {
+                    result = result.Add(origin);
+                }
+                else if (_tables.Paths.Concat(origin.Target, path, skip, origin.Shift) is AccessPath target)
+                {
+                    result = result.Add(_indexes.OriginOf(target, origin.Epoch));
+                }
             }
 
             return result;
@@ -163,24 +176,37 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             return _tables.Known.IsContainer(path.TypeAt(position)) ? -1 : position;
         }
 
-        /// <summary>Stores <paramref name="value"/> at <paramref name="path"/> (a strong update); a struct value copies its source's content.</summary>
+        /// <summary>
+        /// Stores <paramref name="value"/> at <paramref name="path"/> (a strong update). A struct, or a span, array or
+        /// pointer, takes its source's content (a view from its offset on); a struct made member by member takes each
+        /// member's value.
+        /// </summary>
         public void Store(AccessPath path, AbstractValue value, IOperation? source, FlowState state, TextSpan site)
         {
             ITypeSymbol? type = path.Type;
-            bool structValue = IsStructValue(type) && !value.HasIds;
+            bool container = _tables.Known.IsContainer(type);
+            if (!value.Members.IsDefault && !container)
+            {
+                StoreMembers(path, value, state, site);
+                return;
+            }
+
+            bool structValue = (IsStructValue(type) || container) && !value.HasIds;
             if (structValue)
             {
                 _indexes.KillUnder(path, state, site);
             }
 
-            IdSet<Origin> copiedOrigins = structValue && value.Location != null ? OriginsOf(value.Location, state) : IdSet<Origin>.Empty;
+            AccessPath? from = structValue ? value.Location : null;
+            IndexExpr? shift = value.ElementOffset;
+            IdSet<Origin> copiedOrigins = from != null ? Shifted(OriginsOf(from, state), shift, site) : IdSet<Origin>.Empty;
             List<StoredValues>? copied = null;
-            if (structValue && value.Location != null)
+            if (from != null)
             {
                 copied = new List<StoredValues>();
-                foreach (StoredValues entry in state.Locations.Under(value.Location))
+                foreach (StoredValues entry in state.Locations.Under(from))
                 {
-                    if (value.Location.IsPrefixOf(entry.Path))
+                    if (from.IsPrefixOf(entry.Path))
                     {
                         copied.Add(entry);
                     }
@@ -190,19 +216,24 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             RemoveUnder(path, state);
             if (structValue)
             {
-                if (value.Location != null)
+                if (from != null)
                 {
                     _tables.Vars.Mention(path);
                     state.Contents = state.Contents.Set(new StructContent(path, copiedOrigins));
+                    IndexExpr? back = shift is IndexExpr s ? new IndexExpr(s.Var, -s.Offset) : null;
                     foreach (StoredValues entry in copied!)
                     {
-                        AccessPath rebased = _tables.Paths.Concat(path, entry.Path, value.Location.Length);
-                        state.Locations = state.Locations.Set(new StoredValues(rebased, entry.Ids));
+                        // The source's element i is the view's element i - shift (a variable shift cannot be undone: not copied).
+                        if ((back == null || back.Value.IsConst) && _tables.Paths.Concat(path, entry.Path, from.Length, back) is AccessPath rebased)
+                        {
+                            state.Locations = state.Locations.Set(new StoredValues(rebased, entry.Ids));
+                        }
                     }
                 }
                 else
                 {
-                    bool clean = Unwrap(source) is null or IObjectCreationOperation or IDefaultValueOperation or ILiteralOperation;
+                    bool clean = Unwrap(source) is null or IObjectCreationOperation or IDefaultValueOperation or ILiteralOperation or IArrayCreationOperation
+                        || source is { Kind: OperationKind.None, Syntax: StackAllocArrayCreationExpressionSyntax };
                     Origin origin = _indexes.OriginOf(clean ? null : path, new Epoch(EpochKind.Built, site));
                     state.Contents = state.Contents.Set(new StructContent(path, IdSet<Origin>.Of(origin)));
                 }
@@ -223,6 +254,53 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             }
         }
 
+        /// <summary>The content at <paramref name="path"/> went through code the analysis does not follow: reading it gives <paramref name="value"/>.</summary>
+        public void StoreUnfollowed(AccessPath path, UnfollowedValue value, FlowState state, TextSpan site)
+        {
+            _indexes.KillUnder(path, state, site);
+            RemoveUnder(path, state);
+            state.Contents = state.Contents.Set(new StructContent(path, IdSet<Origin>.Of(_tables.Values.UnfollowedOrigin(value))));
+        }
+
+        /// <summary>A struct made member by member: fresh (clean) but for each member's value.</summary>
+        private void StoreMembers(AccessPath path, AbstractValue value, FlowState state, TextSpan site)
+        {
+            _indexes.KillUnder(path, state, site);
+            RemoveUnder(path, state);
+            state.Contents = state.Contents.Set(new StructContent(path, IdSet<Origin>.Of(_tables.Values.Clean)));
+            foreach (MemberValue member in value.Members)
+            {
+                var step = Step.ForMember(member.Member, KnownSymbols.TypeOf(member.Member), _tables.Known.IsUnlocked(member.Member), path.Type?.IsValueType == true);
+                Store(_tables.Paths.Append(path, step), member.Value, null, state, site);
+            }
+        }
+
+        /// <summary>The origins of a view's source moved by the view's offset (two variable offsets cannot be added: not followed).</summary>
+        private IdSet<Origin> Shifted(IdSet<Origin> origins, IndexExpr? shift, TextSpan site)
+        {
+            if (shift == null)
+            {
+                return origins;
+            }
+
+            var result = IdSet<Origin>.Empty;
+            foreach (Origin origin in origins)
+            {
+                if (origin.Target == null)
+                {
+                    result = result.Add(origin);
+                    continue;
+                }
+
+                IndexExpr? total = origin.Shift is IndexExpr own ? IndexExpr.Plus(own, shift.Value) : shift;
+                result = result.Add(total != null
+                    ? _indexes.OriginOf(origin.Target, origin.Epoch, total)
+                    : _tables.Values.UnfollowedOrigin(_tables.Values.Unfollowed(site, "it is read through a view of a view, both at offsets in variables, which the analysis does not add up", origin.Target.Display)));
+            }
+
+            return result;
+        }
+
         /// <summary>A call may have rewritten the struct at <paramref name="path"/>: its annotated parts hold new unlocked values.</summary>
         public void Invalidate(AccessPath path, FlowState state, TextSpan site)
         {
@@ -231,6 +309,50 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             _tables.Vars.Mention(path);
             Origin origin = _indexes.OriginOf(path, new Epoch(EpochKind.Rewritten, site));
             state.Contents = state.Contents.Set(new StructContent(path, IdSet<Origin>.Of(origin)));
+        }
+
+        /// <summary>
+        /// Whether anything under <paramref name="location"/> may hold a guest PTE value: stored values, copied or unfollowed
+        /// content, or an [UnlockedGuestPte] member of its type.
+        /// </summary>
+        public bool MayHoldIds(AccessPath location, FlowState state)
+        {
+            if (!Read(location, state).IsEmpty)
+            {
+                return true;
+            }
+
+            foreach (StoredValues entry in state.Locations.Under(location))
+            {
+                if (location.IsPrefixOf(entry.Path) && !entry.Ids.IsEmpty)
+                {
+                    return true;
+                }
+            }
+
+            foreach (StructContent entry in state.Contents.Under(location))
+            {
+                foreach (Origin origin in entry.Origins)
+                {
+                    if (location.IsPrefixOf(entry.Path) && !origin.IsClean && (origin.Unfollowed != null || !ReferenceEquals(origin.Target, entry.Path)))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            if (location.Type is INamedTypeSymbol type)
+            {
+                foreach (ISymbol member in type.GetMembers())
+                {
+                    if (member is IFieldSymbol or IPropertySymbol && _tables.Known.IsUnlocked(member))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
         }
 
         /// <summary>The values a location may hold, or one stand-in when there are too many to keep apart.</summary>

@@ -154,11 +154,18 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
         private string BuildDisplay()
         {
             var display = new StringBuilder(Root.Display);
-            foreach (Step step in Steps)
+            Step[] steps = Steps;
+            for (int i = 0; i < steps.Length; i++)
             {
+                Step step = steps[i];
                 if (display.Length == 0 && step.Member != null)
                 {
-                    display.Append(step.Member.Name);
+                    display.Append(step.Name);
+                }
+                else if (step.IsIndex && step.Index.Var?.LengthOf is AccessPath container && ReferenceEquals(container, Prefix(i)) && step.Index.Offset <= 0)
+                {
+                    // An index from the end: ptes[^1], not ptes[ptes.Length - 1].
+                    display.Append("[^").Append((-step.Index.Offset).ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(']');
                 }
                 else
                 {

@@ -47,6 +47,34 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             return result;
         }
 
+        /// <summary>
+        /// <paramref name="target"/> with the steps of <paramref name="path"/> after its first <paramref name="skip"/> appended,
+        /// the first of them, an element's index, moved by <paramref name="shift"/> (a view's element seen in its target);
+        /// null when that step is not an element (a view's own member, as its length) or the sum cannot be followed.
+        /// </summary>
+        public AccessPath? Concat(AccessPath target, AccessPath path, int skip, IndexExpr? shift)
+        {
+            if (shift == null || skip >= path.Length)
+            {
+                return Concat(target, path, skip);
+            }
+
+            Step first = path.Steps[skip];
+            if (!first.IsIndex || IndexExpr.Plus(first.Index, shift.Value) is not IndexExpr moved)
+            {
+                return null;
+            }
+
+            AccessPath result = Append(target, first.WithIndex(moved));
+            Step[] steps = path.Steps;
+            for (int i = skip + 1; i < steps.Length; i++)
+            {
+                result = Append(result, steps[i]);
+            }
+
+            return result;
+        }
+
         /// <summary><paramref name="path"/> with step <paramref name="index"/> replaced.</summary>
         public AccessPath Replace(AccessPath path, int index, Step step)
         {

@@ -7,17 +7,24 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
     /// <summary>One step of an access path: a field or property, or an element with its index.</summary>
     internal readonly struct Step : IEquatable<Step>
     {
-        private Step(ISymbol? member, IndexExpr index, ITypeSymbol? type, bool annotated, bool keepsStorable)
+        private Step(ISymbol? member, string? name, IndexExpr index, ITypeSymbol? type, bool annotated, bool keepsStorable)
         {
             Member = member;
+            Name = name;
             Index = index;
             Type = type;
             Annotated = annotated;
             KeepsStorable = keepsStorable;
         }
 
-        /// <summary>The field or property, or null for an element.</summary>
+        /// <summary>
+        /// The field or property, or null for an element: its original definition, and for a tuple element its ItemN
+        /// field, so that <c>t.Pte</c> and <c>t.Item1</c> are one step.
+        /// </summary>
         public ISymbol? Member { get; }
+
+        /// <summary>The member's name as the code wrote it (<c>Pte</c>, not <c>Item1</c>).</summary>
+        public string? Name { get; }
 
         public IndexExpr Index { get; }
 
@@ -32,13 +39,17 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
 
         public bool IsIndex => Member == null;
 
-        public static Step ForMember(ISymbol member, ITypeSymbol? type, bool annotated, bool keepsStorable) => new(member, default, type, annotated, keepsStorable);
+        public static Step ForMember(ISymbol member, ITypeSymbol? type, bool annotated, bool keepsStorable) =>
+            new(Identity(member), member.Name, default, type, annotated, keepsStorable);
 
-        public static Step ForIndex(IndexExpr index, ITypeSymbol? type) => new(null, index, type, false, true);
+        public static Step ForIndex(IndexExpr index, ITypeSymbol? type) => new(null, null, index, type, false, true);
 
-        public Step WithIndex(IndexExpr index) => new(null, index, Type, false, true);
+        public Step WithIndex(IndexExpr index) => new(null, null, index, Type, false, true);
 
-        public string Display => Member != null ? "." + Member.Name : "[" + Index.Display + "]";
+        public string Display => Member != null ? "." + Name : "[" + Index.Display + "]";
+
+        /// <summary>The symbol that identifies a member step (see <see cref="Member"/>).</summary>
+        public static ISymbol Identity(ISymbol member) => ((member as IFieldSymbol)?.CorrespondingTupleField ?? member).OriginalDefinition;
 
         /// <summary>Same member, or same index: two steps from one receiver that name the same location.</summary>
         public bool Equals(Step other) =>

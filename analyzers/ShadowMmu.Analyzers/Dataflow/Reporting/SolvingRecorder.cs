@@ -25,5 +25,13 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
         }
 
         public void Revalidation(int region, int position, ValueId value) => _log.Add(region, position, value);
+
+        public void NotFollowed(IOperation site, ValueId value, string reason)
+        {
+        }
+
+        public void Captured(IMethodSymbol function, ISymbol symbol, string display)
+        {
+        }
     }
 }

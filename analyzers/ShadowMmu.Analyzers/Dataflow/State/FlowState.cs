@@ -47,6 +47,22 @@ namespace ShadowMmu.Analyzers.Dataflow.State
         public Outcome Outcome { get; }
     }
 
+    /// <summary>What a ref local refers to (an entry of <see cref="FlowState.Aliases"/>).</summary>
+    internal sealed class RefAlias : IPathEntry
+    {
+        public RefAlias(AccessPath local, AccessPath target)
+        {
+            Path = local;
+            Target = target;
+        }
+
+        /// <summary>The ref local.</summary>
+        public AccessPath Path { get; }
+
+        /// <summary>The location it refers to.</summary>
+        public AccessPath Target { get; }
+    }
+
     /// <summary>
     /// The dataflow state at one program point, made of persistent maps: <see cref="Fork"/> costs nothing, and a change
     /// builds new maps that share everything else with the state it came from (the immutable state of ErrorProne's
@@ -78,6 +94,9 @@ namespace ShadowMmu.Analyzers.Dataflow.State
         /// <summary>Boolean locations holding a re-validation's outcome (must).</summary>
         public PathMap<OutcomeFact> Outcomes;
 
+        /// <summary>What each ref local refers to (must: a ref local bound differently on two paths refers to nothing known).</summary>
+        public PathMap<RefAlias> Aliases;
+
         public bool InRegion => Region >= 0;
 
         /// <summary>A copy to change (costs nothing: the maps are shared until one side changes them).</summary>
@@ -90,6 +109,7 @@ namespace ShadowMmu.Analyzers.Dataflow.State
             Equalities = Equalities,
             Captures = Captures,
             Outcomes = Outcomes,
+            Aliases = Aliases,
         };
 
         public bool SameAs(FlowState other) =>
@@ -99,7 +119,8 @@ namespace ShadowMmu.Analyzers.Dataflow.State
             && PathMap<StoredValues>.SameAs(Locations, other.Locations, (a, b) => a.Ids.SetEquals(b.Ids))
             && PathMap<StructContent>.SameAs(Contents, other.Contents, (a, b) => a.Origins.SetEquals(b.Origins))
             && IntMap<AbstractValue>.SameAs(Captures, other.Captures, (a, b) => a.Equals(b))
-            && PathMap<OutcomeFact>.SameAs(Outcomes, other.Outcomes, (a, b) => a.Outcome.Equals(b.Outcome));
+            && PathMap<OutcomeFact>.SameAs(Outcomes, other.Outcomes, (a, b) => a.Outcome.Equals(b.Outcome))
+            && PathMap<RefAlias>.SameAs(Aliases, other.Aliases, (a, b) => ReferenceEquals(a.Target, b.Target));
 
         /// <summary>The value <paramref name="var"/> is known to equal, if any.</summary>
         public bool TryGetEqual(IndexVar var, out IndexExpr value) => Equalities.TryGet(var, out value);

@@ -112,13 +112,15 @@ namespace ShadowMmu.Analyzers.Dataflow.State
             return new PathMap<T>(roots);
         }
 
-        /// <summary>The locations in both maps, combined by <paramref name="both"/>; the others dropped without a visit.</summary>
-        public static PathMap<T> Intersect(PathMap<T> left, PathMap<T> right, Func<T, T, T> both)
+        /// <summary>The locations in both maps, combined by <paramref name="both"/> (null drops one); the others dropped without a visit.</summary>
+        public static PathMap<T> Intersect(PathMap<T> left, PathMap<T> right, Func<T, T, T?> both)
         {
             IntMap<IntMap<T>>? roots = IntMap<IntMap<T>>.Merge(
                 left._roots,
                 right._roots,
-                (_, a, b) => IntMap<T>.Merge(a, b, (_, x, y) => both(x, y), IntMap<T>.DropAll, IntMap<T>.DropAll) is IntMap<T> kept ? kept : IntMap<IntMap<T>>.Optional.None,
+                (_, a, b) => IntMap<T>.Merge(a, b, (_, x, y) => both(x, y) is T kept ? kept : IntMap<T>.Optional.None, IntMap<T>.DropAll, IntMap<T>.DropAll) is IntMap<T> bucket
+                    ? bucket
+                    : IntMap<IntMap<T>>.Optional.None,
                 IntMap<IntMap<T>>.DropAll,
                 IntMap<IntMap<T>>.DropAll);
             return new PathMap<T>(roots);

@@ -123,6 +123,25 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         public ValueId Of { get; }
     }
 
+    /// <summary>
+    /// A guest PTE value that went, at <see cref="Site"/>, through code the analysis does not follow (<see cref="Reason"/>):
+    /// never re-validated by name, and a use of it under the lock is MMU0005, not MMU0001 (it may be clean).
+    /// </summary>
+    internal sealed class UnfollowedValue : ValueId
+    {
+        public UnfollowedValue(TextSpan site, string reason, string display)
+            : base(display)
+        {
+            Site = site;
+            Reason = reason;
+        }
+
+        public TextSpan Site { get; }
+
+        /// <summary>Why the value is not followed, as the end of an MMU0005 message: "it went through ...".</summary>
+        public string Reason { get; }
+    }
+
     /// <summary>Stands for the many values one location may hold, past what the analysis keeps apart: never re-validated.</summary>
     internal sealed class WidenedValue : ValueId
     {

@@ -11,11 +11,13 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         private readonly Dictionary<(TextSpan Site, int Ordinal), ReadValue> _reads = new();
         private readonly Dictionary<(TextSpan Site, int Of), OpaqueValue> _opaque = new();
         private readonly Dictionary<int, WidenedValue> _widened = new();
-        private readonly Dictionary<(int Target, Epoch Epoch), Origin> _origins = new();
+        private readonly Dictionary<(TextSpan Site, string Reason), UnfollowedValue> _unfollowed = new();
+        private readonly Dictionary<(int Target, Epoch Epoch, IndexVariables.IndexExpr? Shift), Origin> _origins = new();
+        private readonly Dictionary<int, Origin> _unfollowedOrigins = new();
         private readonly List<ValueId> _values = new();
         private int _nextOrigin = 1;
 
-        public ValueTable() => Clean = new Origin(0, null, Epoch.AtEntry);
+        public ValueTable() => Clean = new Origin(0, null, Epoch.AtEntry, null, null);
 
         /// <summary>The origin of a fresh struct: nothing unlocked.</summary>
         public Origin Clean { get; }
@@ -64,17 +66,50 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
             return value;
         }
 
-        /// <summary>The origin "what <paramref name="target"/> held at <paramref name="epoch"/>"; the clean origin for no target.</summary>
-        public Origin OriginOf(AccessPath? target, Epoch epoch)
+        /// <summary>The value that went through code the analysis does not follow at <paramref name="site"/>.</summary>
+        public UnfollowedValue Unfollowed(Microsoft.CodeAnalysis.SyntaxNode site, string reason) => Unfollowed(site.Span, reason, AnalysisTables.Text(site));
+
+        /// <summary>The value that went through code the analysis does not follow at <paramref name="site"/>, shown as <paramref name="display"/>.</summary>
+        public UnfollowedValue Unfollowed(TextSpan site, string reason, string display)
+        {
+            if (!_unfollowed.TryGetValue((site, reason), out UnfollowedValue? value))
+            {
+                _unfollowed[(site, reason)] = value = Add(new UnfollowedValue(site, reason, display));
+            }
+
+            return value;
+        }
+
+        /// <summary>
+        /// The origin "what <paramref name="target"/> held at <paramref name="epoch"/>", its elements seen from
+        /// <paramref name="shift"/> on (a view); the clean origin for no target.
+        /// </summary>
+        public Origin OriginOf(AccessPath? target, Epoch epoch, IndexVariables.IndexExpr? shift = null)
         {
             if (target == null)
             {
                 return Clean;
             }
 
-            if (!_origins.TryGetValue((target.Id, epoch), out Origin? origin))
+            if (shift is { IsConst: true, Offset: 0 })
             {
-                _origins[(target.Id, epoch)] = origin = new Origin(_nextOrigin++, target, epoch);
+                shift = null;
+            }
+
+            if (!_origins.TryGetValue((target.Id, epoch, shift), out Origin? origin))
+            {
+                _origins[(target.Id, epoch, shift)] = origin = new Origin(_nextOrigin++, target, epoch, shift, null);
+            }
+
+            return origin;
+        }
+
+        /// <summary>The origin of content that went through code the analysis does not follow: reading it gives <paramref name="value"/>.</summary>
+        public Origin UnfollowedOrigin(UnfollowedValue value)
+        {
+            if (!_unfollowedOrigins.TryGetValue(value.Id, out Origin? origin))
+            {
+                _unfollowedOrigins[value.Id] = origin = new Origin(_nextOrigin++, null, Epoch.AtEntry, null, value);
             }
 
             return origin;

@@ -33,7 +33,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
         /// The states at each block's entry per context, or null when the work passed <paramref name="workLimit"/>
         /// (<see cref="WorkMeter"/>), or the steps a limit that grows with the graph (a state that never settles).
         /// </summary>
-        public Dictionary<UnrollContext, FlowState>?[]? Solve(long workLimit)
+        public Dictionary<UnrollContext, FlowState>?[]? Solve(long workLimit, FlowState entry)
         {
             ImmutableArray<BasicBlock> blocks = _tables.Cfg.Blocks;
             int n = blocks.Length;
@@ -41,7 +41,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
             Dictionary<int, List<int>> handlersOf = HandlerEdges.Of(_tables.Cfg);
             var liveness = new Liveness(_tables, handlersOf);
             var worklist = new SortedSet<(int Block, int Context)>();
-            inStates[0] = new Dictionary<UnrollContext, FlowState> { [UnrollContext.Empty] = new FlowState() };
+            inStates[0] = new Dictionary<UnrollContext, FlowState> { [UnrollContext.Empty] = entry };
             worklist.Add((0, IdOf(UnrollContext.Empty)));
             long budget = 1000L + (60L * n);
 

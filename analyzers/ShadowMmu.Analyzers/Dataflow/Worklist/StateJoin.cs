@@ -61,6 +61,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
                 result.Outcomes = PathMap<OutcomeFact>.Intersect(a.Outcomes, b.Outcomes, (x, y) => x.Outcome.Equals(y.Outcome) ? x : new OutcomeFact(x.Path, x.Outcome.Intersect(y.Outcome)));
             }
 
+            result.Aliases = PathMap<RefAlias>.Intersect(a.Aliases, b.Aliases, (x, y) => ReferenceEquals(x.Target, y.Target) ? x : null);
             return result;
         }
 
