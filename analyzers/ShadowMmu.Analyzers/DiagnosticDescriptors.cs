@@ -64,11 +64,11 @@ namespace ShadowMmu.Analyzers
         public static readonly DiagnosticDescriptor NotChecked = new(
             DiagnosticIds.NotChecked,
             title: "A function too costly to analyse was not checked for MMU0001",
-            messageFormat: "'{0}' was not checked for unchecked guest PTE uses (MMU0001): following its values took more work than the analysis allows for a function of its size ({1} operations); split it into smaller functions",
+            messageFormat: "'{0}' was not checked for unchecked guest PTE uses (MMU0001): {1}; split it into smaller functions",
             category: DiagnosticIds.Category,
             defaultSeverity: DiagnosticSeverity.Warning,
             isEnabledByDefault: true,
-            description: "The MMU0001 analysis of a function is bounded by a budget that grows with the function's size, so that no build waits on it. A function whose analysis needs more (an unusual mesh of loops, gotos and unrolled constant loops) is not checked, and says so here instead of passing silently.",
+            description: "The MMU0001 analysis of a function is bounded by a budget that grows with the function's size, so that no build waits on it. A function whose analysis needs more (an unusual mesh of loops, gotos and unrolled constant loops), or whose expressions nest deeper than the compiler's stack lets the analysis follow, is not checked, and says so here instead of passing silently.",
             helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.NotChecked));
     }
 }

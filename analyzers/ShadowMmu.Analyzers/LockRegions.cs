@@ -36,9 +36,6 @@ namespace ShadowMmu.Analyzers
         /// <summary>Index in that block of the statement before which it goes.</summary>
         public int InsertIndex { get; set; }
 
-        /// <summary>Index of the outermost region that contains this one (its own index when none does).</summary>
-        public int Outermost { get; set; }
-
         public void SetInsertPoint(BlockSyntax? block, int index)
         {
             if (block != null)
@@ -52,15 +49,22 @@ namespace ShadowMmu.Analyzers
     /// <summary>One function body (method, accessor, local function or lambda) and what the scan found in it.</summary>
     internal sealed class FunctionInfo
     {
-        public FunctionInfo(IOperation body, IMethodSymbol? symbol)
+        public FunctionInfo(IOperation body, IMethodSymbol? symbol, FunctionInfo? parent)
         {
             Body = body;
             Symbol = symbol;
+            Parent = parent;
         }
 
         public IOperation Body { get; }
 
         public IMethodSymbol? Symbol { get; }
+
+        /// <summary>The function this lambda or local function is written in; null for the member itself.</summary>
+        public FunctionInfo? Parent { get; }
+
+        /// <summary>It, or a lambda or local function written in it, has a lock region (where a captured value could be used).</summary>
+        public bool HasRegionInside { get; set; }
 
         private readonly List<int> _outermost = new();
 
@@ -93,7 +97,7 @@ namespace ShadowMmu.Analyzers
             return found >= 0 && Regions[_outermost[found]].Span.Contains(span) ? _outermost[found] : -1;
         }
 
-        /// <summary>Links each region to its outermost container and sorts the outermost ones for <see cref="RegionOf"/>.</summary>
+        /// <summary>Finds the outermost regions, sorted for <see cref="RegionOf"/>.</summary>
         public void Complete()
         {
             var order = new List<int>(Regions.Count);
@@ -112,13 +116,8 @@ namespace ShadowMmu.Analyzers
             _outermost.Clear();
             foreach (int i in order)
             {
-                if (_outermost.Count > 0 && Regions[_outermost[_outermost.Count - 1]].Span.Contains(Regions[i].Span))
+                if (_outermost.Count == 0 || !Regions[_outermost[_outermost.Count - 1]].Span.Contains(Regions[i].Span))
                 {
-                    Regions[i].Outermost = _outermost[_outermost.Count - 1];
-                }
-                else
-                {
-                    Regions[i].Outermost = i;
                     _outermost.Add(i);
                 }
             }

@@ -79,17 +79,16 @@ namespace ShadowMmu.Analyzers
         {
             // A function without a lock region is analysed too when one nested in it has one: for what it captures.
             var capturedByNested = new Dictionary<IMethodSymbol, List<CapturedValue>>(SymbolEqualityComparer.Default);
-            if (fn.Regions.Count > 0 || HasNestedRegion(fn, nested))
+            if (fn.HasRegionInside)
             {
-                DataflowResult result = GuestPteAnalysis.Run(cfg, fn, known, nested, captured, cancellation, budget);
+                if (RunDataflow(cfg, fn, known, nested, captured, cancellation, budget, report) is not DataflowResult result)
+                {
+                    return;
+                }
+
                 foreach (Finding finding in result.Findings)
                 {
                     report(ToDiagnostic(finding, fn));
-                }
-
-                if (!result.Completed && fn.Regions.Count > 0)
-                {
-                    report(Diagnostic.Create(DiagnosticDescriptors.NotChecked, NameLocation(fn), FunctionName(fn), result.Operations.ToString("N0", CultureInfo.InvariantCulture)));
                 }
 
                 foreach (CapturedValue value in result.Captured)
@@ -146,19 +145,52 @@ namespace ShadowMmu.Analyzers
             }
         }
 
-        /// <summary>Whether a lambda or local function inside <paramref name="fn"/> has a lock region.</summary>
-        private static bool HasNestedRegion(FunctionInfo fn, Dictionary<IMethodSymbol, FunctionInfo> nested)
+        /// <summary>
+        /// The dataflow of <paramref name="fn"/>, with MMU0006 when it could not be completed; null when its expressions nest
+        /// too deep for this thread's stack (generated code can): then the MMU0006 at its name stands for its nested
+        /// functions too.
+        /// </summary>
+        private static DataflowResult? RunDataflow(
+            ControlFlowGraph cfg,
+            FunctionInfo fn,
+            KnownSymbols known,
+            Dictionary<IMethodSymbol, FunctionInfo> nested,
+            IReadOnlyList<CapturedValue> captured,
+            CancellationToken cancellation,
+            long? budget,
+            Action<Diagnostic> report)
         {
-            foreach (FunctionInfo inner in nested.Values)
+            DataflowResult result;
+            try
             {
-                if (inner != fn && inner.Regions.Count > 0 && fn.Body.Syntax.Span.Contains(inner.Body.Syntax.Span))
-                {
-                    return true;
-                }
+                result = GuestPteAnalysis.Run(cfg, fn, known, nested, captured, cancellation, budget);
+            }
+            catch (InsufficientExecutionStackException)
+            {
+                ReportNotChecked(fn, TooDeep, report);
+                return null;
             }
 
-            return false;
+            if (!result.Completed)
+            {
+                ReportNotChecked(fn, string.Format(CultureInfo.InvariantCulture, OverBudget, result.Operations), report);
+            }
+
+            return result;
         }
+
+        /// <summary>MMU0006's reason for a function whose analysis passed its work budget.</summary>
+        internal const string OverBudget = "following its values took more work than the analysis allows for a function of its size ({0:N0} operations)";
+
+        /// <summary>MMU0006's reason for a function whose expressions nest deeper than the analysis can follow.</summary>
+        internal const string TooDeep = "its expressions nest deeper than the analysis can follow on the compiler's stack";
+
+        /// <summary>
+        /// MMU0006 at the function's name: its lock regions, or what the functions nested in it capture from it, were not
+        /// checked.
+        /// </summary>
+        private static void ReportNotChecked(FunctionInfo fn, string reason, Action<Diagnostic> report) =>
+            report(Diagnostic.Create(DiagnosticDescriptors.NotChecked, NameLocation(fn), FunctionName(fn), reason));
 
         /// <summary>Where a function's name is: a method's or local function's identifier, a lambda's arrow, else its body.</summary>
         private static Location NameLocation(FunctionInfo fn)

@@ -96,6 +96,19 @@ class C
     }
 }");
 
+        [Fact]
+        public Task CapturedWalkRecord_ItsAnnotatedMembers_AreFollowedInTheLambda() => Unchecked(@"
+class C
+{
+    Action M(Vm vm, Walk walk) => () =>
+    {
+        lock (vm.MmuLock)
+        {
+            vm.Link({|#0:walk.Ptes[1]|});
+        }
+    };
+}", "'walk.Ptes[1]'");
+
         private const string Structs = @"
 struct Checked
 {

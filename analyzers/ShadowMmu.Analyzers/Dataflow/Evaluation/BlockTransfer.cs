@@ -39,10 +39,16 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             }
         }
 
-        /// <summary>The block's successors with their states (<paramref name="state"/> becomes one of them).</summary>
+        private readonly List<(BasicBlock? Destination, FlowState State)> _successors = new(2);
+
+        /// <summary>
+        /// The block's successors with their states (<paramref name="state"/> becomes one of them); the list is this
+        /// transfer's own, valid until its next call.
+        /// </summary>
         public List<(BasicBlock? Destination, FlowState State)> Branch(BasicBlock block, FlowState state)
         {
-            var results = new List<(BasicBlock?, FlowState)>(2);
+            List<(BasicBlock? Destination, FlowState State)> results = _successors;
+            results.Clear();
             IOperation? branchValue = block.BranchValue;
             if (block.ConditionKind != ControlFlowConditionKind.None && branchValue != null)
             {

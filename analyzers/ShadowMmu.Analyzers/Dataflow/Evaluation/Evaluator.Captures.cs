@@ -18,14 +18,14 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
         /// <summary>Reports the locals of this function that <paramref name="function"/> captures and that may hold guest PTE values now.</summary>
         private void Captured(IMethodSymbol function, FlowState state)
         {
-            if (!_tables.Nested.TryGetValue(function, out FunctionInfo? inner) || !HasRegions(inner, function))
+            if (!_tables.Nested.TryGetValue(function, out FunctionInfo? inner) || !inner.HasRegionInside)
             {
                 return;
             }
 
             var seen = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
             Microsoft.CodeAnalysis.Text.TextSpan body = inner.Body.Syntax.Span;
-            foreach (IOperation operation in inner.Body.Descendants())
+            foreach (IOperation operation in OperationTree.Descendants(inner.Body))
             {
                 ISymbol? symbol = operation switch
                 {
@@ -38,35 +38,16 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     continue;
                 }
 
+                // What the function can see by annotation (an [UnlockedGuestPte] parameter or member) it follows itself.
                 AccessPath root = RootPath(symbol);
-                if (root.Root.Annotated || !_memory.MayHoldIds(root, state))
+                if (root.Root.Annotated || !_memory.MayHoldIds(root, state, byType: false))
                 {
-                    // An [UnlockedGuestPte] parameter is followed in the function by its annotation.
                     continue;
                 }
 
                 ValueId? first = FirstId(ReadPath(root, state));
                 _listener.Captured(function, symbol, first?.Display ?? root.Display);
             }
-        }
-
-        /// <summary>Whether <paramref name="inner"/> or a function nested in it has a lock region (where a captured value could be used).</summary>
-        private bool HasRegions(FunctionInfo inner, IMethodSymbol function)
-        {
-            if (inner.Regions.Count > 0)
-            {
-                return true;
-            }
-
-            foreach (KeyValuePair<IMethodSymbol, FunctionInfo> pair in _tables.Nested)
-            {
-                if (pair.Value.Regions.Count > 0 && inner.Body.Syntax.Span.Contains(pair.Value.Body.Syntax.Span) && !SymbolEqualityComparer.Default.Equals(pair.Key, function))
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
     }
 }

@@ -170,7 +170,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             }
 
             // A Deconstruct method of its own: which part holds what is not followed.
-            if (!value.HasIds && (value.Location == null || !_memory.MayHoldIds(value.Location, state)))
+            if (!value.HasIds && (value.Location == null || !_memory.MayHoldIds(value.Location, state, byType: true)))
             {
                 return AbstractValue.Empty;
             }

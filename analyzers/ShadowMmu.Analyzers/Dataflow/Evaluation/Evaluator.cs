@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -39,6 +40,10 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             {
                 return Constant(operation.ConstantValue.Value);
             }
+
+            // Deeper than the thread's stack allows (a nesting generated code can write): a catchable exception, which
+            // leaves the function unchecked (MMU0006), instead of a stack overflow, which would end the compiler.
+            System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
 
             if (EvalView(operation, state) is AbstractValue view)
             {
@@ -339,9 +344,35 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             return result;
         }
 
+        /// <summary>
+        /// A binary operation, and the chain of binary operations nested in its left operand, innermost first: a loop, not
+        /// a recursion, since generated code writes sums of tens of thousands of terms (as deep a tree).
+        /// </summary>
         private AbstractValue EvalBinary(IBinaryOperation binary, FlowState state)
         {
-            AbstractValue left = Eval(binary.LeftOperand, state);
+            var chain = new Stack<IBinaryOperation>();
+            chain.Push(binary);
+            while (chain.Peek().LeftOperand is IBinaryOperation inner && IsPlainBinary(inner))
+            {
+                chain.Push(inner);
+            }
+
+            AbstractValue left = Eval(chain.Peek().LeftOperand, state);
+            while (chain.Count > 0)
+            {
+                left = CombineBinary(chain.Pop(), left, state);
+            }
+
+            return left;
+        }
+
+        /// <summary>A binary operation that <see cref="Eval"/> would hand to <see cref="EvalBinary"/> (not a constant, not pointer arithmetic).</summary>
+        private static bool IsPlainBinary(IBinaryOperation binary) =>
+            !binary.ConstantValue.HasValue && !(binary.Type is IPointerTypeSymbol && binary.OperatorKind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract);
+
+        /// <summary>The value of <paramref name="binary"/> from its left operand's value (already evaluated) and its right operand.</summary>
+        private AbstractValue CombineBinary(IBinaryOperation binary, AbstractValue left, FlowState state)
+        {
             AbstractValue right = Eval(binary.RightOperand, state);
             bool inRegion = state.InRegion;
             if (inRegion)

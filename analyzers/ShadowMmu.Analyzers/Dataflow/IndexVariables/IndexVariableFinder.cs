@@ -22,7 +22,7 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
 
             void Track(IOperation operand, bool context)
             {
-                foreach (IOperation part in operand.DescendantsAndSelf())
+                foreach (IOperation part in OperationTree.DescendantsAndSelf(operand))
                 {
                     if (staticPath(part) is AccessPath path)
                     {
@@ -36,7 +36,7 @@ namespace ShadowMmu.Analyzers.Dataflow.IndexVariables
                 }
             }
 
-            foreach (IOperation operation in tables.Function.Body.Descendants())
+            foreach (IOperation operation in OperationTree.Descendants(tables.Function.Body))
             {
                 tables.OperationCount++;
                 switch (operation)

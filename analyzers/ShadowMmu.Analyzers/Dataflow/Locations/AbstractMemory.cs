@@ -312,10 +312,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
         }
 
         /// <summary>
-        /// Whether anything under <paramref name="location"/> may hold a guest PTE value: stored values, copied or unfollowed
-        /// content, or an [UnlockedGuestPte] member of its type.
+        /// Whether anything under <paramref name="location"/> may hold a guest PTE value: values stored there or in its
+        /// members, content the analysis does not follow, and, with <paramref name="byType"/>, what its type's
+        /// [UnlockedGuestPte] members or a copy's source hold (values that any code reading it sees by annotation).
         /// </summary>
-        public bool MayHoldIds(AccessPath location, FlowState state)
+        public bool MayHoldIds(AccessPath location, FlowState state, bool byType)
         {
             if (!Read(location, state).IsEmpty)
             {
@@ -334,14 +335,14 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             {
                 foreach (Origin origin in entry.Origins)
                 {
-                    if (location.IsPrefixOf(entry.Path) && !origin.IsClean && (origin.Unfollowed != null || !ReferenceEquals(origin.Target, entry.Path)))
+                    if (location.IsPrefixOf(entry.Path) && (origin.Unfollowed != null || (byType && origin.Target != null && !ReferenceEquals(origin.Target, entry.Path))))
                     {
                         return true;
                     }
                 }
             }
 
-            if (location.Type is INamedTypeSymbol type)
+            if (byType && location.Type is INamedTypeSymbol type)
             {
                 foreach (ISymbol member in type.GetMembers())
                 {

@@ -127,20 +127,6 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             return true;
         }
 
-        /// <summary>Whether some element index is expressed in <paramref name="var"/>.</summary>
-        public bool Mentions(IndexVar var)
-        {
-            for (AccessPath p = this; p.Parent != null; p = p.Parent)
-            {
-                if (p.Last.IsIndex && ReferenceEquals(p.Last.Index.Var, var))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-
         /// <summary>What reading it gives when nothing was stored under its root: its own value at entry (a cache of <see cref="AbstractMemory"/>).</summary>
         internal State.IdSet<Values.ValueId>? AtEntry { get; set; }
 

@@ -114,7 +114,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
             {
                 _written = new Dictionary<LockRegion, HashSet<ISymbol>>();
                 FunctionInfo fn = _tables.Function;
-                foreach (IOperation operation in fn.Body.DescendantsAndSelf())
+                foreach (IOperation operation in OperationTree.DescendantsAndSelf(fn.Body))
                 {
                     IOperation? target = operation switch
                     {

@@ -364,7 +364,8 @@ namespace ShadowMmu.Analyzers.Dataflow.State
 
             public Enumerator(IntMap<T>? map)
             {
-                _stack = map != null && !map.IsLeaf ? new IntMap<T>?[33] : null;
+                // A trie of n leaves is at most n - 1 deep, and at most 32 (one level per key bit).
+                _stack = map != null && !map.IsLeaf ? new IntMap<T>?[System.Math.Min(map.Count, 33)] : null;
                 _next = map;
                 _depth = 0;
                 Current = default;

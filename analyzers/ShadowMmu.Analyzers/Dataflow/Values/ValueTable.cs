@@ -14,15 +14,13 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         private readonly Dictionary<(TextSpan Site, string Reason), UnfollowedValue> _unfollowed = new();
         private readonly Dictionary<(int Target, Epoch Epoch, IndexVariables.IndexExpr? Shift), Origin> _origins = new();
         private readonly Dictionary<int, Origin> _unfollowedOrigins = new();
-        private readonly List<ValueId> _values = new();
+        private int _nextValue;
         private int _nextOrigin = 1;
 
         public ValueTable() => Clean = new Origin(0, null, Epoch.AtEntry, null, null);
 
         /// <summary>The origin of a fresh struct: nothing unlocked.</summary>
         public Origin Clean { get; }
-
-        public ValueId this[int id] => _values[id];
 
         public InitialValue Initial(AccessPath path, Epoch epoch)
         {
@@ -118,8 +116,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         private T Add<T>(T value)
             where T : ValueId
         {
-            value.Id = _values.Count;
-            _values.Add(value);
+            value.Id = _nextValue++;
             return value;
         }
     }

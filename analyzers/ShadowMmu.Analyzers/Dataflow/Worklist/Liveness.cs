@@ -117,7 +117,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
         /// <summary>Ref locals, locals whose address is taken, and locals a nested function uses.</summary>
         private void FindPinned(IOperation body)
         {
-            foreach (IOperation operation in body.DescendantsAndSelf())
+            foreach (IOperation operation in OperationTree.DescendantsAndSelf(body))
             {
                 switch (operation)
                 {
@@ -139,7 +139,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
 
         private void PinAll(IOperation operation)
         {
-            foreach (IOperation inner in operation.DescendantsAndSelf())
+            foreach (IOperation inner in OperationTree.DescendantsAndSelf(operation))
             {
                 if (inner is ILocalReferenceOperation reference)
                 {
@@ -248,9 +248,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
             var pending = new Stack<(int Block, int Variable)>();
             for (int b = 0; b < n; b++)
             {
-                foreach (int variable in gen[b] ?? (IEnumerable<int>)None)
+                if (gen[b] is List<int> uses)
                 {
-                    pending.Push((b, variable));
+                    foreach (int variable in uses)
+                    {
+                        pending.Push((b, variable));
+                    }
                 }
             }
 
@@ -278,13 +281,30 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
             {
                 foreach (int s in successors[b])
                 {
+                    // What may be known leaving b: what was live entering it, and what it wrote.
                     List<int>? dying = null;
-                    foreach (int variable in Union(liveIn[b], kill[b]))
+                    HashSet<int>? liveAfter = liveIn[s];
+                    if (liveIn[b] != null)
                     {
-                        WorkMeter.Count++;
-                        if (liveIn[s]?.Contains(variable) != true)
+                        foreach (int variable in liveIn[b]!)
                         {
-                            (dying ??= new List<int>()).Add(variable);
+                            WorkMeter.Count++;
+                            if (liveAfter?.Contains(variable) != true)
+                            {
+                                (dying ??= new List<int>()).Add(variable);
+                            }
+                        }
+                    }
+
+                    if (kill[b] != null)
+                    {
+                        foreach (int variable in kill[b]!)
+                        {
+                            WorkMeter.Count++;
+                            if (liveAfter?.Contains(variable) != true && liveIn[b]?.Contains(variable) != true)
+                            {
+                                (dying ??= new List<int>()).Add(variable);
+                            }
                         }
                     }
 
@@ -314,27 +334,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
             }
         }
 
-        private static IEnumerable<int> Union(HashSet<int>? a, HashSet<int>? b)
-        {
-            foreach (int x in a ?? (IEnumerable<int>)None)
-            {
-                yield return x;
-            }
-
-            foreach (int x in b ?? (IEnumerable<int>)None)
-            {
-                if (a?.Contains(x) != true)
-                {
-                    yield return x;
-                }
-            }
-        }
-
         /// <summary>The operation's reads (unless the block overwrote them before) and whole-value writes.</summary>
         private void Collect(IOperation operation, ref List<int>? gen, ref HashSet<int>? kill)
         {
             List<int>? writes = null;
-            foreach (IOperation part in operation.DescendantsAndSelf())
+            foreach (IOperation part in OperationTree.DescendantsAndSelf(operation))
             {
                 int variable = VariableOf(part);
                 if (variable < 0)
@@ -352,9 +356,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Worklist
                 }
             }
 
-            foreach (int variable in writes ?? (IEnumerable<int>)None)
+            if (writes != null)
             {
-                (kill ??= new HashSet<int>()).Add(variable);
+                foreach (int variable in writes)
+                {
+                    (kill ??= new HashSet<int>()).Add(variable);
+                }
             }
         }
     }
