@@ -20,8 +20,15 @@ using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace ShadowMmu.Benchmarks.AnalyzerCost;
 
+/// <summary>A benchmark case: the generated code's shape and size in lines.</summary>
+public readonly record struct CostCase(CostShape Shape, int Lines)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Shape} {Lines}");
+}
+
 /// <summary>
-/// What the mmu_lock analyzer adds to a compile: a generated method of each <see cref="CostShape"/> and size, compiled
+/// What the mmu_lock analyzer adds to a compile: a generated method of each <see cref="CostShape"/> and size (and a
+/// project of such methods), compiled
 /// (bind, check, emit) without and with the analyzer through Roslyn's analyzer driver, as a build runs it. Each case runs
 /// in its own process, so that its peak working set (a column of its own) is that case's; the analyzer's own execution
 /// time (the driver's telemetry) is a column too. Run with
@@ -40,15 +47,20 @@ public class AnalyzerCostBenchmarks
     private DiagnosticAnalyzer? _analyzer;
     private AnalyzerOptions? _options;
 
-    [ParamsSource(nameof(Shapes))]
-    public CostShape Shape { get; set; }
+    /// <summary>Each single-method shape at 7,500, 15,000 and 30,000 lines; a project of 50,000 lines of such methods.</summary>
+    [ParamsSource(nameof(Cases))]
+    public CostCase Case { get; set; }
 
-    [ParamsSource(nameof(Sizes))]
-    public int Lines { get; set; }
+    public static IEnumerable<CostCase> Cases => QuickRun
+        ? Array.Empty<CostCase>()
+        : Enum.GetValues<CostShape>()
+            .Where(shape => shape != CostShape.Project)
+            .SelectMany(shape => new[] { 7_500, 15_000, 30_000 }.Select(lines => new CostCase(shape, lines)))
+            .Append(new CostCase(CostShape.Project, 50_000));
 
-    public static IEnumerable<CostShape> Shapes => QuickRun ? Array.Empty<CostShape>() : Enum.GetValues<CostShape>();
+    private CostShape Shape => Case.Shape;
 
-    public static IEnumerable<int> Sizes => new[] { 7_500, 15_000, 30_000 };
+    private int Lines => Case.Lines;
 
     /// <summary>The quick run (<c>--quick</c>) runs the walks only.</summary>
     private static bool QuickRun => Environment.GetCommandLineArgs().Contains("--quick");
@@ -200,9 +212,8 @@ public class AnalyzerCostBenchmarks
 
         public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
         {
-            var shape = (CostShape)benchmarkCase.Parameters[nameof(Shape)];
-            int lines = (int)benchmarkCase.Parameters[nameof(Lines)];
-            string file = Path.Combine(_directory, Key(benchmarkCase.Descriptor.WorkloadMethod.Name, shape, lines));
+            var costCase = (CostCase)benchmarkCase.Parameters[nameof(Case)];
+            string file = Path.Combine(_directory, Key(benchmarkCase.Descriptor.WorkloadMethod.Name, costCase.Shape, costCase.Lines));
             if (!File.Exists(file))
             {
                 return "?";

@@ -18,6 +18,9 @@ public enum CostShape
 
     /// <summary>If/else chains and switches with lock regions, no loop: the shape that was already linear.</summary>
     Branches,
+
+    /// <summary>A project: classes each with one method of <see cref="CostShapes.ProjectMethodLines"/> lines, of the shapes above in turn.</summary>
+    Project,
 }
 
 /// <summary>
@@ -30,11 +33,60 @@ public static class CostShapes
     /// <summary>Units between two planted mistakes.</summary>
     public const int PlantEvery = 100;
 
-    /// <summary>The source of a method of about <paramref name="lines"/> lines of <paramref name="shape"/>.</summary>
+    /// <summary>Lines of each method of a <see cref="CostShape.Project"/>.</summary>
+    public const int ProjectMethodLines = 2_500;
+
+    /// <summary>The source of a method of about <paramref name="lines"/> lines of <paramref name="shape"/> (of that many lines of methods, for a project).</summary>
     /// <param name="shape">The method's shape.</param>
     /// <param name="lines">About how many lines the method has.</param>
     /// <param name="withAttributes">Whether to declare the annotations in the source (false when the compilation references them).</param>
     public static string Generate(CostShape shape, int lines, bool withAttributes = true)
+    {
+        var classes = new StringBuilder();
+        foreach ((string name, CostShape methodShape, int methodLines) in Methods(shape, lines))
+        {
+            classes.Append(Class(name, methodShape, methodLines));
+        }
+
+        return (withAttributes ? Attributes : string.Empty) + Model + @"
+namespace Cost
+{
+    using System;
+    using System.Threading.Tasks;
+    using ShadowMmu.Annotations;
+" + classes + @"}
+";
+    }
+
+    /// <summary>How many units of the method <see cref="Generate"/> makes carry a planted mistake (one finding each).</summary>
+    public static int Planted(CostShape shape, int lines)
+    {
+        int planted = 0;
+        foreach ((_, CostShape methodShape, int methodLines) in Methods(shape, lines))
+        {
+            Body(methodShape, methodLines, out int inMethod);
+            planted += inMethod;
+        }
+
+        return planted;
+    }
+
+    /// <summary>The generated classes: one, <c>Generated</c>, for a shape; one per method of a project.</summary>
+    private static System.Collections.Generic.IEnumerable<(string Name, CostShape Shape, int Lines)> Methods(CostShape shape, int lines)
+    {
+        if (shape != CostShape.Project)
+        {
+            yield return ("Generated", shape, lines);
+            yield break;
+        }
+
+        for (int i = 0; i * ProjectMethodLines < lines; i++)
+        {
+            yield return ("Generated" + i.ToString(CultureInfo.InvariantCulture), (CostShape)(i % (int)CostShape.Project), ProjectMethodLines);
+        }
+    }
+
+    private static string Class(string name, CostShape shape, int lines)
     {
         string body = Body(shape, lines, out _);
         string signature = shape switch
@@ -44,14 +96,8 @@ public static class CostShapes
         };
         string start = shape == CostShape.GotoLoop ? "        Start:\n            attempts++;\n            if (attempts > 3) return false;\n" : string.Empty;
         string end = shape == CostShape.AsyncLambdas ? "            return total;\n" : "            return true;\n";
-        return (withAttributes ? Attributes : string.Empty) + Model + @"
-namespace Cost
-{
-    using System;
-    using System.Threading.Tasks;
-    using ShadowMmu.Annotations;
-
-    public sealed class Generated
+        return @"
+    public sealed class " + name + @"
     {
         " + signature + @"
         {
@@ -59,15 +105,7 @@ namespace Cost
             int total = 0;
 " + start + body + end + @"        }
     }
-}
 ";
-    }
-
-    /// <summary>How many units of the method <see cref="Generate"/> makes carry a planted mistake (one finding each).</summary>
-    public static int Planted(CostShape shape, int lines)
-    {
-        Body(shape, lines, out int planted);
-        return planted;
     }
 
     private static string Body(CostShape shape, int lines, out int planted)

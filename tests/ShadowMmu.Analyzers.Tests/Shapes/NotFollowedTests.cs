@@ -10,6 +10,8 @@ namespace ShadowMmu.Analyzers.Tests.Shapes
     /// </summary>
     public class NotFollowedTests
     {
+        private const string Captured = "it was captured by this lambda or local function, which the analysis does not follow it into; re-validate it under this lock";
+
         private const string StoredInAClassField = "it is stored in 'C._last', a field of a class, which the analysis does not follow; mark the field [UnlockedGuestPte], or store the value only after re-validating it under the lock";
 
         [Fact]
@@ -75,7 +77,73 @@ class C
             }
         };
     }
-}", "'pte' (= 'walk.Ptes[1]')", "it was captured by this lambda or local function, which the analysis does not follow it into; re-validate it under this lock");
+}", "'pte' (= 'walk.Ptes[1]')", Captured);
+
+        [Fact]
+        public Task CapturedByALocalFunctionThatUsesItUnderTheLock_IsNotFollowed() => NotFollowed(@"
+class C
+{
+    void M(Vm vm, ref Walk walk)
+    {
+        ulong pte = walk.Ptes[1];
+        Install();
+
+        void Install()
+        {
+            lock (vm.MmuLock)
+            {
+                vm.Link({|#0:pte|});
+            }
+        }
+    }
+}", "'pte' (= 'walk.Ptes[1]')", Captured);
+
+        /// <summary>Only the innermost function has a lock region: the member and the lambda between are analysed for what they capture.</summary>
+        [Fact]
+        public Task CapturedTwoFunctionsDeep_IsNotFollowed() => NotFollowed(@"
+class C
+{
+    Action M(Vm vm, ref Walk walk)
+    {
+        ulong pte = walk.Ptes[1];
+        return () =>
+        {
+            Install();
+
+            void Install()
+            {
+                lock (vm.MmuLock)
+                {
+                    vm.Link({|#0:pte|});
+                }
+            }
+        };
+    }
+}", "'pte' (= 'walk.Ptes[1]')", Captured);
+
+        [Fact]
+        public Task CapturedTwoFunctionsDeep_RevalidatedInTheInnermost_IsClean() => Clean(@"
+class C
+{
+    Action M(Vm vm, ref Walk walk)
+    {
+        ulong pte = walk.Ptes[1];
+        ulong gpa = walk.PteGpa[1];
+        return () =>
+        {
+            Install();
+
+            void Install()
+            {
+                lock (vm.MmuLock)
+                {
+                    if (!Guest.Unchanged(gpa, pte)) return;
+                    vm.Link(pte);
+                }
+            }
+        };
+    }
+}");
 
         [Fact]
         public Task CapturedByALambdaThatRevalidatesIt_IsClean() => Clean(@"
