@@ -86,12 +86,20 @@ namespace ShadowMmu.Analyzers.Tests
         {
             var clock = Stopwatch.StartNew();
 
-            // The corpus: the repository's files that have something for the rules (annotated), and the rule tests' model.
+            // The corpus: the repository's files (annotated, so that every method has something for the rules), the rule
+            // tests' model, and generated methods of each shape the cost benchmark measures.
             var corpus = RepositorySources()
                 .Select(s => Annotate(s.Text))
                 .Where(t => t.Length < 15_000)
                 .ToList();
             corpus.Add(Prelude.Wrap(KvmLoopSource));
+
+            // Generated code's shapes: KVM's loop over levels, goto retry loops, async lambdas, branch chains.
+            foreach (ShadowMmu.Benchmarks.AnalyzerCost.CostShape shape in Enum.GetValues<ShadowMmu.Benchmarks.AnalyzerCost.CostShape>().Where(s => s != ShadowMmu.Benchmarks.AnalyzerCost.CostShape.Project))
+            {
+                corpus.Add(ShadowMmu.Benchmarks.AnalyzerCost.CostShapes.Generate(shape, 300, withAttributes: false));
+            }
+
             var random = new Random(20261125);
             var jobs = new List<(int Seed, string Text)>();
             for (int i = 0; i < Variants; i++)
