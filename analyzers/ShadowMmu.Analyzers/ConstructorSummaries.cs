@@ -21,12 +21,14 @@ namespace ShadowMmu.Analyzers
     /// Reads, from syntax alone (an analyzer may not ask for another member's semantic model), what a constructor does with
     /// its parameters, when it only assigns them (or expressions of them) to members: a positional record's primary
     /// constructor, or <c>S(ulong pte, ulong gpa) { Pte = pte; Gpa = gpa; }</c>. Any other constructor is not followed.
+    /// One per compilation (in <see cref="KnownSymbols"/>): a static cache of symbols would keep every compilation an IDE
+    /// or the compiler server ever analysed alive.
     /// </summary>
-    internal static class ConstructorSummaries
+    internal sealed class ConstructorSummaries
     {
-        private static readonly ConcurrentDictionary<IMethodSymbol, ConstructorSummary?> Cache = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentDictionary<IMethodSymbol, ConstructorSummary?> _cache = new(SymbolEqualityComparer.Default);
 
-        public static ConstructorSummary? Of(IMethodSymbol constructor) => Cache.GetOrAdd(constructor.OriginalDefinition, Summarize);
+        public ConstructorSummary? Of(IMethodSymbol constructor) => _cache.GetOrAdd(constructor.OriginalDefinition, Summarize);
 
         private static ConstructorSummary? Summarize(IMethodSymbol constructor)
         {

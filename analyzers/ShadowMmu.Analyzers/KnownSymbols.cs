@@ -35,6 +35,9 @@ namespace ShadowMmu.Analyzers
 
         public Compilation Compilation { get; }
 
+        /// <summary>What the constructors of this compilation's structs and records do with their parameters.</summary>
+        public ConstructorSummaries Constructors { get; } = new();
+
         public INamedTypeSymbol? Monitor { get; }
 
         public INamedTypeSymbol? Lock { get; }

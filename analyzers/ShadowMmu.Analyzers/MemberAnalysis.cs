@@ -28,13 +28,7 @@ namespace ShadowMmu.Analyzers
             scanner.ScanFunction(root, symbol);
             scanner.ReportCallsWithoutLock(known.Compilation);
 
-            bool needsDataflow = false;
-            foreach (FunctionInfo fn in scanner.Functions)
-            {
-                needsDataflow |= fn.Regions.Count > 0;
-            }
-
-            if (!needsDataflow || TryGetGraph(graph) is not ControlFlowGraph cfg)
+            if (!scanner.Functions[0].HasRegionInside || TryGetGraph(graph) is not ControlFlowGraph cfg)
             {
                 return;
             }
@@ -77,7 +71,8 @@ namespace ShadowMmu.Analyzers
             long? budget,
             IReadOnlyList<CapturedValue> captured)
         {
-            // A function without a lock region is analysed too when one nested in it has one: for what it captures.
+            // A function without a lock region is analysed too when one nested in it has one: for what it captures. A
+            // nested function with no region in it or below it has nothing to check, and its graph is not built.
             var capturedByNested = new Dictionary<IMethodSymbol, List<CapturedValue>>(SymbolEqualityComparer.Default);
             if (fn.HasRegionInside)
             {
@@ -109,7 +104,7 @@ namespace ShadowMmu.Analyzers
 
             foreach (IMethodSymbol local in cfg.LocalFunctions)
             {
-                if (nested.TryGetValue(local, out FunctionInfo? inner)
+                if (nested.TryGetValue(local, out FunctionInfo? inner) && inner.HasRegionInside
                     && TryGetGraph(() => cfg.GetLocalFunctionControlFlowGraph(local, cancellation)) is ControlFlowGraph localGraph)
                 {
                     AnalyzeGraph(localGraph, inner, nested, known, report, cancellation, budget, CapturedBy(local));
@@ -134,9 +129,9 @@ namespace ShadowMmu.Analyzers
 
             void VisitLambdas(IOperation operation)
             {
-                foreach (IOperation descendant in operation.DescendantsAndSelf())
+                foreach (IOperation descendant in OperationTree.DescendantsAndSelf(operation))
                 {
-                    if (descendant is IFlowAnonymousFunctionOperation lambda && nested.TryGetValue(lambda.Symbol, out FunctionInfo? inner)
+                    if (descendant is IFlowAnonymousFunctionOperation lambda && nested.TryGetValue(lambda.Symbol, out FunctionInfo? inner) && inner.HasRegionInside
                         && TryGetGraph(() => cfg.GetAnonymousFunctionControlFlowGraph(lambda, cancellation)) is ControlFlowGraph lambdaGraph)
                     {
                         AnalyzeGraph(lambdaGraph, inner, nested, known, report, cancellation, budget, CapturedBy(lambda.Symbol));

@@ -386,7 +386,7 @@ namespace ShadowMmu.Analyzers
 
         private bool Releases(IOperation handler, ISymbol key)
         {
-            foreach (IOperation operation in handler.DescendantsAndSelf())
+            foreach (IOperation operation in OperationTree.DescendantsAndSelf(handler))
             {
                 if (operation is not IInvocationOperation invocation)
                 {

@@ -61,7 +61,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 return AbstractValue.Composite(ImmutableArray<MemberValue>.Empty);
             }
 
-            if (composite && ConstructorSummaries.Of(constructor) is ConstructorSummary summary)
+            if (composite && _tables.Known.Constructors.Of(constructor) is ConstructorSummary summary)
             {
                 var arguments = new AbstractValue[constructor.Parameters.Length];
                 foreach (IArgumentOperation argument in creation.Arguments)
@@ -149,7 +149,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 member = tuple.TupleElements[index];
             }
             else if (type is INamedTypeSymbol { IsRecord: true } record && PrimaryConstructor(record, count) is IMethodSymbol primary
-                && ConstructorSummaries.Of(primary) is ConstructorSummary summary && summary.Members.Length == count)
+                && _tables.Known.Constructors.Of(primary) is ConstructorSummary summary && summary.Members.Length == count)
             {
                 member = summary.Members[index].Member;
             }
