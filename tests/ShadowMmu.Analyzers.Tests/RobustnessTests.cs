@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -8,6 +9,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using ShadowMmu.Benchmarks.AnalyzerCost;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -95,9 +97,9 @@ namespace ShadowMmu.Analyzers.Tests
             corpus.Add(Prelude.Wrap(KvmLoopSource));
 
             // Generated code's shapes: KVM's loop over levels, goto retry loops, async lambdas, branch chains.
-            foreach (ShadowMmu.Benchmarks.AnalyzerCost.CostShape shape in Enum.GetValues<ShadowMmu.Benchmarks.AnalyzerCost.CostShape>().Where(s => s != ShadowMmu.Benchmarks.AnalyzerCost.CostShape.Project))
+            foreach (CostShape shape in Enum.GetValues<CostShape>().Where(s => s != CostShape.Project))
             {
-                corpus.Add(ShadowMmu.Benchmarks.AnalyzerCost.CostShapes.Generate(shape, 300, withAttributes: false));
+                corpus.Add(CostShapes.Generate(shape, 300, withAttributes: false));
             }
 
             var random = new Random(20261125);
@@ -159,7 +161,7 @@ namespace ShadowMmu.Analyzers.Tests
         }
 
         /// <summary>The analyzer's diagnostics for <paramref name="statements"/> under the lock, run on a thread with a 1 MB stack.</summary>
-        private static System.Collections.Immutable.ImmutableArray<Diagnostic> AnalyzeOnASmallStack(string statements)
+        private static ImmutableArray<Diagnostic> AnalyzeOnASmallStack(string statements)
         {
             string source = Prelude.Wrap($@"
 class Deep
@@ -174,7 +176,7 @@ class Deep
 }}");
             CSharpCompilation compilation = AnalyzerHost.Compile("Deep", new[] { Parse(source, "Deep.cs") });
             Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
-            var diagnostics = System.Collections.Immutable.ImmutableArray<Diagnostic>.Empty;
+            var diagnostics = ImmutableArray<Diagnostic>.Empty;
             var exceptions = new List<Exception>();
             var thread = new System.Threading.Thread(() => (diagnostics, exceptions) = AnalyzerHost.Run(compilation), 1024 * 1024);
             thread.Start();
