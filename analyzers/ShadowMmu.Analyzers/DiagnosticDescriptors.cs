@@ -48,5 +48,27 @@ namespace ShadowMmu.Analyzers
             isEnabledByDefault: true,
             description: "An [MmuLock] member whose type has a method returning an [MmuLock] scope (a spin lock's Enter()) is held only through that scope. The 'lock' statement compiles for any object but takes its monitor, which excludes no one who takes the mmu_lock: the body runs without the lock, and is not a lock region.",
             helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.MonitorOnScopedLock));
+    
+        /// <summary>MMU0005.</summary>
+        public static readonly DiagnosticDescriptor ValueNotFollowed = new(
+            DiagnosticIds.ValueNotFollowed,
+            title: "A guest PTE value read without the mmu_lock is not followed here",
+            messageFormat: "Guest PTE value {0}, read without the mmu_lock, is not followed here: {1}",
+            category: DiagnosticIds.Category,
+            defaultSeverity: DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: "MMU0001 follows guest PTE values through locals, struct fields, elements, copies, slices, patterns and calls. Where a value goes somewhere the analysis cannot follow (a field of a class, a closure, memory it cannot name), it does not guess: it says so here, so that a use under the lock cannot go unchecked silently. Re-read or re-validate the value where it is used under the lock, or keep it where the analysis can follow it (a local, a struct, an [UnlockedGuestPte] member).",
+            helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.ValueNotFollowed));
+
+        /// <summary>MMU0006.</summary>
+        public static readonly DiagnosticDescriptor NotChecked = new(
+            DiagnosticIds.NotChecked,
+            title: "A function too costly to analyse was not checked for MMU0001",
+            messageFormat: "'{0}' was not checked for unchecked guest PTE uses (MMU0001): {1}; split it into smaller functions",
+            category: DiagnosticIds.Category,
+            defaultSeverity: DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: "The MMU0001 analysis of a function is bounded by a budget that grows with the function's size, so that no build waits on it. A function whose analysis needs more (an unusual mesh of loops, gotos and unrolled constant loops), or whose expressions nest deeper than the compiler's stack lets the analysis follow, is not checked, and says so here instead of passing silently.",
+            helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.NotChecked));
     }
 }

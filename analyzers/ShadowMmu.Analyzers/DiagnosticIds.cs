@@ -15,6 +15,12 @@ namespace ShadowMmu.Analyzers
         /// <summary><c>lock (x)</c> on an mmu_lock that is taken through a scope (<c>using (x.Enter())</c>): it takes a monitor nothing else takes.</summary>
         public const string MonitorOnScopedLock = "MMU0004";
 
+        /// <summary>A guest PTE value read without the mmu_lock reaches code whose effect on it the analysis does not follow (MMU0001 cannot say whether it is used unchecked).</summary>
+        public const string ValueNotFollowed = "MMU0005";
+
+        /// <summary>A function was not checked for MMU0001: following its values took more work than the analysis allows for its size.</summary>
+        public const string NotChecked = "MMU0006";
+
         /// <summary>The category of every rule.</summary>
         public const string Category = "ShadowMmu.Locking";
 

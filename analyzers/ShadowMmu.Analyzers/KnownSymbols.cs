@@ -29,9 +29,14 @@ namespace ShadowMmu.Analyzers
             Lock = compilation.GetTypeByMetadataName("System.Threading.Lock");
             Span = compilation.GetTypeByMetadataName("System.Span`1");
             ReadOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
+            Array = compilation.GetTypeByMetadataName("System.Array");
+            MemoryExtensions = compilation.GetTypeByMetadataName("System.MemoryExtensions");
         }
 
         public Compilation Compilation { get; }
+
+        /// <summary>What the constructors of this compilation's structs and records do with their parameters.</summary>
+        public ConstructorSummaries Constructors { get; } = new();
 
         public INamedTypeSymbol? Monitor { get; }
 
@@ -40,6 +45,10 @@ namespace ShadowMmu.Analyzers
         public INamedTypeSymbol? Span { get; }
 
         public INamedTypeSymbol? ReadOnlySpan { get; }
+
+        public INamedTypeSymbol? Array { get; }
+
+        public INamedTypeSymbol? MemoryExtensions { get; }
 
         /// <summary>The symbols of <paramref name="compilation"/>, or null when no ShadowMmu annotation can be seen from it (nothing to check).</summary>
         public static KnownSymbols? TryCreate(Compilation compilation)
@@ -235,7 +244,7 @@ namespace ShadowMmu.Analyzers
             return false;
         }
 
-        /// <summary>An array, <c>Span&lt;T&gt;</c>, <c>ReadOnlySpan&lt;T&gt;</c> or inline array: its elements are the values.</summary>
+        /// <summary>An array, <c>Span&lt;T&gt;</c>, <c>ReadOnlySpan&lt;T&gt;</c>, inline array or pointer: its elements are the values.</summary>
         public bool IsContainer(ITypeSymbol? type)
         {
             if (type == null)
@@ -243,7 +252,7 @@ namespace ShadowMmu.Analyzers
                 return false;
             }
 
-            if (type is IArrayTypeSymbol)
+            if (type is IArrayTypeSymbol or IPointerTypeSymbol)
             {
                 return true;
             }
@@ -277,6 +286,48 @@ namespace ShadowMmu.Analyzers
             _containers.TryAdd(type, result);
             return result;
         }
+
+        /// <summary>The number of elements of an inline array type (its [InlineArray] length), or null.</summary>
+        public static int? InlineArrayLength(ITypeSymbol? type)
+        {
+            if (type is INamedTypeSymbol { TypeKind: TypeKind.Struct } named)
+            {
+                foreach (AttributeData attribute in named.OriginalDefinition.GetAttributes())
+                {
+                    if (attribute.AttributeClass is { Name: "InlineArrayAttribute" } && attribute.ConstructorArguments.Length == 1
+                        && attribute.ConstructorArguments[0].Value is int length)
+                    {
+                        return length;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>The <c>Length</c> property of an array or span type, or null.</summary>
+        public IPropertySymbol? LengthProperty(ITypeSymbol? type)
+        {
+            ITypeSymbol? owner = type is IArrayTypeSymbol ? Array : IsSpan(type) ? type : null;
+            if (owner != null)
+            {
+                foreach (ISymbol member in owner.GetMembers("Length"))
+                {
+                    if (member is IPropertySymbol { IsStatic: false, Parameters.IsEmpty: true } property)
+                    {
+                        return property;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>A method of System.MemoryExtensions.</summary>
+        public bool IsMemoryExtension(IMethodSymbol method) => MemoryExtensions != null && SymbolEqualityComparer.Default.Equals(method.ContainingType, MemoryExtensions);
+
+        /// <summary>A method of System.Array.</summary>
+        public bool IsArrayMethod(IMethodSymbol method) => Array != null && SymbolEqualityComparer.Default.Equals(method.ContainingType, Array);
 
         /// <summary>A span type (its indexer is element access).</summary>
         public bool IsSpan(ITypeSymbol? type)

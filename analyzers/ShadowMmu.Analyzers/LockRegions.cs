@@ -36,12 +36,6 @@ namespace ShadowMmu.Analyzers
         /// <summary>Index in that block of the statement before which it goes.</summary>
         public int InsertIndex { get; set; }
 
-        /// <summary>Index of the outermost region that contains this one (its own index when none does).</summary>
-        public int Outermost { get; set; }
-
-        /// <summary>Locals and parameters assigned somewhere in the region (computed on first use).</summary>
-        public HashSet<ISymbol>? Written { get; set; }
-
         public void SetInsertPoint(BlockSyntax? block, int index)
         {
             if (block != null)
@@ -55,15 +49,24 @@ namespace ShadowMmu.Analyzers
     /// <summary>One function body (method, accessor, local function or lambda) and what the scan found in it.</summary>
     internal sealed class FunctionInfo
     {
-        public FunctionInfo(IOperation body, IMethodSymbol? symbol)
+        public FunctionInfo(IOperation body, IMethodSymbol? symbol, FunctionInfo? parent)
         {
             Body = body;
             Symbol = symbol;
+            Parent = parent;
         }
 
         public IOperation Body { get; }
 
         public IMethodSymbol? Symbol { get; }
+
+        /// <summary>The function this lambda or local function is written in; null for the member itself.</summary>
+        public FunctionInfo? Parent { get; }
+
+        /// <summary>It, or a lambda or local function written in it, has a lock region (where a captured value could be used).</summary>
+        public bool HasRegionInside { get; set; }
+
+        private readonly List<int> _outermost = new();
 
         public List<LockRegion> Regions { get; } = new();
 
@@ -73,28 +76,50 @@ namespace ShadowMmu.Analyzers
         /// <summary>The body runs with the lock held ([RequiresMmuLock] on the function or what it implements).</summary>
         public bool HoldsLockOnEntry { get; set; }
 
-        /// <summary>The outermost region that contains <paramref name="span"/>, or -1.</summary>
+        /// <summary>The outermost region that contains <paramref name="span"/>, or -1 (a binary search: regions nest).</summary>
         public int RegionOf(TextSpan span)
         {
-            int best = -1;
-            for (int i = 0; i < Regions.Count; i++)
+            int low = 0, high = _outermost.Count - 1, found = -1;
+            while (low <= high)
             {
-                LockRegion region = Regions[i];
-                if (region.Span.Contains(span) && (best < 0 || region.Span.Length > Regions[best].Span.Length))
+                int middle = (low + high) / 2;
+                if (Regions[_outermost[middle]].Span.Start <= span.Start)
                 {
-                    best = i;
+                    found = middle;
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle - 1;
                 }
             }
 
-            return best;
+            return found >= 0 && Regions[_outermost[found]].Span.Contains(span) ? _outermost[found] : -1;
         }
 
-        /// <summary>Numbers the regions and links each to its outermost container.</summary>
+        /// <summary>Finds the outermost regions, sorted for <see cref="RegionOf"/>.</summary>
         public void Complete()
         {
+            var order = new List<int>(Regions.Count);
             for (int i = 0; i < Regions.Count; i++)
             {
-                Regions[i].Outermost = RegionOf(Regions[i].Span);
+                order.Add(i);
+            }
+
+            // By start, the longer first, the earlier declared first among equal spans: each region follows its container.
+            order.Sort((a, b) =>
+            {
+                int byStart = Regions[a].Span.Start.CompareTo(Regions[b].Span.Start);
+                int byLength = Regions[b].Span.Length.CompareTo(Regions[a].Span.Length);
+                return byStart != 0 ? byStart : byLength != 0 ? byLength : a.CompareTo(b);
+            });
+            _outermost.Clear();
+            foreach (int i in order)
+            {
+                if (_outermost.Count == 0 || !Regions[_outermost[_outermost.Count - 1]].Span.Contains(Regions[i].Span))
+                {
+                    _outermost.Add(i);
+                }
             }
         }
     }

@@ -3,9 +3,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
-using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
-using ShadowMmu.Analyzers.Dataflow;
 
 namespace ShadowMmu.Analyzers
 {
@@ -32,12 +30,17 @@ namespace ShadowMmu.Analyzers
         /// </summary>
         internal const string RethrowOption = "shadowmmu_internal_rethrow";
 
+        /// <summary>Internal, for this repository's tests only: the work budget of every function, in place of the one its size gives.</summary>
+        internal const string WorkBudgetOption = "shadowmmu_internal_work_budget";
+
         /// <inheritdoc/>
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
             DiagnosticDescriptors.UncheckedGuestPte,
             DiagnosticDescriptors.LockNotHeld,
             DiagnosticDescriptors.LockNotReleased,
-            DiagnosticDescriptors.MonitorOnScopedLock);
+            DiagnosticDescriptors.MonitorOnScopedLock,
+            DiagnosticDescriptors.ValueNotFollowed,
+            DiagnosticDescriptors.NotChecked);
 
         /// <inheritdoc/>
         public override void Initialize(AnalysisContext context)
@@ -55,13 +58,15 @@ namespace ShadowMmu.Analyzers
                     return;
                 }
 
-                bool rethrow = start.Options.AnalyzerConfigOptionsProvider.GlobalOptions.TryGetValue(RethrowOption, out string? value)
-                    && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
-                start.RegisterOperationBlockAction(block => AnalyzeBlock(block, known, rethrow));
+                AnalyzerConfigOptions global = start.Options.AnalyzerConfigOptionsProvider.GlobalOptions;
+                bool rethrow = global.TryGetValue(RethrowOption, out string? value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+                long? budget = global.TryGetValue(WorkBudgetOption, out string? limit)
+                    && long.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long parsed) ? parsed : null;
+                start.RegisterOperationBlockAction(block => AnalyzeBlock(block, known, rethrow, budget));
             });
         }
 
-        private static void AnalyzeBlock(OperationBlockAnalysisContext context, KnownSymbols known, bool rethrow)
+        private static void AnalyzeBlock(OperationBlockAnalysisContext context, KnownSymbols known, bool rethrow, long? budget)
         {
             if (context.OperationBlocks.IsEmpty || (context.IsGeneratedCode && !AnalyzeGenerated(context)))
             {
@@ -88,7 +93,7 @@ namespace ShadowMmu.Analyzers
             {
                 try
                 {
-                    AnalyzeRoot(context, root, block, known);
+                    AnalyzeRoot(context, root, block, known, budget);
                 }
                 catch (Exception exception) when (!rethrow && exception is not OperationCanceledException)
                 {
@@ -106,137 +111,14 @@ namespace ShadowMmu.Analyzers
                 && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
         }
 
-        private static void AnalyzeRoot(OperationBlockAnalysisContext context, IOperation root, IOperation block, KnownSymbols known)
+        private static void AnalyzeRoot(OperationBlockAnalysisContext context, IOperation root, IOperation block, KnownSymbols known, long? budget)
         {
             var diagnostics = new List<Diagnostic>();
-            var scanner = new RegionScanner(known, diagnostics.Add);
-            scanner.ScanFunction(root, context.OwningSymbol as IMethodSymbol);
-            scanner.ReportCallsWithoutLock(known.Compilation);
-
-            bool needsDataflow = false;
-            foreach (FunctionInfo fn in scanner.Functions)
-            {
-                needsDataflow |= fn.Regions.Count > 0;
-            }
-
-            if (needsDataflow)
-            {
-                ControlFlowGraph? cfg = TryGetGraph(() => context.GetControlFlowGraph(block));
-                if (cfg == null)
-                {
-                    goto report;
-                }
-
-                var bySymbol = new Dictionary<IMethodSymbol, FunctionInfo>(SymbolEqualityComparer.Default);
-                foreach (FunctionInfo fn in scanner.Functions)
-                {
-                    if (fn.Symbol != null && fn != scanner.Functions[0])
-                    {
-                        bySymbol[fn.Symbol] = fn;
-                    }
-                }
-
-                AnalyzeGraph(context, cfg, scanner.Functions[0], bySymbol, known, diagnostics);
-            }
-
-        report:
+            MemberAnalysis.Run(root, context.OwningSymbol as IMethodSymbol, known, () => context.GetControlFlowGraph(block), diagnostics.Add, context.CancellationToken, budget);
             foreach (Diagnostic diagnostic in diagnostics)
             {
                 context.ReportDiagnostic(diagnostic);
             }
-        }
-
-        /// <summary>
-        /// A control-flow graph, or null when Roslyn cannot build one (it throws on some broken code): the member's
-        /// MMU0001 analysis is then skipped, whatever the rethrow option says, since the failure is not this analyzer's.
-        /// </summary>
-        private static ControlFlowGraph? TryGetGraph(Func<ControlFlowGraph> create)
-        {
-            try
-            {
-                return create();
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                return null;
-            }
-        }
-
-        private static void AnalyzeGraph(
-            OperationBlockAnalysisContext context,
-            ControlFlowGraph cfg,
-            FunctionInfo fn,
-            Dictionary<IMethodSymbol, FunctionInfo> nested,
-            KnownSymbols known,
-            List<Diagnostic> diagnostics)
-        {
-            if (fn.Regions.Count > 0)
-            {
-                foreach (Finding finding in new Engine(cfg, fn, known, context.CancellationToken).Run())
-                {
-                    diagnostics.Add(ToDiagnostic(finding, fn));
-                }
-            }
-
-            if (nested.Count == 0)
-            {
-                return;
-            }
-
-            foreach (IMethodSymbol local in cfg.LocalFunctions)
-            {
-                if (nested.TryGetValue(local, out FunctionInfo? inner))
-                {
-                    if (TryGetGraph(() => cfg.GetLocalFunctionControlFlowGraph(local, context.CancellationToken)) is ControlFlowGraph localGraph)
-                    {
-                        AnalyzeGraph(context, localGraph, inner, nested, known, diagnostics);
-                    }
-                }
-            }
-
-            foreach (BasicBlock block in cfg.Blocks)
-            {
-                foreach (IOperation operation in block.Operations)
-                {
-                    VisitLambdas(operation);
-                }
-
-                if (block.BranchValue != null)
-                {
-                    VisitLambdas(block.BranchValue);
-                }
-            }
-
-            void VisitLambdas(IOperation operation)
-            {
-                foreach (IOperation descendant in operation.DescendantsAndSelf())
-                {
-                    if (descendant is IFlowAnonymousFunctionOperation lambda && nested.TryGetValue(lambda.Symbol, out FunctionInfo? inner))
-                    {
-                        if (TryGetGraph(() => cfg.GetAnonymousFunctionControlFlowGraph(lambda, context.CancellationToken)) is ControlFlowGraph lambdaGraph)
-                        {
-                            AnalyzeGraph(context, lambdaGraph, inner, nested, known, diagnostics);
-                        }
-                    }
-                }
-            }
-        }
-
-        private static Diagnostic ToDiagnostic(Finding finding, FunctionInfo fn)
-        {
-            LockRegion region = fn.Regions[finding.Region];
-            string operandText = string.Join(" ", finding.Operand.Syntax.ToString().Split(new[] { ' ', '\t', '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries));
-            string value = operandText == finding.Id.Display ? "'" + operandText + "'" : "'" + operandText + "' (= '" + finding.Id.Display + "')";
-            ImmutableDictionary<string, string?> properties = ImmutableDictionary<string, string?>.Empty;
-            if (finding.FixValue != null && region.BlockStart >= 0)
-            {
-                properties = properties
-                    .Add(DiagnosticProperties.Value, finding.FixValue)
-                    .Add(DiagnosticProperties.BlockStart, region.BlockStart.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                    .Add(DiagnosticProperties.InsertIndex, region.InsertIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            return Diagnostic.Create(DiagnosticDescriptors.UncheckedGuestPte, finding.Operand.Syntax.GetLocation(), properties, value, region.LockName, finding.Detail);
         }
     }
 }

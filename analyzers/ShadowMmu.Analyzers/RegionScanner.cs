@@ -13,7 +13,7 @@ namespace ShadowMmu.Analyzers
     /// in each the mmu_lock regions, the acquisitions that are not released on every path (MMU0003) and the calls of
     /// methods that require the lock (checked for MMU0002 once the regions are known).
     /// </summary>
-    internal sealed class RegionScanner
+    internal sealed partial class RegionScanner
     {
         private readonly KnownSymbols _known;
         private readonly Action<Diagnostic> _report;
@@ -27,9 +27,11 @@ namespace ShadowMmu.Analyzers
         public List<FunctionInfo> Functions { get; } = new();
 
         /// <summary>Scans <paramref name="body"/>, the body of <paramref name="symbol"/>, and the functions nested in it.</summary>
-        public void ScanFunction(IOperation body, IMethodSymbol? symbol)
+        public void ScanFunction(IOperation body, IMethodSymbol? symbol) => ScanFunction(body, symbol, null);
+
+        private void ScanFunction(IOperation body, IMethodSymbol? symbol, FunctionInfo? parent)
         {
-            var fn = new FunctionInfo(body, symbol);
+            var fn = new FunctionInfo(body, symbol, parent);
             Functions.Add(fn);
             if (symbol != null && _known.RequiresLock(symbol))
             {
@@ -41,6 +43,13 @@ namespace ShadowMmu.Analyzers
 
             Visit(body, fn);
             fn.Complete();
+            if (fn.Regions.Count > 0)
+            {
+                for (FunctionInfo? up = fn; up != null && !up.HasRegionInside; up = up.Parent)
+                {
+                    up.HasRegionInside = true;
+                }
+            }
         }
 
         private static BlockSyntax? BodyBlock(IOperation body) => body switch
@@ -49,26 +58,40 @@ namespace ShadowMmu.Analyzers
             _ => body.Syntax as BlockSyntax,
         };
 
-        private void Visit(IOperation operation, FunctionInfo fn)
+        /// <summary>
+        /// Inspects the operations of <paramref name="body"/> in pre-order, scanning each nested function on its own: a loop
+        /// with its own stack, since generated code nests expressions tens of thousands deep.
+        /// </summary>
+        private void Visit(IOperation body, FunctionInfo fn)
         {
-            foreach (IOperation child in operation.ChildOperations)
+            var pending = new Stack<IOperation.OperationList.Enumerator>();
+            pending.Push(body.ChildOperations.GetEnumerator());
+            while (pending.Count > 0)
             {
+                IOperation.OperationList.Enumerator children = pending.Pop();
+                if (!children.MoveNext())
+                {
+                    continue;
+                }
+
+                IOperation child = children.Current;
+                pending.Push(children);
                 switch (child)
                 {
                     case IAnonymousFunctionOperation lambda:
-                        ScanFunction(lambda.Body, lambda.Symbol);
+                        ScanFunction(lambda.Body, lambda.Symbol, fn);
                         continue;
                     case ILocalFunctionOperation local:
                         if ((local.Body ?? local.IgnoredBody) is IOperation localBody)
                         {
-                            ScanFunction(localBody, local.Symbol);
+                            ScanFunction(localBody, local.Symbol, fn);
                         }
 
                         continue;
                 }
 
                 Inspect(child, fn);
-                Visit(child, fn);
+                pending.Push(child.ChildOperations.GetEnumerator());
             }
         }
 
@@ -237,6 +260,12 @@ namespace ShadowMmu.Analyzers
         private void InspectAcquisition(IInvocationOperation invocation, FunctionInfo fn)
         {
             IMethodSymbol method = invocation.TargetMethod;
+            if (method.Name == "TryEnter" && (_known.IsMonitor(method.ContainingType) || _known.IsLockType(method.ContainingType)))
+            {
+                InspectTryEnter(invocation, fn);
+                return;
+            }
+
             if (method.Name == "Enter" && (_known.IsMonitor(method.ContainingType) || _known.IsLockType(method.ContainingType)))
             {
                 ISymbol? member = _known.IsMonitor(method.ContainingType)
@@ -357,7 +386,7 @@ namespace ShadowMmu.Analyzers
 
         private bool Releases(IOperation handler, ISymbol key)
         {
-            foreach (IOperation operation in handler.DescendantsAndSelf())
+            foreach (IOperation operation in OperationTree.DescendantsAndSelf(handler))
             {
                 if (operation is not IInvocationOperation invocation)
                 {

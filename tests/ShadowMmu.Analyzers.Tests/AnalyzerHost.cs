@@ -27,7 +27,7 @@ namespace ShadowMmu.Analyzers.Tests
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable, concurrentBuild: false));
 
         /// <summary>The analyzer's diagnostics, and every exception it let out (which a build would show as AD0001).</summary>
-        public static (ImmutableArray<Diagnostic> Diagnostics, List<Exception> Exceptions) Run(Compilation compilation, bool rethrow = true, bool generated = true, bool concurrent = false)
+        public static (ImmutableArray<Diagnostic> Diagnostics, List<Exception> Exceptions) Run(Compilation compilation, bool rethrow = true, bool generated = true, bool concurrent = false, MmuLockAnalyzer? analyzer = null)
         {
             var exceptions = new ConcurrentQueue<Exception>();
             var options = new CompilationWithAnalyzersOptions(
@@ -35,7 +35,7 @@ namespace ShadowMmu.Analyzers.Tests
                 (exception, analyzer, diagnostic) => exceptions.Enqueue(exception),
                 concurrentAnalysis: concurrent,
                 logAnalyzerExecutionTime: false);
-            CompilationWithAnalyzers withAnalyzers = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new MmuLockAnalyzer()), options);
+            CompilationWithAnalyzers withAnalyzers = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(analyzer ?? new MmuLockAnalyzer()), options);
             ImmutableArray<Diagnostic> diagnostics = withAnalyzers.GetAnalyzerDiagnosticsAsync(CancellationToken.None).GetAwaiter().GetResult();
             foreach (Diagnostic diagnostic in diagnostics)
             {

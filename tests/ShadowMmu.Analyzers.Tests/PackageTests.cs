@@ -33,7 +33,7 @@ namespace ShadowMmu.Analyzers.Tests
             var clock = Stopwatch.StartNew();
             try
             {
-                (int packExit, string packLog) = Dotnet(root, "pack", "analyzers/ShadowMmu.Analyzers.Package/ShadowMmu.Analyzers.Package.csproj",
+                (int packExit, string packLog) = DotnetCli.Run(root, "pack", "analyzers/ShadowMmu.Analyzers.Package/ShadowMmu.Analyzers.Package.csproj",
                     "-c", RepositoryPaths.Configuration, "--no-build", "-o", feed, "-p:PackageVersion=" + version);
                 Assert.True(packExit == 0 && File.Exists(nupkg), "dotnet pack failed:\n" + packLog);
                 _output.WriteLine($"packed {Path.GetFileName(nupkg)} in {clock.Elapsed.TotalSeconds:F1} s");
@@ -48,7 +48,7 @@ namespace ShadowMmu.Analyzers.Tests
                     Assert.Contains("AnalyzerReleases.Unshipped.md", entries);
                 }
 
-                (int buildExit, string buildLog) = Dotnet(Path.Combine(root, "samples", "AnalyzerConsumer"), "build", "AnalyzerConsumer.csproj",
+                (int buildExit, string buildLog) = DotnetCli.Run(Path.Combine(root, "samples", "AnalyzerConsumer"), "build", "AnalyzerConsumer.csproj",
                     "-p:ShadowMmuAnalyzersVersion=" + version, "--packages", packages, "-nodeReuse:false");
                 _output.WriteLine($"packed and built the sample in {clock.Elapsed.TotalSeconds:F1} s");
 
@@ -94,44 +94,6 @@ namespace ShadowMmu.Analyzers.Tests
             catch (UnauthorizedAccessException)
             {
             }
-        }
-
-        private static (int ExitCode, string Output) Dotnet(string workingDirectory, params string[] arguments)
-        {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                WorkingDirectory = workingDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            // The test host may run under MSBuild's environment; the child build must not inherit it.
-            foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("MSBuild", StringComparison.Ordinal)).ToList())
-            {
-                start.Environment.Remove(name);
-            }
-
-            start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            start.Environment["DOTNET_NOLOGO"] = "1";
-            using Process process = Process.Start(start)!;
-            var output = new System.Text.StringBuilder();
-            process.OutputDataReceived += (_, e) => { if (e.Data != null) { lock (output) { output.AppendLine(e.Data); } } };
-            process.ErrorDataReceived += (_, e) => { if (e.Data != null) { lock (output) { output.AppendLine(e.Data); } } };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-            {
-                process.Kill(entireProcessTree: true);
-                return (-1, output + "\n(timed out)");
-            }
-
-            process.WaitForExit();
-            return (process.ExitCode, output.ToString());
         }
     }
 }

@@ -73,6 +73,7 @@ namespace Model
         public static bool Changed(ulong gpa, [RevalidatesGuestPte(UnchangedWhen = false)] ulong pte) => false;
         public static void Consume(ulong value) { }
         public static ulong Frame(ulong pte) => pte & 0xF_FFFF_FFFF_F000UL;
+        public static void ConsumeAll(System.ReadOnlySpan<ulong> values) { }
     }
 }
 
@@ -81,6 +82,7 @@ namespace System.Threading
     public sealed class Lock
     {
         public void Enter() { }
+        public bool TryEnter() => true;
         public void Exit() { }
         public Scope EnterScope() => default;
         public ref struct Scope

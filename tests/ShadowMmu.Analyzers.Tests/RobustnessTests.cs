@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -8,6 +9,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using ShadowMmu.Benchmarks.AnalyzerCost;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -86,12 +88,20 @@ namespace ShadowMmu.Analyzers.Tests
         {
             var clock = Stopwatch.StartNew();
 
-            // The corpus: the repository's files that have something for the rules (annotated), and the rule tests' model.
+            // The corpus: the repository's files (annotated, so that every method has something for the rules), the rule
+            // tests' model, and generated methods of each shape the cost benchmark measures.
             var corpus = RepositorySources()
                 .Select(s => Annotate(s.Text))
                 .Where(t => t.Length < 15_000)
                 .ToList();
             corpus.Add(Prelude.Wrap(KvmLoopSource));
+
+            // Generated code's shapes: KVM's loop over levels, goto retry loops, async lambdas, branch chains.
+            foreach (CostShape shape in Enum.GetValues<CostShape>().Where(s => s != CostShape.Project))
+            {
+                corpus.Add(CostShapes.Generate(shape, 300, withAttributes: false));
+            }
+
             var random = new Random(20261125);
             var jobs = new List<(int Seed, string Text)>();
             for (int i = 0; i < Variants; i++)
@@ -114,6 +124,65 @@ namespace ShadowMmu.Analyzers.Tests
 
             _output.WriteLine($"{Variants} variants of {corpus.Count} files, {reported} diagnostics, {failures.Count} exceptions, {clock.Elapsed.TotalSeconds:F1} s");
             Assert.True(failures.IsEmpty, string.Join("\n\n", failures.Take(5)));
+        }
+
+        /// <summary>
+        /// Generated code nests deeper than people write: a 20,000-term sum and 2,000 nested conditionals under the lock,
+        /// analysed on a thread with a 1 MB stack (as a build's worker thread has). A recursive walk of such a tree
+        /// overflowed that stack, which no safety net catches: the compiler process died.
+        /// </summary>
+        [Fact]
+        public void LongSumsAndConditionals_OnASmallStack_AreFollowed()
+        {
+            string sum = string.Join(" + ", Enumerable.Range(0, 20_000).Select(i => $"ptes[{i % 5}]"));
+            string conditionals = string.Concat(Enumerable.Range(0, 2_000).Select(i => $"ptes[{i % 5}] == {i} ? {i} : ")) + "0UL";
+            var diagnostics = AnalyzeOnASmallStack($"Guest.Consume({sum});\n            Guest.Consume({conditionals});");
+
+            // One report per value per statement, whatever the term count.
+            Assert.Equal(10, diagnostics.Count(d => d.Id == DiagnosticIds.UncheckedGuestPte));
+            Assert.DoesNotContain(diagnostics, d => d.Id == DiagnosticIds.NotChecked);
+        }
+
+        /// <summary>
+        /// Calls nested 2,000 deep (the compiler takes them; 3,000 it refuses) need more stack than 1 MB gives the
+        /// analysis: the function is reported not checked (MMU0006), where it was a stack overflow.
+        /// </summary>
+        [Fact]
+        public void CallsNestedDeeperThanTheStack_AreReportedNotChecked_NotACrash()
+        {
+            string call = string.Concat(Enumerable.Repeat("Guest.Frame(", 2_000)) + "ptes[0]" + new string(')', 2_000);
+            var diagnostics = AnalyzeOnASmallStack($"Guest.Consume({call});");
+
+            // Either outcome is honest; a silent pass is not (and a crash ends the test run).
+            Diagnostic reported = Assert.Single(diagnostics);
+            Assert.True(
+                reported.Id == DiagnosticIds.UncheckedGuestPte || (reported.Id == DiagnosticIds.NotChecked && reported.GetMessage().Contains("nest deeper", StringComparison.Ordinal)),
+                reported.ToString());
+        }
+
+        /// <summary>The analyzer's diagnostics for <paramref name="statements"/> under the lock, run on a thread with a 1 MB stack.</summary>
+        private static ImmutableArray<Diagnostic> AnalyzeOnASmallStack(string statements)
+        {
+            string source = Prelude.Wrap($@"
+class Deep
+{{
+    void Use(Vm vm, [UnlockedGuestPte] ulong[] ptes)
+    {{
+        lock (vm.MmuLock)
+        {{
+            {statements}
+        }}
+    }}
+}}");
+            CSharpCompilation compilation = AnalyzerHost.Compile("Deep", new[] { Parse(source, "Deep.cs") });
+            Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+            var diagnostics = ImmutableArray<Diagnostic>.Empty;
+            var exceptions = new List<Exception>();
+            var thread = new System.Threading.Thread(() => (diagnostics, exceptions) = AnalyzerHost.Run(compilation), 1024 * 1024);
+            thread.Start();
+            thread.Join();
+            Assert.True(exceptions.Count == 0, string.Join("\n\n", exceptions));
+            return diagnostics;
         }
 
         /// <summary>One seeded corruption: a truncation, or one to three tokens deleted, swapped or duplicated.</summary>

@@ -32,6 +32,7 @@ namespace ShadowMmu.Analyzers.Tests
                 ReferenceAssemblies = Offline,
             };
             Configure(test.TestState, globalConfig);
+            test.SolutionTransforms.Add(AllowUnsafe);
             if (editorConfig != null)
             {
                 test.TestState.AnalyzerConfigFiles.Add(("/.editorconfig", "root = true\n\n[*.cs]\n" + editorConfig));
@@ -62,9 +63,14 @@ namespace ShadowMmu.Analyzers.Tests
 
             Configure(test.TestState, null);
             Configure(test.FixedState, null);
+            test.SolutionTransforms.Add(AllowUnsafe);
             test.ExpectedDiagnostics.AddRange(expected);
             await test.RunAsync(CancellationToken.None);
         }
+
+        /// <summary>Unsafe code allowed, as in the runtime (pointers into guest memory).</summary>
+        private static Solution AllowUnsafe(Solution solution, ProjectId project) =>
+            solution.WithProjectCompilationOptions(project, ((Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions)solution.GetProject(project)!.CompilationOptions!).WithAllowUnsafe(true));
 
         private static void Configure(SolutionState state, string? globalConfig)
         {
