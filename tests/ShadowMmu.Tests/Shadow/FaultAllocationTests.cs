@@ -112,19 +112,16 @@ public class UnsyncAllocationTests
 
         Round();
         long unsync = vm.Stats.UnsyncPages, syncs = vm.Stats.Syncs;
+        // Every round after the first, not the best of several: a structure that grows now and then would show.
         long allocated = 0;
-        for (int attempt = 0; attempt < 3; attempt++)
+        for (int round = 0; round < 3; round++)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
             Round();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (allocated == 0)
-            {
-                break;
-            }
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        Assert.True(vm.Stats.UnsyncPages - unsync >= 100 && vm.Stats.Syncs - syncs >= 200, $"unsync {vm.Stats.UnsyncPages - unsync}, syncs {vm.Stats.Syncs - syncs}");
+        Assert.True(vm.Stats.UnsyncPages - unsync >= 300 && vm.Stats.Syncs - syncs >= 600, $"unsync {vm.Stats.UnsyncPages - unsync}, syncs {vm.Stats.Syncs - syncs}");
         Assert.Equal(0, allocated);
         Assert.True(vm.Audit().Clean);
     }
