@@ -42,7 +42,10 @@ public sealed class MmuRwLock
         _readers = new ReaderIndicator[maxReaders];
     }
 
-    /// <summary>A systematic tester's control of the waits (see <see cref="ISchedulingPoints"/>); null normally.</summary>
+    /// <summary>
+    /// A systematic tester's control of the waits and of the two points where Dekker's order matters (see
+    /// <see cref="ISchedulingPoints"/>); null normally.
+    /// </summary>
     internal ISchedulingPoints? Scheduling;
 
     /// <summary>Readers registered so far.</summary>
@@ -89,6 +92,7 @@ public sealed class MmuRwLock
 
         // Publish the indicator (a full fence), then look for a writer: Dekker's order against Enter's.
         Interlocked.Exchange(ref holder, me);
+        Scheduling?.At(SchedulingPoint.SharedLockPublished);
         if (Volatile.Read(ref _writer.Owner) != 0)
         {
             EnterSharedContended(ref holder, me);
@@ -111,6 +115,7 @@ public sealed class MmuRwLock
 
             WaitWhile(ref _writer.Owner, nonZero: true);
             Interlocked.Exchange(ref holder, me);
+            Scheduling?.At(SchedulingPoint.SharedLockPublished);
         }
         while (Volatile.Read(ref _writer.Owner) != 0);
     }
@@ -127,6 +132,7 @@ public sealed class MmuRwLock
         }
 
         // The compare-exchange was a full fence: every indicator read now is read after the writer word was set.
+        Scheduling?.At(SchedulingPoint.ExclusiveLockAnnounced);
         int readers = Volatile.Read(ref _readerCount);
         for (int i = 0; i < readers; i++)
         {
