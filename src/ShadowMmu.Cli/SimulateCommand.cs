@@ -93,7 +93,7 @@ internal static class SimulateCommand
         workload.AcceptOnlyFromAmong("mix", "fork", "disjoint");
         var vms = new Option<int>("--vms")
         {
-            Description = "With --workload disjoint: independent VMs side by side, the vCPU threads dealt among them (--vcpus 2 --vms 2 is the control: two VMs of one vCPU). [default: 1]",
+            Description = "With --workload disjoint: independent VMs side by side, the vCPU threads dealt among them (--vcpus 2 --vms 2 is the control: two VMs of one vCPU).",
             HelpName = "M",
             DefaultValueFactory = _ => 1,
         };

@@ -156,14 +156,19 @@ public sealed record SimulationOptions
             return $"writer threads cannot be negative (got {Writers})";
         }
 
-        if (Vcpus + Writers > Vm.MaxVcpus)
+        if (Vcpus + (Workload == SimulationWorkload.Disjoint ? 0 : Writers) > Vm.MaxVcpus)
         {
             return $"a VM has at most {Vm.MaxVcpus} vCPUs: {Vcpus} vCPU threads and {Writers} writer threads are too many";
         }
 
-        if (Vms < 1 || Vms > Vcpus)
+        if (Vms < 1)
         {
-            return $"{Vms} VMs need at least as many vCPU threads (got {Vcpus}), and at least 1";
+            return $"VMs must be at least 1 (got {Vms})";
+        }
+
+        if (Vms > Vcpus)
+        {
+            return $"{Vms} VMs need at least as many vCPU threads (got {Vcpus})";
         }
 
         if (Vms > 1 && Workload != SimulationWorkload.Disjoint)

@@ -24,6 +24,9 @@ public sealed class SimulationWorkloadTests
         Assert.Contains("5 VMs need at least as many vCPU threads (got 4)", new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vms = 5 }.Validate());
         Assert.Contains("at least 1", new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vms = 0 }.Validate());
         Assert.Null(new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vcpus = 4, Vms = 4 }.Validate());
+
+        // The disjoint workload has no writers: the default two do not count against a VM's vCPUs.
+        Assert.Null(new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vcpus = 63 }.Validate());
         Assert.Throws<ArgumentException>(() => Simulation.Run(new SimulationOptions { Vcpus = 0 }));
     }
 
