@@ -91,28 +91,7 @@ internal static class SimulateCommand
             HelpName = "mix|fork|disjoint",
         };
         workload.AcceptOnlyFromAmong("mix", "fork", "disjoint");
-        var vms = new Option<int>("--vms")
-        {
-            Description = "With --workload disjoint: independent VMs side by side, the vCPU threads dealt among them (--vcpus 2 --vms 2 is the control: two VMs of one vCPU).",
-            HelpName = "M",
-            DefaultValueFactory = _ => 1,
-        };
-        vms.CustomParser = result =>
-        {
-            if (result.Tokens.Count == 0)
-            {
-                return 1;
-            }
-
-            string text = result.Tokens[0].Value;
-            if (!TryParseWhole(text, out long value) || value < 1 || value > Vm.MaxVcpus - 1)
-            {
-                result.AddError($"--vms: '{text}' is not a whole number from 1 to {Vm.MaxVcpus - 1}");
-                return 1;
-            }
-
-            return (int)value;
-        };
+        Option<int> vms = IntOption("--vms", "With --workload disjoint: independent VMs side by side, the vCPU threads dealt among them (--vcpus 2 --vms 2 is the control: two VMs of one vCPU).", 1, 1, Vm.MaxVcpus - 1);
         var json = new Option<bool>("--json") { Description = "Print a JSON summary (stale entries listed) instead of tables." };
         var auditEvery = new Option<double?>("--audit-every")
         {
