@@ -113,7 +113,7 @@ public sealed class MmuRwLock
                 throw new LockRecursionException("The mmu_lock's exclusive side is held by this thread: the shared side cannot be taken under it.");
             }
 
-            WaitWhile(ref _writer.Owner, nonZero: true);
+            WaitWhileSet(ref _writer.Owner);
             Interlocked.Exchange(ref holder, me);
             Scheduling?.At(SchedulingPoint.SharedLockPublished);
         }
@@ -187,15 +187,15 @@ public sealed class MmuRwLock
         }
 
         // A reader that arrives from now on sees the writer word and withdraws; one inside finishes its hold.
-        WaitWhile(ref holder, nonZero: true);
+        WaitWhileSet(ref holder);
     }
 
     // Spins (yielding past a few spins, or letting a systematic tester schedule) while the word is non-zero.
-    private void WaitWhile(ref int word, bool nonZero)
+    private void WaitWhileSet(ref int word)
     {
         if (Scheduling is ISchedulingPoints scheduling)
         {
-            while ((Volatile.Read(ref word) != 0) == nonZero)
+            while (Volatile.Read(ref word) != 0)
             {
                 scheduling.Spin();
             }
@@ -204,7 +204,7 @@ public sealed class MmuRwLock
         }
 
         var spin = default(SpinWait);
-        while ((Volatile.Read(ref word) != 0) == nonZero)
+        while (Volatile.Read(ref word) != 0)
         {
             spin.SpinOnce(sleep1Threshold: -1);
         }
