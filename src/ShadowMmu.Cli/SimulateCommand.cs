@@ -87,10 +87,11 @@ internal static class SimulateCommand
         unsync.AcceptOnlyFromAmong("on", "off");
         var workload = new Option<string>("--workload")
         {
-            Description = "What the writer threads do: mix (entries at every level, INVLPG, CR3 switches, zaps) or fork (whole tables of 4 KiB pages rewritten, then a flush, as fork, exec and munmap do). [default: mix]",
-            HelpName = "mix|fork",
+            Description = "What the threads do: mix (writers rewrite entries at every level, INVLPG, CR3 switches, zaps), fork (writers rewrite whole tables of 4 KiB pages, then flush, as fork, exec and munmap do), or disjoint (no writers, no host thread: each vCPU faults and re-faults, INVLPG then the access, on its own pages in its own address space; see --vms). [default: mix]",
+            HelpName = "mix|fork|disjoint",
         };
-        workload.AcceptOnlyFromAmong("mix", "fork");
+        workload.AcceptOnlyFromAmong("mix", "fork", "disjoint");
+        Option<int> vms = IntOption("--vms", "With --workload disjoint: independent VMs side by side, the vCPU threads dealt among them (--vcpus 2 --vms 2 is the control: two VMs of one vCPU).", 1, 1, Vm.MaxVcpus - 1);
         var json = new Option<bool>("--json") { Description = "Print a JSON summary (stale entries listed) instead of tables." };
         var auditEvery = new Option<double?>("--audit-every")
         {
@@ -102,7 +103,7 @@ internal static class SimulateCommand
 
         var command = new Command("simulate", "Run a multi-threaded guest on the shadow MMU: with no options, every paging mode for a few seconds, several vCPUs, guest page-table churn at every level; print the MMU's counters per mode and the audit of every shadow entry against the guest's tables. Exit code 0 when the audit is clean, 1 when it found a stale mapping (printed), 2 for bad options.")
         {
-            mode, vcpus, writers, seconds, ops, seed, scenario, order, recheck, seqCheck, unsync, workload, json, auditEvery, shadowPages,
+            mode, vcpus, writers, seconds, ops, seed, scenario, order, recheck, seqCheck, unsync, workload, vms, json, auditEvery, shadowPages,
         };
 
         command.Validators.Add(result =>
@@ -126,9 +127,17 @@ internal static class SimulateCommand
             {
                 result.AddError($"--seq-check applies to --scenario {HostInvalidateScenario.Name} and to runs, not to {result.GetValue(scenario)}");
             }
-            else if (isScenario && Given(result, vcpus, writers, seconds, ops, seed, auditEvery, shadowPages, unsync, workload) is string extra)
+            else if (isScenario && Given(result, vcpus, writers, seconds, ops, seed, auditEvery, shadowPages, unsync, workload, vms) is string extra)
             {
                 result.AddError($"--scenario runs one fixed interleaving: {extra} does not apply (it takes --mode, --order, --recheck, --seq-check and --json)");
+            }
+            else if (!isScenario && TokenOf(result, workload) != "disjoint" && Given(result, vms) != null)
+            {
+                result.AddError("--vms applies to --workload disjoint only");
+            }
+            else if (!isScenario && TokenOf(result, workload) == "disjoint" && Given(result, writers, auditEvery) is string notDisjoint)
+            {
+                result.AddError($"--workload disjoint runs vCPU threads alone: {notDisjoint} does not apply");
             }
             else if (isScenario && result.GetResult(mode) is { Tokens.Count: > 0 } modeResult
                 && ParseModes(modeResult.Tokens[0].Value, out _) is { Count: not 1 })
@@ -181,18 +190,20 @@ internal static class SimulateCommand
             }
 
             double? every = parsed.GetValue(auditEvery);
+            bool disjoint = parsed.GetValue(workload) == "disjoint";
             var options = new SimulationOptions
             {
                 Modes = modes,
                 Vcpus = parsed.GetValue(vcpus),
-                Writers = parsed.GetValue(writers),
+                Writers = disjoint ? 0 : parsed.GetValue(writers),
+                Vms = parsed.GetValue(vms),
                 Operations = parsed.GetValue(ops),
                 Seconds = parsed.GetValue(seconds),
                 Seed = parsed.GetValue(seed),
                 Recheck = recheckOrder,
                 SequenceCheck = sequenceCheck,
                 Unsync = parsed.GetValue(unsync) != "off",
-                Workload = parsed.GetValue(workload) == "fork" ? SimulationWorkload.Fork : SimulationWorkload.Mix,
+                Workload = disjoint ? SimulationWorkload.Disjoint : parsed.GetValue(workload) == "fork" ? SimulationWorkload.Fork : SimulationWorkload.Mix,
                 MaxShadowPages = parsed.GetValue(shadowPages),
                 AuditIntervalSeconds = every is null ? DefaultAuditEvery : every > 0 ? every : null,
             };
@@ -369,6 +380,10 @@ internal static class SimulateCommand
 
         return long.TryParse(text.Replace("_", string.Empty, StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
+
+    /// <summary>The text given to <paramref name="option"/>, or null (a validator must not parse: a bad value throws there).</summary>
+    private static string? TokenOf(CommandResult result, Option option) =>
+        result.GetResult(option) is { Tokens.Count: > 0 } given ? given.Tokens[0].Value : null;
 
     /// <summary>The first of <paramref name="options"/> given on the command line, or null.</summary>
     private static string? Given(CommandResult result, params Option[] options)

@@ -24,7 +24,7 @@ internal static class SimulateOutput
         string length = options.Operations is long ops
             ? $"{N(ops)} operations per mode"
             : $"{F(options.Seconds!.Value / Math.Max(1, report.Modes.Count), "0.##")} s of operations per mode (each mode also builds its tables and audits)";
-        output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages, workload {WorkloadName(options)}, unsync {OnOff(options.Unsync)}, seq-check {OnOff(options.SequenceCheck)}{(options.HostInvalidations ? ", a host thread moving frames" : "")}");
+        output.WriteLine($"shadowmmu simulate: {options.Vcpus} vCPU threads + {options.Writers} writer threads per mode{(options.Vms > 1 ? $" dealt among {options.Vms} VMs" : "")}, {length}, seed {options.Seed}, re-check {SimulateCommand.Name(options.Recheck)}, at most {N(options.MaxShadowPages)} shadow pages, workload {WorkloadName(options)}, unsync {OnOff(options.Unsync)}, seq-check {OnOff(options.SequenceCheck)}{(options.HostInvalidations ? ", a host thread moving frames" : "")}");
         foreach (SimulationModeReport mode in report.Modes)
         {
             output.WriteLine();
@@ -150,6 +150,7 @@ internal static class SimulateOutput
             json.WriteNumber("seed", options.Seed);
             json.WriteNumber("vcpus", options.Vcpus);
             json.WriteNumber("writers", options.Writers);
+            json.WriteNumber("vms", options.Vms);
             json.WriteString("recheck", SimulateCommand.Name(options.Recheck));
             if (options.Operations is long ops)
             {
@@ -241,7 +242,12 @@ internal static class SimulateOutput
         json.WriteEndObject();
     }
 
-    private static string WorkloadName(SimulationOptions options) => options.Workload == SimulationWorkload.Fork ? "fork" : "mix";
+    private static string WorkloadName(SimulationOptions options) => options.Workload switch
+    {
+        SimulationWorkload.Fork => "fork",
+        SimulationWorkload.Disjoint => "disjoint",
+        _ => "mix",
+    };
 
     private static string OnOff(bool value) => value ? "on" : "off";
 

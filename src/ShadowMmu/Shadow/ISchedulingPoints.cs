@@ -29,6 +29,12 @@ public enum SchedulingPoint
 
     /// <summary>A guest flush (INVLPG, CR3 load) was recorded and its sync is about to run.</summary>
     FlushRecorded,
+
+    /// <summary>A reader of <see cref="MmuRwLock"/> published its indicator and has not yet looked for a writer.</summary>
+    SharedLockPublished,
+
+    /// <summary>A writer of <see cref="MmuRwLock"/> set the writer word and has not yet looked at the readers' indicators.</summary>
+    ExclusiveLockAnnounced,
 }
 
 /// <summary>

@@ -47,12 +47,20 @@ public static class Simulation
         SimulationOptions resolved = options.Operations == null
             ? options with { Modes = names, Seconds = options.Seconds ?? SimulationOptions.DefaultSeconds }
             : options with { Modes = names };
+        if (resolved.Workload == SimulationWorkload.Disjoint)
+        {
+            // Its vCPUs alone: no host thread, and no mid-run audit pausing the threads it measures.
+            resolved = resolved with { Writers = 0, HostInvalidations = false, AuditIntervalSeconds = null };
+        }
+
         TimeSpan? perMode = resolved.Operations == null ? TimeSpan.FromSeconds(resolved.Seconds!.Value / modes.Count) : null;
         var reports = new List<SimulationModeReport>(modes.Count);
         for (int i = 0; i < modes.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            reports.Add(RunMode(modes[i], resolved, perMode, i, modes.Count, progress, cancellationToken));
+            reports.Add(resolved.Workload == SimulationWorkload.Disjoint
+                ? DisjointWorkload.RunMode(modes[i], resolved, perMode, i, modes.Count, progress, cancellationToken)
+                : RunMode(modes[i], resolved, perMode, i, modes.Count, progress, cancellationToken));
         }
 
         return new SimulationReport(resolved, reports);

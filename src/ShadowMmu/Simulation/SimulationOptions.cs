@@ -16,6 +16,15 @@ public enum SimulationWorkload
     /// (INVEPT for a nested guest), table after table.
     /// </summary>
     Fork,
+
+    /// <summary>
+    /// No writers and no host thread: each vCPU faults and re-faults (INVLPG, then the access) on its own pages in its
+    /// own address space, the vCPUs dealt among <see cref="SimulationOptions.Vms"/> VMs (issue 18's measure of how
+    /// faults scale with vCPUs; one VM per vCPU is the control). <see cref="SimulationOptions.Writers"/>,
+    /// <see cref="SimulationOptions.HostInvalidations"/> and <see cref="SimulationOptions.AuditIntervalSeconds"/> are
+    /// ignored (the report's options show 0, false and none).
+    /// </summary>
+    Disjoint,
 }
 
 /// <summary>What <see cref="Simulation.Run"/> runs: which modes, how many threads of each kind, for how long, from which seed.</summary>
@@ -66,6 +75,12 @@ public sealed record SimulationOptions
 
     /// <summary>What the writer threads do (default <see cref="SimulationWorkload.Mix"/>).</summary>
     public SimulationWorkload Workload { get; init; } = SimulationWorkload.Mix;
+
+    /// <summary>
+    /// Independent VMs side by side among which the vCPU threads are dealt (vCPU i runs in VM i mod M); default 1.
+    /// More than one only with <see cref="SimulationWorkload.Disjoint"/>.
+    /// </summary>
+    public int Vms { get; init; } = 1;
 
     /// <summary>Whether tables of 4 KiB pages may go unsync (<see cref="Vm.UnsyncEnabled"/>; default true).</summary>
     public bool Unsync { get; init; } = true;
@@ -141,9 +156,24 @@ public sealed record SimulationOptions
             return $"writer threads cannot be negative (got {Writers})";
         }
 
-        if (Vcpus + Writers > Vm.MaxVcpus)
+        if (Vcpus + (Workload == SimulationWorkload.Disjoint ? 0 : Writers) > Vm.MaxVcpus)
         {
             return $"a VM has at most {Vm.MaxVcpus} vCPUs: {Vcpus} vCPU threads and {Writers} writer threads are too many";
+        }
+
+        if (Vms < 1)
+        {
+            return $"VMs must be at least 1 (got {Vms})";
+        }
+
+        if (Vms > Vcpus)
+        {
+            return $"{Vms} VMs need at least as many vCPU threads (got {Vcpus})";
+        }
+
+        if (Vms > 1 && Workload != SimulationWorkload.Disjoint)
+        {
+            return "more than one VM needs the disjoint workload";
         }
 
         if (Operations != null && Seconds != null)

@@ -72,6 +72,30 @@ public readonly record struct ShadowStatsSnapshot(
         stats.Invalidations,
         stats.SeqRetries);
 
+    /// <summary>Every counter of this and <paramref name="other"/> added (VMs side by side counted as one machine).</summary>
+    public ShadowStatsSnapshot Plus(in ShadowStatsSnapshot other) => new(
+        Accesses + other.Accesses,
+        ShadowHits + other.ShadowHits,
+        Faults + other.Faults,
+        Walks + other.Walks,
+        GuestFaults + other.GuestFaults,
+        Retries + other.Retries,
+        RecheckFailures + other.RecheckFailures,
+        ShadowPagesCreated + other.ShadowPagesCreated,
+        ShadowPagesZapped + other.ShadowPagesZapped,
+        Prefetched + other.Prefetched,
+        PrefetchedUsed + other.PrefetchedUsed,
+        TrappedWrites + other.TrappedWrites,
+        EmulatedWrites + other.EmulatedWrites,
+        ZappedEntries + other.ZappedEntries,
+        Invlpgs + other.Invlpgs,
+        RootLoads + other.RootLoads,
+        GuestPteWrites + other.GuestPteWrites,
+        UnsyncPages + other.UnsyncPages,
+        Syncs + other.Syncs,
+        Invalidations + other.Invalidations,
+        SeqRetries + other.SeqRetries);
+
     /// <summary>Every counter with its name (the property's), in declaration order, for tables and JSON.</summary>
     public IReadOnlyList<KeyValuePair<string, long>> Counters() => new KeyValuePair<string, long>[]
     {

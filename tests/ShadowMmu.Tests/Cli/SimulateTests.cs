@@ -125,6 +125,48 @@ public sealed class SimulateTests
         Assert.Contains(result.Lines, l => l.Contains("audited at the end", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("2", "1", 1)]
+    [InlineData("2", "2", 2)]
+    [InlineData("3", "2", 2)]
+    public void Disjoint_runs_one_fault_per_operation_over_every_vm_and_reports_faults_per_second(string vcpus, string vms, int expectedVms)
+    {
+        // Every operation of the disjoint workload is an INVLPG and a read that faults: the faults of all VMs together
+        // are the operations (plus the warm-up of each vCPU's shadow pages on its first round), and the audit of every
+        // VM is clean.
+        CliResult result = CliHarness.Run("simulate", "--json", "--workload", "disjoint", "--vcpus", vcpus, "--vms", vms, "--ops", "20000", "--mode", "pae,ept4");
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement root = document.RootElement;
+        Assert.Equal("disjoint", root.GetProperty("workload").GetString());
+        Assert.Equal(expectedVms, root.GetProperty("vms").GetInt32());
+        Assert.Equal(int.Parse(vcpus, System.Globalization.CultureInfo.InvariantCulture), root.GetProperty("vcpus").GetInt32());
+        Assert.Equal(0, root.GetProperty("writers").GetInt32());
+        Assert.False(root.GetProperty("hostInvalidations").GetBoolean());
+        JsonElement modes = root.GetProperty("modes");
+        Assert.Equal(2, modes.GetArrayLength());
+        foreach (JsonElement mode in modes.EnumerateArray())
+        {
+            JsonElement stats = mode.GetProperty("stats");
+            long faults = stats.GetProperty("faults").GetInt64();
+            Assert.InRange(faults, 20_000, 20_000 + (3 * 64));
+            Assert.True(mode.GetProperty("faultsPerSecond").GetDouble() > 0);
+            Assert.Equal(0, stats.GetProperty("guestFaults").GetInt64());
+            Assert.Equal(20_000, stats.GetProperty("invlpgs").GetInt64());
+            Assert.True(mode.GetProperty("audit").GetProperty("clean").GetBoolean());
+        }
+    }
+
+    [Fact]
+    public void Disjoint_text_names_the_vms_and_the_workload()
+    {
+        CliResult result = CliHarness.Run("simulate", "--workload", "disjoint", "--vcpus", "2", "--vms", "2", "--ops", "5000", "--mode", "long4");
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        Assert.StartsWith("shadowmmu simulate: 2 vCPU threads + 0 writer threads per mode dealt among 2 VMs, 5,000 operations per mode", result.Lines[0], StringComparison.Ordinal);
+        Assert.EndsWith("workload disjoint, unsync on, seq-check on", result.Lines[0], StringComparison.Ordinal);
+        Assert.Equal("audit: clean in every mode (long4)", result.Lines[^1]);
+    }
+
     [Fact]
     public void Scenario_seed_1a_pre_fix_is_stale()
     {
@@ -248,6 +290,13 @@ public sealed class SimulateTests
     [InlineData("'--bogus'", "--bogus")]
     [InlineData("--audit-every", "--audit-every", "-1")]
     [InlineData("--shadow-pages", "--shadow-pages", "10")]
+    [InlineData("--vms applies to --workload disjoint only", "--vms", "2")]
+    [InlineData("--vms applies to --workload disjoint only", "--workload", "fork", "--vms", "1")]
+    [InlineData("--writers does not apply", "--workload", "disjoint", "--writers", "1")]
+    [InlineData("--audit-every does not apply", "--workload", "disjoint", "--audit-every", "1")]
+    [InlineData("3 VMs need at least as many vCPU threads (got 2)", "--workload", "disjoint", "--vcpus", "2", "--vms", "3")]
+    [InlineData("--vms: '0'", "--workload", "disjoint", "--vms", "0")]
+    [InlineData("--vms does not apply", "--scenario", "seed-1a", "--vms", "1")]
     public void Bad_options_exit_2_with_one_line(string expected, params string[] args) =>
         CliHarness.Run(new[] { "simulate" }.Concat(args).ToArray()).AssertUsageError(expected);
 
@@ -256,7 +305,7 @@ public sealed class SimulateTests
     {
         CliResult result = CliHarness.Run("simulate", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (string option in new[] { "--mode", "--vcpus", "--seconds", "--ops", "--seed", "--scenario", "--order", "--recheck", "--seq-check", "--unsync", "--workload", "--json" })
+        foreach (string option in new[] { "--mode", "--vcpus", "--seconds", "--ops", "--seed", "--scenario", "--order", "--recheck", "--seq-check", "--unsync", "--workload", "--vms", "--json" })
         {
             Assert.Contains(option, result.Stdout, StringComparison.Ordinal);
         }

@@ -20,7 +20,33 @@ public sealed class SimulationWorkloadTests
         Assert.Contains("at most 64", new SimulationOptions { Vcpus = 60, Writers = 5 }.Validate());
         Assert.Contains("'bogus'", new SimulationOptions { Modes = new[] { "long4", "bogus" } }.Validate());
         Assert.Contains("40 shadow pages", new SimulationOptions { MaxShadowPages = 10 }.Validate());
+        Assert.Contains("needs the disjoint workload", new SimulationOptions { Vms = 2 }.Validate());
+        Assert.Contains("5 VMs need at least as many vCPU threads (got 4)", new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vms = 5 }.Validate());
+        Assert.Contains("at least 1", new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vms = 0 }.Validate());
+        Assert.Null(new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vcpus = 4, Vms = 4 }.Validate());
+
+        // The disjoint workload has no writers: the default two do not count against a VM's vCPUs.
+        Assert.Null(new SimulationOptions { Workload = SimulationWorkload.Disjoint, Vcpus = 63 }.Validate());
         Assert.Throws<ArgumentException>(() => Simulation.Run(new SimulationOptions { Vcpus = 0 }));
+    }
+
+    [Fact]
+    public void Disjoint_deals_vcpus_among_vms_and_runs_without_writers_or_host()
+    {
+        Assert.Equal(new[] { 2, 2, 1 }, new[] { 0, 1, 2 }.Select(vm => DisjointWorkload.VcpusOf(vm, 3, 5)).ToArray());
+        Assert.Equal(new[] { 1, 1 }, new[] { 0, 1 }.Select(vm => DisjointWorkload.VcpusOf(vm, 2, 2)).ToArray());
+
+        SimulationReport report = Simulation.Run(new SimulationOptions { Modes = new[] { "legacy32" }, Workload = SimulationWorkload.Disjoint, Vcpus = 3, Vms = 2, Operations = 3_000 });
+        Assert.Equal(0, report.Options.Writers);
+        Assert.False(report.Options.HostInvalidations);
+        Assert.Null(report.Options.AuditIntervalSeconds);
+        SimulationModeReport mode = Assert.Single(report.Modes);
+        Assert.Equal(3_000, mode.Workload.Operations);
+        Assert.Equal(3_000, mode.Stats.Invlpgs);
+        Assert.True(mode.Audit.Clean);
+
+        // Each vCPU has its own tables: its shadow pages (one per level, a PAE-less 2-level guest) are its own.
+        Assert.True(mode.ShadowPages >= 3 * 2, $"{mode.ShadowPages} shadow pages for 3 address spaces");
     }
 
     [Fact]

@@ -1,0 +1,221 @@
+using System;
+using System.Threading;
+using BenchmarkDotNet.Attributes;
+
+namespace ShadowMmu.Benchmarks.Shadow;
+
+/// <summary>
+/// Issue 18's control: two independent VMs of one vCPU each, faulting side by side (INVLPG and refault, as
+/// <see cref="FaultThroughputBenchmarks"/> does with two vCPUs of one VM). They share nothing but the machine: what two
+/// cores can do in parallel, against which the two vCPUs of one VM are judged.
+/// </summary>
+[MemoryDiagnoser]
+public class ControlFaultThroughputBenchmarks
+{
+    private ShadowRig _first = null!;
+    private ShadowRig _second = null!;
+    private VcpuWorker? _worker;
+
+    /// <summary>The paging mode.</summary>
+    [Params("legacy32", "pae", "long4", "long5", "ept4", "ept5")]
+    public string Mode { get; set; } = "long4";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _first = new ShadowRig(Mode, 1);
+        _second = new ShadowRig(Mode, 1);
+        _worker = new VcpuWorker(_second.Vcpus[0], ShadowRig.Base);
+        for (int i = 0; i < 16; i++)
+        {
+            Faults();
+        }
+
+        if (!_first.Vm.Audit().Clean || !_second.Vm.Audit().Clean)
+        {
+            throw new InvalidOperationException("The shadow MMU's audit failed after the vCPUs faulted.");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _worker?.Dispose();
+        _worker = null;
+    }
+
+    /// <summary>One operation is one fault in each VM at once (the time of two faults in parallel; the report halves it).</summary>
+    [Benchmark(OperationsPerInvoke = FaultThroughputBenchmarks.FaultsPerVcpu)]
+    public void Faults()
+    {
+        _worker!.Start(FaultThroughputBenchmarks.FaultsPerVcpu);
+        VcpuWorker.Faults(_first.Vcpus[0], ShadowRig.Base, FaultThroughputBenchmarks.FaultsPerVcpu);
+        _worker.Wait();
+    }
+}
+
+/// <summary>
+/// The mmu_lock's cost alone, taken and released with nothing inside: the spin lock of today, and the two sides of
+/// <see cref="MmuRwLock"/> (issue 18), on one thread and on two threads at once (each its own reader).
+/// </summary>
+[MemoryDiagnoser]
+public class MmuLockBenchmarks
+{
+    /// <summary>Holds per thread per invocation.</summary>
+    public const int Ops = 1024;
+
+    private readonly MmuSpinLock _spin = new();
+    private readonly MmuRwLock _rw = new();
+    private int _reader0, _reader1;
+    private LockWorker? _worker;
+
+    /// <summary>Threads taking the lock at once (the machine has 2 cores).</summary>
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _reader0 = _rw.AddReader();
+        _reader1 = _rw.AddReader();
+        if (Threads == 2)
+        {
+            _worker = new LockWorker(this);
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _worker?.Dispose();
+        _worker = null;
+    }
+
+    /// <summary>MmuSpinLock: one word every holder writes.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void SpinLock()
+    {
+        _worker?.Start(LockKind.Spin);
+        SpinHolds(_spin);
+        _worker?.Wait();
+    }
+
+    /// <summary>MmuRwLock's shared side: each thread writes only its own indicator.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void Shared()
+    {
+        _worker?.Start(LockKind.Shared);
+        SharedHolds(_rw, _reader0);
+        _worker?.Wait();
+    }
+
+    /// <summary>MmuRwLock's exclusive side (two readers registered, neither inside: the writer reads both indicators).</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void Exclusive()
+    {
+        _worker?.Start(LockKind.Exclusive);
+        ExclusiveHolds(_rw);
+        _worker?.Wait();
+    }
+
+    private static void SpinHolds(MmuSpinLock mmuLock)
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            using (mmuLock.Enter())
+            {
+            }
+        }
+    }
+
+    private static void SharedHolds(MmuRwLock rw, int reader)
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            using (rw.EnterShared(reader))
+            {
+            }
+        }
+    }
+
+    private static void ExclusiveHolds(MmuRwLock rw)
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            using (rw.Enter())
+            {
+            }
+        }
+    }
+
+    private enum LockKind
+    {
+        Spin,
+        Shared,
+        Exclusive,
+    }
+
+    // The second thread: runs the same batch of holds (as reader 1 on the shared side) when started, spinning between batches.
+    private sealed class LockWorker : IDisposable
+    {
+        private readonly MmuLockBenchmarks _owner;
+        private readonly Thread _thread;
+        private LockKind _kind;
+        private int _requested, _completed;
+        private volatile bool _stop;
+
+        public LockWorker(MmuLockBenchmarks owner)
+        {
+            _owner = owner;
+            _thread = new Thread(Run) { IsBackground = true, Name = "lock worker" };
+            _thread.Start();
+        }
+
+        public void Start(LockKind kind)
+        {
+            _kind = kind;
+            Interlocked.Increment(ref _requested);
+        }
+
+        public void Wait()
+        {
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _completed) != Volatile.Read(ref _requested))
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop = true;
+            _thread.Join();
+        }
+
+        private void Run()
+        {
+            int seen = 0;
+            var spin = default(SpinWait);
+            while (!_stop)
+            {
+                int requested = Volatile.Read(ref _requested);
+                if (requested == seen)
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                    continue;
+                }
+
+                spin.Reset();
+                switch (_kind)
+                {
+                    case LockKind.Spin: SpinHolds(_owner._spin); break;
+                    case LockKind.Shared: SharedHolds(_owner._rw, _owner._reader1); break;
+                    default: ExclusiveHolds(_owner._rw); break;
+                }
+
+                seen = requested;
+                Volatile.Write(ref _completed, requested);
+            }
+        }
+    }
+}
