@@ -347,6 +347,15 @@ namespace ShadowMmu.Analyzers
         /// <summary>True for System.Threading.Monitor.</summary>
         public bool IsMonitor(ITypeSymbol? type) => type != null && Monitor != null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, Monitor);
 
+        /// <summary>The type of a container's elements (an array's, a pointer's, a span's).</summary>
+        public static ITypeSymbol? ElementType(ITypeSymbol? container) => container switch
+        {
+            IArrayTypeSymbol array => array.ElementType,
+            IPointerTypeSymbol pointer => pointer.PointedAtType,
+            INamedTypeSymbol { TypeArguments.Length: 1 } span => span.TypeArguments[0],
+            _ => null,
+        };
+
         /// <summary>Integral types whose values serve as indexes.</summary>
         public static bool IsIntegral(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_UInt32
             or SpecialType.System_UInt64 or SpecialType.System_Int16 or SpecialType.System_UInt16 or SpecialType.System_Byte or SpecialType.System_SByte

@@ -45,6 +45,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             // leaves the function unchecked (MMU0006), instead of a stack overflow, which would end the compiler.
             System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
 
+            if (IsNewElements(operation))
+            {
+                return EvalNewElements(operation, state);
+            }
+
             if (EvalView(operation, state) is AbstractValue view)
             {
                 return view;
