@@ -28,9 +28,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             bool inRegion = state.InRegion;
             var derived = IdSet<ValueId>.Empty;
             AccessPath? receiver = null;
+            AbstractValue receiverValue = AbstractValue.Empty;
+            var argumentValues = new AbstractValue[method.Parameters.Length];
+            var given = new bool[method.Parameters.Length];
             if (instance != null)
             {
-                AbstractValue target = Eval(instance, state);
+                AbstractValue target = receiverValue = Eval(instance, state);
                 receiver = target.Location;
                 if (target.HasIds)
                 {
@@ -54,6 +57,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 if (parameter != null && known.IsRevalidating(parameter, out bool when))
                 {
                     AbstractValue checkedValue = Eval(argument.Value, state);
+                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (checkedValue, true);
                     revalidates = true;
                     unchangedWhen = when;
                     revalidated = revalidated.Union(checkedValue.Ids);
@@ -75,6 +79,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 }
 
                 AbstractValue value = Eval(argument.Value, state);
+                if (parameter != null && parameter.Ordinal < argumentValues.Length)
+                {
+                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (value, true);
+                }
+
                 if (value.HasIds)
                 {
                     if (inRegion)
@@ -145,6 +154,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 }
 
                 return AbstractValue.FromIds(IdSet<ValueId>.Of(read));
+            }
+
+            if (returnsValue && !reads && EvalReturned(method, call, receiverValue, argumentValues, given, state) is AbstractValue returned)
+            {
+                // A function whose body is seen returns values the caller can name, or says it does not follow them.
+                return returned;
             }
 
             if (revalidates && method.ReturnType.SpecialType == SpecialType.System_Boolean)
