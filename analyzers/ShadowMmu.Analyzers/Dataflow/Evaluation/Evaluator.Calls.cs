@@ -72,6 +72,26 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     continue;
                 }
 
+                if (parameter != null && known.IsRecheckingSnapshot(parameter, out bool noInvalidationWhen))
+                {
+                    // The invalidation sequence re-checked: the host frames resolved after this snapshot was taken.
+                    AbstractValue snapshot = Eval(argument.Value, state);
+                    IdSet<ValueId> frames = _tables.Values.HostFramesAfter(snapshot.Ids);
+                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (snapshot, true);
+                    revalidates = true;
+                    unchangedWhen = noInvalidationWhen;
+                    revalidated = revalidated.Union(frames);
+                    if (state.InRegion)
+                    {
+                        foreach (ValueId id in frames.Union(snapshot.Ids))
+                        {
+                            _listener.Revalidation(state.Region, argument.Syntax.SpanStart, id);
+                        }
+                    }
+
+                    continue;
+                }
+
                 if (parameter?.RefKind == RefKind.Out)
                 {
                     (byRef ??= new()).Add((parameter, PathOf(argument.Value, state), parameter.Ordinal));
@@ -143,6 +163,16 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
 
                     _memory.Store(path, AbstractValue.FromIds(ids), null, state, site);
                 }
+            }
+
+            if (returnsValue && known.IsInvalidationSnapshot(method))
+            {
+                return AbstractValue.FromIds(IdSet<ValueId>.Of(TakeSnapshot(method, call, state)));
+            }
+
+            if (returnsValue && known.IsHostFrameResolve(method))
+            {
+                return AbstractValue.FromIds(derived.Add(ResolveHostFrame(call, state)));
             }
 
             if (reads && returnsValue)

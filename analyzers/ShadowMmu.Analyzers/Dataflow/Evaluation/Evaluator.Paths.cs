@@ -85,7 +85,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             }
 
             Outcome? outcome = state.Outcomes.TryGet(path, out OutcomeFact fact) ? fact.Outcome : null;
-            return new AbstractValue(ids, integer, outcome, path);
+            return new AbstractValue(ids, integer, outcome, path, outcome is { IsSwitch: true } ? true : null);
         }
 
         private AccessPath ThisPath(IInstanceReferenceOperation instance) =>

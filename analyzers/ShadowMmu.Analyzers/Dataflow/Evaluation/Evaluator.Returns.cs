@@ -131,6 +131,13 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     return IdSet<ValueId>.Of(fresh);
                 }
 
+                if (returned is IInvocationOperation host && callee.Returned.Count == 1 && depth == 0
+                    && (_tables.Known.IsHostFrameResolve(host.TargetMethod) || _tables.Known.IsInvalidationSnapshot(host.TargetMethod)))
+                {
+                    // A host frame resolved, or a sequence snapshot taken, at this call (MMU0007).
+                    return IdSet<ValueId>.Of(_tables.Known.IsHostFrameResolve(host.TargetMethod) ? ResolveHostFrame(call, state) : TakeSnapshot(host.TargetMethod, call, state));
+                }
+
                 if (ReturnedValue(returned, callee, binding, call, state, depth) is not AbstractValue value)
                 {
                     return null;

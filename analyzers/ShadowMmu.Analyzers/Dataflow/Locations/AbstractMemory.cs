@@ -254,7 +254,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             {
                 _indexes.Assign(_tables.Vars.For(path), value.Int, state, site);
             }
-            else if (type?.SpecialType == SpecialType.System_Boolean && value.Outcome != null && !value.Outcome.IsEmpty)
+            else if (type?.SpecialType == SpecialType.System_Boolean && value.Outcome != null && (!value.Outcome.IsEmpty || value.Outcome.IsSwitch))
             {
                 state.Outcomes = state.Outcomes.Set(new OutcomeFact(path, value.Outcome));
             }
