@@ -23,6 +23,7 @@ namespace ShadowMmu.Analyzers.Tests.Shapes
             "Span<ulong> c = stackalloc ulong[] { walk.Ptes[1], walk.Ptes[2] };",
             "Span<ulong> c = stackalloc[] { walk.Ptes[1], walk.Ptes[2] };",
             "var c = (walk.Level > 0 ? new[] { walk.Ptes[1], walk.Ptes[2] } : new[] { walk.Ptes[1], walk.Ptes[2] });",
+            "ulong[] c = walk.Level > 0 ? [walk.Ptes[1], walk.Ptes[2]] : [walk.Ptes[1], walk.Ptes[2]];",
         };
 
         [Theory]

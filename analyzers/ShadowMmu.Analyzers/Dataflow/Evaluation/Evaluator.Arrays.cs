@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 using ShadowMmu.Analyzers.Dataflow.State;
 using ShadowMmu.Analyzers.Dataflow.Values;
@@ -24,8 +25,8 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
         {
             IArrayCreationOperation { Initializer: not null } => true,
 
-            // The conversion to the target type shares the syntax; the creation is its operand.
-            IConversionOperation => false,
+            // The conversion to the target type, and the graph's captures of the value, share the syntax: not the creation itself.
+            IConversionOperation or IFlowCaptureOperation or IFlowCaptureReferenceOperation => false,
             { Kind: OperationKind.None, Syntax: StackAllocArrayCreationExpressionSyntax { Initializer: not null } or ImplicitStackAllocArrayCreationExpressionSyntax } => true,
 
             // Roslyn 4.8's API has no ICollectionExpressionOperation: the compiler that runs the analyzer makes one, found by its syntax.
