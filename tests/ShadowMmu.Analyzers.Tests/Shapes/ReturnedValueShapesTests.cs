@@ -153,6 +153,27 @@ class C
     }
 }", "'Get()' (= 'ptes[1]')", ChecksOther("ptes[2]"));
 
+        /// <summary>A helper that re-validates what it returns: which path reaches the return is not followed, and it is not blamed.</summary>
+        [Fact]
+        public Task HelperThatRevalidatesWhatItReturns_IsNotFollowed() => NotFollowed(@"
+class C
+{
+    [RequiresMmuLock]
+    static ulong Checked([UnlockedGuestPte] ulong[] ptes, ulong[] gpas)
+    {
+        if (!Guest.Unchanged(gpas[1], ptes[1])) return 0;
+        return ptes[1];
+    }
+
+    void M(Vm vm, [UnlockedGuestPte] ulong[] ptes, ulong[] gpas)
+    {
+        lock (vm.MmuLock)
+        {
+            vm.Link({|#0:Checked(ptes, gpas)|});
+        }
+    }
+}", "'Checked(ptes, gpas)'", string.Format(System.Globalization.CultureInfo.InvariantCulture, ThroughBody, "Checked"));
+
         /// <summary>The runtime's LeafAccess: rights computed from a clean field, a PTE only tested in a condition.</summary>
         [Fact]
         public Task RightsDecidedByATestOfAnEntry_AreNoEntry() => Clean(@"

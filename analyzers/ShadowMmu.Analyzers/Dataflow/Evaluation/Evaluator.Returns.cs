@@ -155,6 +155,8 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
         /// </summary>
         private AbstractValue? ReturnedValue(IOperation operation, Callee callee, Binding binding, IOperation call, FlowState state, int depth)
         {
+            // As in Eval: too deep for the thread's stack is MMU0006, never a stack overflow.
+            System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
             if (operation.ConstantValue.HasValue)
             {
                 return AbstractValue.Empty;
@@ -422,7 +424,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             var captured = new List<ISymbol>();
             var locals = new Dictionary<ILocalSymbol, List<IOperation>?>(SymbolEqualityComparer.Default);
             var declared = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
-            bool reads = false;
+            bool reads = false, revalidates = false;
             int count = 0;
             var pending = new Stack<IOperation>();
             pending.Push(body);
@@ -465,6 +467,10 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     case ILocalReferenceOperation local when nested && !SymbolEqualityComparer.Default.Equals(local.Local.ContainingSymbol, method):
                         captured.Add(local.Local);
                         break;
+                    case IArgumentOperation { Parameter: IParameterSymbol checks } when _tables.Known.IsRevalidating(checks, out _) || _tables.Known.IsRecheckingSnapshot(checks, out _):
+                        // It re-validates what it may return: which path reaches the return is not followed value by value.
+                        revalidates = true;
+                        break;
                     case IFieldReferenceOperation field when _tables.Known.IsUnlocked(field.Field):
                     case IPropertyReferenceOperation property when _tables.Known.IsUnlocked(property.Property):
                     case IParameterReferenceOperation parameter when _tables.Known.IsUnlocked(parameter.Parameter):
@@ -488,7 +494,8 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 }
             }
 
-            return new Callee(method, count <= MaxCalleeOperations ? returned : new List<IOperation>(), reads, nested ? captured : null, locals);
+            bool followed = count <= MaxCalleeOperations && !revalidates;
+            return new Callee(method, followed ? returned : new List<IOperation>(), reads, nested ? captured : null, locals);
         }
 
         /// <summary>Records <paramref name="value"/> assigned to <paramref name="local"/> (unless it is already not followed).</summary>
