@@ -57,7 +57,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 if (parameter != null && known.IsRevalidating(parameter, out bool when))
                 {
                     AbstractValue checkedValue = Eval(argument.Value, state);
-                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (checkedValue, true);
+                    Bind(parameter, checkedValue);
                     revalidates = true;
                     unchangedWhen = when;
                     revalidated = revalidated.Union(checkedValue.Ids);
@@ -77,7 +77,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                     // The invalidation sequence re-checked: the host frames resolved after this snapshot was taken.
                     AbstractValue snapshot = Eval(argument.Value, state);
                     IdSet<ValueId> frames = _tables.Values.HostFramesAfter(snapshot.Ids);
-                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (snapshot, true);
+                    Bind(parameter, snapshot);
                     revalidates = true;
                     unchangedWhen = noInvalidationWhen;
                     revalidated = revalidated.Union(frames);
@@ -99,9 +99,9 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 }
 
                 AbstractValue value = Eval(argument.Value, state);
-                if (parameter != null && parameter.Ordinal < argumentValues.Length)
+                if (parameter != null)
                 {
-                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (value, true);
+                    Bind(parameter, value);
                 }
 
                 if (value.HasIds)
@@ -198,6 +198,15 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             }
 
             return inRegion || derived.IsEmpty ? AbstractValue.Empty : AbstractValue.FromIds(derived);
+
+            // What each parameter was given, for a callee whose body is seen (EvalReturned).
+            void Bind(IParameterSymbol parameter, AbstractValue value)
+            {
+                if (parameter.Ordinal < argumentValues.Length)
+                {
+                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (value, true);
+                }
+            }
         }
     }
 }
