@@ -70,5 +70,16 @@ namespace ShadowMmu.Analyzers
             isEnabledByDefault: true,
             description: "The MMU0001 analysis of a function is bounded by a budget that grows with the function's size, so that no build waits on it. A function whose analysis needs more (an unusual mesh of loops, gotos and unrolled constant loops), or whose expressions nest deeper than the compiler's stack lets the analysis follow, is not checked, and says so here instead of passing silently.",
             helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.NotChecked));
+
+        /// <summary>MMU0007.</summary>
+        public static readonly DiagnosticDescriptor UncheckedHostFrame = new(
+            DiagnosticIds.UncheckedHostFrame,
+            title: "Re-check the invalidation sequence before using a host frame resolved without the mmu_lock",
+            messageFormat: "Host frame {0}, resolved without the mmu_lock, is used under {1} before a re-check in this lock region of an invalidation sequence snapshotted before it was resolved{2}",
+            category: DiagnosticIds.Category,
+            defaultSeverity: DiagnosticSeverity.Error,
+            isEnabledByDefault: true,
+            description: "MMU0001's protocol for host frames (KVM's mmu_invalidate_seq): a host frame resolved from a guest frame without the mmu_lock ([HostFrameResolve]) may have been taken away or moved by the host since. Under the lock it may be installed or used only after a call ([RechecksInvalidationSnapshot]) re-checked a snapshot of the invalidation sequence ([InvalidationSnapshot]) taken before the frame was resolved, and said no invalidation ran since, in the same lock region and on every path to the use. A snapshot taken after the resolution covers nothing.",
+            helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.UncheckedHostFrame));
     }
 }

@@ -21,6 +21,12 @@ namespace ShadowMmu.Analyzers
         /// <summary>A function was not checked for MMU0001: following its values took more work than the analysis allows for its size.</summary>
         public const string NotChecked = "MMU0006";
 
+        /// <summary>
+        /// A host frame resolved without the mmu_lock is used under the lock before a re-check, in that lock region, of an
+        /// invalidation-sequence snapshot taken before the frame was resolved.
+        /// </summary>
+        public const string UncheckedHostFrame = "MMU0007";
+
         /// <summary>The category of every rule.</summary>
         public const string Category = "ShadowMmu.Locking";
 

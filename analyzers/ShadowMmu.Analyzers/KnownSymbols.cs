@@ -18,6 +18,10 @@ namespace ShadowMmu.Analyzers
         internal const string MmuLock = "MmuLockAttribute";
         internal const string RevalidatesGuestPte = "RevalidatesGuestPteAttribute";
         internal const string RequiresMmuLock = "RequiresMmuLockAttribute";
+        internal const string InvalidationSnapshot = "InvalidationSnapshotAttribute";
+        internal const string HostFrameResolve = "HostFrameResolveAttribute";
+        internal const string RechecksInvalidationSnapshot = "RechecksInvalidationSnapshotAttribute";
+        internal const string RecheckSwitch = "RecheckSwitchAttribute";
 
         private readonly ConcurrentDictionary<ISymbol, int> _flags = new(SymbolEqualityComparer.Default);
         private readonly ConcurrentDictionary<ITypeSymbol, bool> _containers = new(SymbolEqualityComparer.Default);
@@ -53,7 +57,7 @@ namespace ShadowMmu.Analyzers
         /// <summary>The symbols of <paramref name="compilation"/>, or null when no ShadowMmu annotation can be seen from it (nothing to check).</summary>
         public static KnownSymbols? TryCreate(Compilation compilation)
         {
-            foreach (string name in new[] { GuestPteRead, UnlockedGuestPte, MmuLock, RevalidatesGuestPte, RequiresMmuLock })
+            foreach (string name in new[] { GuestPteRead, UnlockedGuestPte, MmuLock, RevalidatesGuestPte, RequiresMmuLock, HostFrameResolve })
             {
                 if (!compilation.GetTypesByMetadataName(AnnotationsNamespace + "." + name).IsEmpty)
                 {
@@ -65,6 +69,8 @@ namespace ShadowMmu.Analyzers
         }
 
         private const int Computed = 1, HasGuestPteRead = 2, HasUnlocked = 4, HasMmuLock = 8, HasRevalidates = 16, RevalidatesWhenFalse = 32, HasRequires = 64;
+        private const int RequiresComputed = 128, RequiresResult = 256;
+        private const int HasSnapshot = 512, HasResolve = 1024, HasRecheck = 2048, RechecksWhenFalse = 4096, HasSwitch = 8192;
 
         private int Flags(ISymbol symbol)
         {
@@ -97,15 +103,19 @@ namespace ShadowMmu.Analyzers
                         flags |= HasRequires;
                         break;
                     case RevalidatesGuestPte:
-                        flags |= HasRevalidates;
-                        foreach (var named in attribute.NamedArguments)
-                        {
-                            if (named.Key == "UnchangedWhen" && named.Value.Value is false)
-                            {
-                                flags |= RevalidatesWhenFalse;
-                            }
-                        }
-
+                        flags |= HasRevalidates | (UnchangedWhenFalse(attribute) ? RevalidatesWhenFalse : 0);
+                        break;
+                    case InvalidationSnapshot:
+                        flags |= HasSnapshot;
+                        break;
+                    case HostFrameResolve:
+                        flags |= HasResolve;
+                        break;
+                    case RechecksInvalidationSnapshot:
+                        flags |= HasRecheck | (UnchangedWhenFalse(attribute) ? RechecksWhenFalse : 0);
+                        break;
+                    case RecheckSwitch:
+                        flags |= HasSwitch;
                         break;
                 }
             }
@@ -113,6 +123,36 @@ namespace ShadowMmu.Analyzers
             _flags.TryAdd(symbol, flags);
             return flags;
         }
+
+        private static bool UnchangedWhenFalse(AttributeData attribute)
+        {
+            foreach (var named in attribute.NamedArguments)
+            {
+                if (named.Key == "UnchangedWhen" && named.Value.Value is false)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>The method's result is a snapshot of the host's invalidation sequence ([InvalidationSnapshot]).</summary>
+        public bool IsInvalidationSnapshot(IMethodSymbol method) => (Flags(method.OriginalDefinition) & HasSnapshot) != 0;
+
+        /// <summary>The method's result is a host frame resolved from a guest frame ([HostFrameResolve]).</summary>
+        public bool IsHostFrameResolve(IMethodSymbol method) => (Flags(method.OriginalDefinition) & HasResolve) != 0;
+
+        /// <summary>The parameter takes a snapshot the call re-checks ([RechecksInvalidationSnapshot]); <paramref name="unchangedWhen"/>: the result that means "no invalidation since".</summary>
+        public bool IsRecheckingSnapshot(IParameterSymbol parameter, out bool unchangedWhen)
+        {
+            int flags = Flags(parameter.OriginalDefinition);
+            unchangedWhen = (flags & RechecksWhenFalse) == 0;
+            return (flags & HasRecheck) != 0;
+        }
+
+        /// <summary>A switch that turns a re-check off on purpose ([RecheckSwitch]).</summary>
+        public bool IsRecheckSwitch(ISymbol member) => (Flags(member.OriginalDefinition) & HasSwitch) != 0;
 
         private static bool IsAnnotationsNamespace(INamespaceSymbol? ns)
         {
@@ -191,13 +231,13 @@ namespace ShadowMmu.Analyzers
         public bool RequiresLock(IMethodSymbol method)
         {
             method = method.OriginalDefinition;
-            if (_flags.TryGetValue(method, out int cached) && (cached & 128) != 0)
+            if (_flags.TryGetValue(method, out int cached) && (cached & RequiresComputed) != 0)
             {
-                return (cached & 256) != 0;
+                return (cached & RequiresResult) != 0;
             }
 
             bool result = ComputeRequiresLock(method);
-            int flags = Flags(method) | 128 | (result ? 256 : 0);
+            int flags = Flags(method) | RequiresComputed | (result ? RequiresResult : 0);
             _flags[method] = flags;
             return result;
         }
@@ -346,6 +386,15 @@ namespace ShadowMmu.Analyzers
 
         /// <summary>True for System.Threading.Monitor.</summary>
         public bool IsMonitor(ITypeSymbol? type) => type != null && Monitor != null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, Monitor);
+
+        /// <summary>The type of a container's elements (an array's, a pointer's, a span's).</summary>
+        public static ITypeSymbol? ElementType(ITypeSymbol? container) => container switch
+        {
+            IArrayTypeSymbol array => array.ElementType,
+            IPointerTypeSymbol pointer => pointer.PointedAtType,
+            INamedTypeSymbol { TypeArguments.Length: 1 } span => span.TypeArguments[0],
+            _ => null,
+        };
 
         /// <summary>Integral types whose values serve as indexes.</summary>
         public static bool IsIntegral(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_UInt32

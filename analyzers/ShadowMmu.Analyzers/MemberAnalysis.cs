@@ -219,6 +219,11 @@ namespace ShadowMmu.Analyzers
             }
 
             LockRegion region = fn.Regions[finding.Region];
+            if (finding.Value is Dataflow.Values.HostFrameValue)
+            {
+                return Diagnostic.Create(DiagnosticDescriptors.UncheckedHostFrame, finding.Operand.Syntax.GetLocation(), value, region.LockName, finding.Detail);
+            }
+
             ImmutableDictionary<string, string?> properties = ImmutableDictionary<string, string?>.Empty;
             if (finding.FixValue != null && region.BlockStart >= 0)
             {

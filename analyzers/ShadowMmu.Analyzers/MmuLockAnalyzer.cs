@@ -40,7 +40,8 @@ namespace ShadowMmu.Analyzers
             DiagnosticDescriptors.LockNotReleased,
             DiagnosticDescriptors.MonitorOnScopedLock,
             DiagnosticDescriptors.ValueNotFollowed,
-            DiagnosticDescriptors.NotChecked);
+            DiagnosticDescriptors.NotChecked,
+            DiagnosticDescriptors.UncheckedHostFrame);
 
         /// <inheritdoc/>
         public override void Initialize(AnalysisContext context)

@@ -33,6 +33,20 @@ namespace Model
         [RequiresMmuLock] public void SetLeaf(ulong pte, uint access) { }
         [RequiresMmuLock] public void Zap() { }
         public MmuScope Enter() => new MmuScope(this);
+
+        // The host-invalidation protocol (KVM's mmu_invalidate_seq): snapshot, resolve, re-check under the lock, install.
+        public HostFrames Host { get; } = new HostFrames();
+        [RecheckSwitch] public bool SequenceCheck { get; set; } = true;
+        [InvalidationSnapshot] public long SnapshotSeq() => 0;
+        [RequiresMmuLock] public bool RetryGfn([RechecksInvalidationSnapshot(UnchangedWhen = false)] long seq, ulong gfn) => false;
+        [RequiresMmuLock] public bool NoInvalidationSince([RechecksInvalidationSnapshot] long seq) => true;
+        [RequiresMmuLock] public void Install(ulong gfn, ulong pfn) { }
+    }
+
+    public sealed class HostFrames
+    {
+        [HostFrameResolve] public ulong Resolve(ulong gfn) => gfn;
+        public bool TryResolveAtomic(ulong gfn, out ulong pfn) { pfn = gfn; return true; }
     }
 
     [MmuLock]

@@ -43,6 +43,13 @@ namespace ShadowMmu.Analyzers.Dataflow
 
         public ValueTable Values { get; } = new();
 
+        /// <summary>
+        /// Where the state keeps the invalidation-sequence snapshots taken so far (on some path): a location of its own,
+        /// named after the first [InvalidationSnapshot] method seen, that no code writes. Set by the solving pass, which
+        /// sees every reachable snapshot before the reporting pass runs.
+        /// </summary>
+        public AccessPath? SnapshotsTaken { get; set; }
+
         /// <summary>The path of a local, a parameter or a static member.</summary>
         public AccessPath RootPath(ISymbol symbol)
         {

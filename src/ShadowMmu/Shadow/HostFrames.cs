@@ -79,6 +79,7 @@ public sealed class HostFrames
     /// KVM's <c>__gfn_to_pfn_memslot</c> from the fault path (may sleep): the host frame of <paramref name="gfn"/>,
     /// faulting a reclaimed frame back in. <see cref="None"/> for a frame outside guest memory.
     /// </summary>
+    [ShadowMmu.Annotations.HostFrameResolve]
     public ulong Resolve(ulong gfn)
     {
         ulong pfn = PfnOf(gfn);

@@ -25,8 +25,10 @@ public sealed partial class Vm
 
     /// <summary>
     /// Whether the fault path re-checks <c>mmu_invalidate_seq</c> under the lock before it installs anything (KVM's
-    /// <c>is_page_fault_stale</c>). Default true; false reproduces the race the check exists for.
+    /// <c>is_page_fault_stale</c>). Default true; false reproduces the race the check exists for (the lint takes it as
+    /// on: a re-check it guards counts, MMU0007).
     /// </summary>
+    [ShadowMmu.Annotations.RecheckSwitch]
     public bool SequenceCheck { get; set; } = true;
 
     /// <summary>KVM's <c>mmu_invalidate_seq</c>: bumped at the end of every invalidation.</summary>
@@ -40,6 +42,7 @@ public sealed partial class Vm
     /// <c>fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb();</c> in <c>kvm_faultin_pfn</c>): the read may not move
     /// after the resolution's reads.
     /// </summary>
+    [ShadowMmu.Annotations.InvalidationSnapshot]
     public long SnapshotMmuInvalidateSeq()
     {
         long seq = Volatile.Read(ref _mmuInvalidateSeq);
@@ -53,7 +56,7 @@ public sealed partial class Vm
     /// the fault resolved may then be stale, and the fault must retry.
     /// </summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
-    public bool MmuInvalidateRetryGfn(long mmuSeq, ulong gfn)
+    public bool MmuInvalidateRetryGfn([ShadowMmu.Annotations.RechecksInvalidationSnapshot(UnchangedWhen = false)] long mmuSeq, ulong gfn)
     {
         if (_mmuInvalidateInProgress != 0 && gfn >= _mmuInvalidateRangeStart && gfn < _mmuInvalidateRangeEnd)
         {

@@ -28,9 +28,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             bool inRegion = state.InRegion;
             var derived = IdSet<ValueId>.Empty;
             AccessPath? receiver = null;
+            AbstractValue receiverValue = AbstractValue.Empty;
+            var argumentValues = new AbstractValue[method.Parameters.Length];
+            var given = new bool[method.Parameters.Length];
             if (instance != null)
             {
-                AbstractValue target = Eval(instance, state);
+                AbstractValue target = receiverValue = Eval(instance, state);
                 receiver = target.Location;
                 if (target.HasIds)
                 {
@@ -54,12 +57,33 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 if (parameter != null && known.IsRevalidating(parameter, out bool when))
                 {
                     AbstractValue checkedValue = Eval(argument.Value, state);
+                    Bind(parameter, checkedValue);
                     revalidates = true;
                     unchangedWhen = when;
                     revalidated = revalidated.Union(checkedValue.Ids);
                     if (state.InRegion)
                     {
                         foreach (ValueId id in checkedValue.Ids)
+                        {
+                            _listener.Revalidation(state.Region, argument.Syntax.SpanStart, id);
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (parameter != null && known.IsRecheckingSnapshot(parameter, out bool noInvalidationWhen))
+                {
+                    // The invalidation sequence re-checked: the host frames resolved after this snapshot was taken.
+                    AbstractValue snapshot = Eval(argument.Value, state);
+                    IdSet<ValueId> frames = _tables.Values.HostFramesAfter(snapshot.Ids);
+                    Bind(parameter, snapshot);
+                    revalidates = true;
+                    unchangedWhen = noInvalidationWhen;
+                    revalidated = revalidated.Union(frames);
+                    if (state.InRegion)
+                    {
+                        foreach (ValueId id in frames.Union(snapshot.Ids))
                         {
                             _listener.Revalidation(state.Region, argument.Syntax.SpanStart, id);
                         }
@@ -75,6 +99,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 }
 
                 AbstractValue value = Eval(argument.Value, state);
+                if (parameter != null)
+                {
+                    Bind(parameter, value);
+                }
+
                 if (value.HasIds)
                 {
                     if (inRegion)
@@ -136,6 +165,16 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 }
             }
 
+            if (returnsValue && known.IsInvalidationSnapshot(method))
+            {
+                return AbstractValue.FromIds(IdSet<ValueId>.Of(TakeSnapshot(method, call, state)));
+            }
+
+            if (returnsValue && known.IsHostFrameResolve(method))
+            {
+                return AbstractValue.FromIds(derived.Add(ResolveHostFrame(call, state)));
+            }
+
             if (reads && returnsValue)
             {
                 ValueId read = _tables.Values.Read(call.Syntax, -1);
@@ -147,12 +186,27 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 return AbstractValue.FromIds(IdSet<ValueId>.Of(read));
             }
 
+            if (returnsValue && !reads && EvalReturned(method, call, receiverValue, argumentValues, given, state) is AbstractValue returned)
+            {
+                // A function whose body is seen returns values the caller can name, or says it does not follow them.
+                return returned;
+            }
+
             if (revalidates && method.ReturnType.SpecialType == SpecialType.System_Boolean)
             {
                 return new AbstractValue(IdSet<ValueId>.Empty, null, unchangedWhen ? new Outcome(revalidated, IdSet<ValueId>.Empty) : new Outcome(IdSet<ValueId>.Empty, revalidated), null);
             }
 
             return inRegion || derived.IsEmpty ? AbstractValue.Empty : AbstractValue.FromIds(derived);
+
+            // What each parameter was given, for a callee whose body is seen (EvalReturned).
+            void Bind(IParameterSymbol parameter, AbstractValue value)
+            {
+                if (parameter.Ordinal < argumentValues.Length)
+                {
+                    (argumentValues[parameter.Ordinal], given[parameter.Ordinal]) = (value, true);
+                }
+            }
         }
     }
 }

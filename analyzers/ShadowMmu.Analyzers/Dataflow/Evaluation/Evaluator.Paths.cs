@@ -85,7 +85,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             }
 
             Outcome? outcome = state.Outcomes.TryGet(path, out OutcomeFact fact) ? fact.Outcome : null;
-            return new AbstractValue(ids, integer, outcome, path);
+            return new AbstractValue(ids, integer, outcome, path, outcome is { IsSwitch: true } ? true : null);
         }
 
         private AccessPath ThisPath(IInstanceReferenceOperation instance) =>
@@ -188,7 +188,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
         private AccessPath EnumeratedElement(AbstractValue enumerator, IPropertyReferenceOperation current, FlowState state)
         {
             IndexExpr index = IndexExpr.Plus(UnknownIndex(current, "?", state), enumerator.ElementOffset ?? IndexExpr.Const(0)) ?? UnknownIndex(current, "?", state);
-            ITypeSymbol? elementType = ElementType(enumerator.Location!.Type);
+            ITypeSymbol? elementType = KnownSymbols.ElementType(enumerator.Location!.Type);
             return _tables.Paths.Append(enumerator.Location, Step.ForIndex(index, elementType));
         }
 
@@ -223,15 +223,6 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             IndexExpr at = view.IsView ? view.ElementOffset!.Value : IndexExpr.Const(0);
             return container == null ? null : _tables.Paths.Append(container, Step.ForIndex(at, pointerType.PointedAtType));
         }
-
-        /// <summary>The type of a container's elements.</summary>
-        private static ITypeSymbol? ElementType(ITypeSymbol? container) => container switch
-        {
-            IArrayTypeSymbol array => array.ElementType,
-            IPointerTypeSymbol pointer => pointer.PointedAtType,
-            INamedTypeSymbol { TypeArguments.Length: 1 } span => span.TypeArguments[0],
-            _ => null,
-        };
 
         private static bool IsRange(IOperation index) => index.Type?.Name == "Range" && index.Type.ContainingNamespace?.Name == "System";
     }

@@ -117,7 +117,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 }
 
                 AbstractValue item = view is (AccessPath elements, _) && index is IndexExpr at
-                    ? ReadPath(_tables.Paths.Append(elements, Step.ForIndex(at, ElementType(elements.Type))), state)
+                    ? ReadPath(_tables.Paths.Append(elements, Step.ForIndex(at, KnownSymbols.ElementType(elements.Type))), state)
                     : AbstractValue.FromIds(value.Ids);
                 Match(element, item, operand, state);
             }

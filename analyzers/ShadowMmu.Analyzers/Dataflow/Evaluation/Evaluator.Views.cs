@@ -182,7 +182,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 return AbstractValue.Empty;
             }
 
-            return ReadPath(_tables.Paths.Append(container, Step.ForIndex(index, ElementType(container.Type))), state);
+            return ReadPath(_tables.Paths.Append(container, Step.ForIndex(index, KnownSymbols.ElementType(container.Type))), state);
         }
 
         /// <summary>

@@ -45,6 +45,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             // leaves the function unchecked (MMU0006), instead of a stack overflow, which would end the compiler.
             System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
 
+            if (IsNewElements(operation))
+            {
+                return EvalNewElements(operation, state);
+            }
+
             if (EvalView(operation, state) is AbstractValue view)
             {
                 return view;
@@ -69,6 +74,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
                 case IInlineArrayAccessOperation:
                 case IImplicitIndexerReferenceOperation:
                 case { Kind: OperationKind.None, Type: not null } when PointerElementSyntax(operation):
+                    if (IsRecheckSwitch(operation))
+                    {
+                        return new AbstractValue(IdSet<ValueId>.Empty, null, Outcome.Switch, null, true);
+                    }
+
                     AccessPath? path = PathOf(operation, state);
                     return path != null ? ReadPath(path, state) : EvalNonPathAccess(operation, state);
 
@@ -155,8 +165,9 @@ namespace ShadowMmu.Analyzers.Dataflow.Evaluation
             ValueId? unfollowed = null;
             foreach (ValueId id in value.Ids)
             {
-                if (state.Validated.Contains(id))
+                if (state.Validated.Contains(id) || id is SnapshotValue)
                 {
+                    // A sequence snapshot is no value to trust: it only says which host frames a re-check covers.
                     continue;
                 }
 

@@ -191,6 +191,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
                 return;
             }
 
+            if (value.Elements != null && container && type is not IPointerTypeSymbol)
+            {
+                StoreElements(path, value.Elements, state, site);
+                return;
+            }
+
             bool structValue = (IsStructValue(type) || container) && !value.HasIds;
             if (structValue)
             {
@@ -248,7 +254,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             {
                 _indexes.Assign(_tables.Vars.For(path), value.Int, state, site);
             }
-            else if (type?.SpecialType == SpecialType.System_Boolean && value.Outcome != null && !value.Outcome.IsEmpty)
+            else if (type?.SpecialType == SpecialType.System_Boolean && value.Outcome != null && (!value.Outcome.IsEmpty || value.Outcome.IsSwitch))
             {
                 state.Outcomes = state.Outcomes.Set(new OutcomeFact(path, value.Outcome));
             }
@@ -272,6 +278,19 @@ namespace ShadowMmu.Analyzers.Dataflow.Locations
             {
                 var step = Step.ForMember(member.Member, KnownSymbols.TypeOf(member.Member), _tables.Known.IsUnlocked(member.Member), path.Type?.IsValueType == true);
                 Store(_tables.Paths.Append(path, step), member.Value, null, state, site);
+            }
+        }
+
+        /// <summary>A new array or span made from its elements: fresh (clean) but for each element's value at its constant index.</summary>
+        private void StoreElements(AccessPath path, ElementValues elements, FlowState state, TextSpan site)
+        {
+            _indexes.KillUnder(path, state, site);
+            RemoveUnder(path, state);
+            state.Contents = state.Contents.Set(new StructContent(path, IdSet<Origin>.Of(_tables.Values.Clean)));
+            ITypeSymbol? elementType = KnownSymbols.ElementType(path.Type);
+            for (int i = 0; i < elements.Values.Length; i++)
+            {
+                Store(_tables.Paths.Append(path, Step.ForIndex(IndexExpr.Const(i), elementType)), elements.Values[i], null, state, site);
             }
         }
 

@@ -15,7 +15,12 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
             AccessPath? container = path != null && path.Length > 0 && path.Last.IsIndex ? path.Parent : null;
             if (log.Revalidates(state.Region, value))
             {
-                return "; it is re-validated only on some paths, or after this use";
+                return value is HostFrameValue ? "; it is re-checked only on some paths, or after this use" : "; it is re-validated only on some paths, or after this use";
+            }
+
+            if (value is HostFrameValue frame)
+            {
+                return HostFrameDetail(frame, state, log);
             }
 
             if (path != null)
@@ -63,6 +68,20 @@ namespace ShadowMmu.Analyzers.Dataflow.Reporting
             }
 
             return nearest != null ? "; the re-validation nearby checks '" + nearest.Display + "', a different entry" : string.Empty;
+        }
+
+        /// <summary>A re-check in this region of a snapshot the frame is not covered by: taken after it was resolved.</summary>
+        private static string HostFrameDetail(HostFrameValue frame, FlowState state, RevalidationLog log)
+        {
+            foreach ((int _, ValueId rechecked) in log.In(state.Region))
+            {
+                if (rechecked is SnapshotValue snapshot && !frame.After.Contains(snapshot))
+                {
+                    return "; the sequence re-checked here ('" + snapshot.Display + "') was snapshotted after the frame was resolved, so an invalidation between the two goes unseen";
+                }
+            }
+
+            return string.Empty;
         }
 
         private static bool Prefer(ValueId candidate, ValueId current, AccessPath path)

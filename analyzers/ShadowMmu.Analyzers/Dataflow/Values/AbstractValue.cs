@@ -17,11 +17,11 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
     internal readonly struct AbstractValue : IEquatable<AbstractValue>
     {
         public AbstractValue(IdSet<ValueId> ids, IndexExpr? integer, Outcome? outcome, AccessPath? location, bool? boolean = null)
-            : this(ids, integer, outcome, location, boolean, null, false, default)
+            : this(ids, integer, outcome, location, boolean, null, false, default, null)
         {
         }
 
-        private AbstractValue(IdSet<ValueId> ids, IndexExpr? integer, Outcome? outcome, AccessPath? location, bool? boolean, IndexExpr? offset, bool enumerates, ImmutableArray<MemberValue> members)
+        private AbstractValue(IdSet<ValueId> ids, IndexExpr? integer, Outcome? outcome, AccessPath? location, bool? boolean, IndexExpr? offset, bool enumerates, ImmutableArray<MemberValue> members, ElementValues? elements)
         {
             Ids = ids;
             Int = integer;
@@ -31,6 +31,7 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
             ElementOffset = offset;
             Enumerates = enumerates;
             Members = members;
+            Elements = elements;
         }
 
         public static AbstractValue Empty => default;
@@ -59,6 +60,9 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         /// <summary>For a struct made member by member: each member's value (default when not one).</summary>
         public ImmutableArray<MemberValue> Members { get; }
 
+        /// <summary>For a new array or span made from its elements (<c>{ a, b }</c>, <c>[a, b]</c>): each element's value, in order (null when not one).</summary>
+        public ElementValues? Elements { get; }
+
         public bool HasIds => !Ids.IsEmpty;
 
         public bool IsView => ElementOffset != null;
@@ -68,10 +72,10 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         public static AbstractValue FromInt(IndexExpr? value) => new(IdSet<ValueId>.Empty, value, null, null);
 
         /// <summary>The elements of <paramref name="container"/> from <paramref name="offset"/> on.</summary>
-        public static AbstractValue View(AccessPath container, IndexExpr offset, IdSet<ValueId> ids) => new(ids, null, null, container, null, offset, false, default);
+        public static AbstractValue View(AccessPath container, IndexExpr offset, IdSet<ValueId> ids) => new(ids, null, null, container, null, offset, false, default, null);
 
         /// <summary>An enumerator over the elements of <paramref name="container"/> from <paramref name="offset"/> on.</summary>
-        public static AbstractValue Enumerator(AccessPath container, IndexExpr offset) => new(IdSet<ValueId>.Empty, null, null, container, null, offset, true, default);
+        public static AbstractValue Enumerator(AccessPath container, IndexExpr offset) => new(IdSet<ValueId>.Empty, null, null, container, null, offset, true, default, null);
 
         /// <summary>A struct made member by member: it derives from all its members' values, and each member keeps its own.</summary>
         public static AbstractValue Composite(ImmutableArray<MemberValue> members)
@@ -82,7 +86,19 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
                 ids = ids.Union(member.Value.Ids);
             }
 
-            return new AbstractValue(ids, null, null, null, null, null, false, members);
+            return new AbstractValue(ids, null, null, null, null, null, false, members, null);
+        }
+
+        /// <summary>A new array or span made from <paramref name="elements"/>: it derives from all their values, and each element keeps its own.</summary>
+        public static AbstractValue NewElements(ImmutableArray<AbstractValue> elements)
+        {
+            var ids = IdSet<ValueId>.Empty;
+            foreach (AbstractValue element in elements)
+            {
+                ids = ids.Union(element.Ids);
+            }
+
+            return new AbstractValue(ids, null, null, null, null, null, false, default, new ElementValues(elements));
         }
 
         /// <summary>The value of <paramref name="member"/> when this is a struct made member by member.</summary>
@@ -139,10 +155,22 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
                 members = builder.MoveToImmutable();
             }
 
-            return new AbstractValue(ids(Ids), integer, outcome, ElementOffset != null && !view ? null : location, null, view ? offset : null, view && Enumerates, members);
+            ElementValues? elements = null;
+            if (Elements != null)
+            {
+                var builder = ImmutableArray.CreateBuilder<AbstractValue>(Elements.Values.Length);
+                foreach (AbstractValue element in Elements.Values)
+                {
+                    builder.Add(element.Rewrite(ids, index, path));
+                }
+
+                elements = new ElementValues(builder.MoveToImmutable());
+            }
+
+            return new AbstractValue(ids(Ids), integer, outcome, ElementOffset != null && !view ? null : location, null, view ? offset : null, view && Enumerates, members, elements);
         }
 
-        public AbstractValue WithoutLocation() => Location == null ? this : new AbstractValue(Ids, Int, Outcome, null, Bool, null, false, Members);
+        public AbstractValue WithoutLocation() => Location == null ? this : new AbstractValue(Ids, Int, Outcome, null, Bool, null, false, Members, Elements);
 
         /// <summary>The value on either of two paths: the values of both, what both know.</summary>
         public static AbstractValue Join(AbstractValue a, AbstractValue b)
@@ -156,7 +184,8 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
                 null,
                 sameView ? a.ElementOffset : null,
                 sameView && a.Enumerates,
-                JoinMembers(a.Members, b.Members));
+                JoinMembers(a.Members, b.Members),
+                ElementValues.Join(a.Elements, b.Elements));
         }
 
         public bool Equals(AbstractValue other) =>
@@ -167,7 +196,8 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
             && Bool == other.Bool
             && Nullable.Equals(ElementOffset, other.ElementOffset)
             && Enumerates == other.Enumerates
-            && SameMembers(Members, other.Members);
+            && SameMembers(Members, other.Members)
+            && ElementValues.Same(Elements, other.Elements);
 
         public override bool Equals(object? obj) => obj is AbstractValue other && Equals(other);
 
@@ -231,5 +261,53 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         public ISymbol Member { get; }
 
         public AbstractValue Value { get; }
+    }
+
+    /// <summary>The values of a new array's elements, in order (a class, as <see cref="MemberValue"/>).</summary>
+    internal sealed class ElementValues
+    {
+        public ElementValues(ImmutableArray<AbstractValue> values) => Values = values;
+
+        public ImmutableArray<AbstractValue> Values { get; }
+
+        /// <summary>Element by element when both are arrays of one length, else none.</summary>
+        public static ElementValues? Join(ElementValues? a, ElementValues? b)
+        {
+            if (a == null || b == null || a.Values.Length != b.Values.Length)
+            {
+                return null;
+            }
+
+            var builder = ImmutableArray.CreateBuilder<AbstractValue>(a.Values.Length);
+            for (int i = 0; i < a.Values.Length; i++)
+            {
+                builder.Add(AbstractValue.Join(a.Values[i], b.Values[i]));
+            }
+
+            return new ElementValues(builder.MoveToImmutable());
+        }
+
+        public static bool Same(ElementValues? a, ElementValues? b)
+        {
+            if (a == null || b == null)
+            {
+                return a == b;
+            }
+
+            if (a.Values.Length != b.Values.Length)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < a.Values.Length; i++)
+            {
+                if (!a.Values[i].Equals(b.Values[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
     }
 }

@@ -12,6 +12,17 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
             WhenFalse = whenFalse;
         }
 
+        private Outcome()
+        {
+            IsSwitch = true;
+        }
+
+        /// <summary>The value of a [RecheckSwitch]: taken as on (true), so that the re-check it guards counts.</summary>
+        public static Outcome Switch { get; } = new();
+
+        /// <summary>This is <see cref="Switch"/>'s value (re-validates nothing itself).</summary>
+        public bool IsSwitch { get; }
+
         public IdSet<ValueId> WhenTrue { get; }
 
         public IdSet<ValueId> WhenFalse { get; }
@@ -20,9 +31,9 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
 
         public Outcome Negate() => new(WhenFalse, WhenTrue);
 
-        public Outcome Intersect(Outcome other) => new(WhenTrue.Intersect(other.WhenTrue), WhenFalse.Intersect(other.WhenFalse));
+        public Outcome Intersect(Outcome other) => IsSwitch && other.IsSwitch ? Switch : new(WhenTrue.Intersect(other.WhenTrue), WhenFalse.Intersect(other.WhenFalse));
 
-        public bool Equals(Outcome? other) => other != null && WhenTrue.SetEquals(other.WhenTrue) && WhenFalse.SetEquals(other.WhenFalse);
+        public bool Equals(Outcome? other) => other != null && IsSwitch == other.IsSwitch && WhenTrue.SetEquals(other.WhenTrue) && WhenFalse.SetEquals(other.WhenFalse);
 
         public override bool Equals(object? obj) => Equals(obj as Outcome);
 

@@ -51,9 +51,10 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
     /// lock region. Interned by <see cref="ValueTable"/> (one object per value; <see cref="Id"/> keys the state's sets).
     /// </summary>
     /// <remarks>
-    /// Every value today follows one protocol, KVM's guest-PTE re-check (read without the mmu_lock, re-read under it). A
-    /// second protocol (a host frame resolved outside the lock and validated by re-checking an invalidation sequence
-    /// number under it) would add its own kinds here; the state's sets hold values of any kind.
+    /// Two protocols share these ids: KVM's guest-PTE re-check (read without the mmu_lock, re-read under it; MMU0001) and
+    /// its host-invalidation re-check (a host frame resolved outside the lock, trusted under it once the invalidation
+    /// sequence snapshotted before the resolution is re-checked: <see cref="HostFrameValue"/>, MMU0007). The state's sets
+    /// hold values of any kind.
     /// </remarks>
     internal abstract class ValueId : IInterned
     {
@@ -152,5 +153,36 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         }
 
         public AccessPath Location { get; }
+    }
+
+    /// <summary>A snapshot of the host's invalidation sequence, taken by an [InvalidationSnapshot] call at <see cref="Site"/>.</summary>
+    internal sealed class SnapshotValue : ValueId
+    {
+        public SnapshotValue(TextSpan site, string display)
+            : base(display)
+        {
+            Site = site;
+        }
+
+        public TextSpan Site { get; }
+    }
+
+    /// <summary>
+    /// A host frame resolved without the lock by a [HostFrameResolve] call at <see cref="Site"/>, after the snapshots in
+    /// <see cref="After"/> were taken (on some path): a re-check of one of those covers it; of a later one, not.
+    /// </summary>
+    internal sealed class HostFrameValue : ValueId
+    {
+        public HostFrameValue(TextSpan site, IdSet<ValueId> after, string display)
+            : base(display)
+        {
+            Site = site;
+            After = after;
+        }
+
+        public TextSpan Site { get; }
+
+        /// <summary>The snapshots taken before the frame was resolved.</summary>
+        public IdSet<ValueId> After { get; }
     }
 }

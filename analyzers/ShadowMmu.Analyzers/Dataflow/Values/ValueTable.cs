@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Microsoft.CodeAnalysis.Text;
 using ShadowMmu.Analyzers.Dataflow.Locations;
+using ShadowMmu.Analyzers.Dataflow.State;
 
 namespace ShadowMmu.Analyzers.Dataflow.Values
 {
@@ -14,6 +15,8 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
         private readonly Dictionary<(TextSpan Site, string Reason), UnfollowedValue> _unfollowed = new();
         private readonly Dictionary<(int Target, Epoch Epoch, IndexVariables.IndexExpr? Shift), Origin> _origins = new();
         private readonly Dictionary<int, Origin> _unfollowedOrigins = new();
+        private readonly Dictionary<TextSpan, SnapshotValue> _snapshots = new();
+        private readonly List<HostFrameValue> _hostFrames = new();
         private int _nextValue;
         private int _nextOrigin = 1;
 
@@ -62,6 +65,48 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
             }
 
             return value;
+        }
+
+        /// <summary>The snapshot an [InvalidationSnapshot] call at <paramref name="call"/> took.</summary>
+        public SnapshotValue Snapshot(Microsoft.CodeAnalysis.SyntaxNode call)
+        {
+            if (!_snapshots.TryGetValue(call.Span, out SnapshotValue? value))
+            {
+                _snapshots[call.Span] = value = Add(new SnapshotValue(call.Span, AnalysisTables.Text(call)));
+            }
+
+            return value;
+        }
+
+        /// <summary>The frame a [HostFrameResolve] call at <paramref name="call"/> resolved after the snapshots <paramref name="after"/>.</summary>
+        public HostFrameValue HostFrame(Microsoft.CodeAnalysis.SyntaxNode call, IdSet<ValueId> after)
+        {
+            foreach (HostFrameValue known in _hostFrames)
+            {
+                if (known.Site == call.Span && known.After.SetEquals(after))
+                {
+                    return known;
+                }
+            }
+
+            HostFrameValue value = Add(new HostFrameValue(call.Span, after, AnalysisTables.Text(call)));
+            _hostFrames.Add(value);
+            return value;
+        }
+
+        /// <summary>The host frames resolved, so far, after one of <paramref name="snapshots"/> was taken.</summary>
+        public IdSet<ValueId> HostFramesAfter(IdSet<ValueId> snapshots)
+        {
+            var result = IdSet<ValueId>.Empty;
+            foreach (HostFrameValue frame in _hostFrames)
+            {
+                if (!frame.After.Intersect(snapshots).IsEmpty)
+                {
+                    result = result.Add(frame);
+                }
+            }
+
+            return result;
         }
 
         /// <summary>The value that went through code the analysis does not follow at <paramref name="site"/>.</summary>
