@@ -196,5 +196,57 @@ class C
         }
     }
 }", Resolved, "; the sequence re-checked here ('vm.SnapshotSeq()') was snapshotted after the frame was resolved, so an invalidation between the two goes unseen");
+
+        [Fact]
+        public Task SnapshotTakenBeforeTheResolutionOnOnePathOnly_DoesNotCoverTheFrame() => Reported(@"
+class C
+{
+    void Fault(Vm vm, ulong gfn, bool early)
+    {
+        long seq = 0;
+        if (early) seq = vm.SnapshotSeq();
+        ulong pfn = vm.Host.Resolve(gfn);
+        if (!early) seq = vm.SnapshotSeq();
+        lock (vm.MmuLock)
+        {
+            if (vm.RetryGfn(seq, gfn)) return;
+            vm.Install(gfn, {|#0:pfn|});
+        }
+    }
+}", Resolved, "; the sequence re-checked here ('vm.SnapshotSeq()') was snapshotted after the frame was resolved, so an invalidation between the two goes unseen");
+
+        [Fact]
+        public Task ReCheckOfASnapshotRetakenAfterTheResolutionOnOnePath_DoesNotCoverTheFrame() => Reported(@"
+class C
+{
+    void Fault(Vm vm, ulong gfn, bool again)
+    {
+        long seq = vm.SnapshotSeq();
+        ulong pfn = vm.Host.Resolve(gfn);
+        if (again) seq = vm.SnapshotSeq();
+        lock (vm.MmuLock)
+        {
+            if (vm.RetryGfn(seq, gfn)) return;
+            vm.Install(gfn, {|#0:pfn|});
+        }
+    }
+}", Resolved, "; the sequence re-checked here ('vm.SnapshotSeq()') was snapshotted after the frame was resolved, so an invalidation between the two goes unseen");
+
+        [Fact]
+        public Task SnapshotOnBothPathsBeforeTheResolution_CoversTheFrame() => Clean(@"
+class C
+{
+    void Fault(Vm vm, ulong gfn, bool early)
+    {
+        long seq;
+        if (early) { seq = vm.SnapshotSeq(); } else { seq = vm.SnapshotSeq(); }
+        ulong pfn = vm.Host.Resolve(gfn);
+        lock (vm.MmuLock)
+        {
+            if (vm.RetryGfn(seq, gfn)) return;
+            vm.Install(gfn, pfn);
+        }
+    }
+}");
     }
 }

@@ -94,13 +94,27 @@ namespace ShadowMmu.Analyzers.Dataflow.Values
             return value;
         }
 
-        /// <summary>The host frames resolved, so far, after one of <paramref name="snapshots"/> was taken.</summary>
+        /// <summary>
+        /// The host frames resolved, so far, after every snapshot <paramref name="snapshots"/> may hold was taken: a value
+        /// that may be a snapshot taken after the frame (on some path) covers nothing.
+        /// </summary>
         public IdSet<ValueId> HostFramesAfter(IdSet<ValueId> snapshots)
         {
+            var taken = IdSet<ValueId>.Empty;
+            foreach (ValueId id in snapshots)
+            {
+                taken = id is SnapshotValue ? taken.Add(id) : taken;
+            }
+
             var result = IdSet<ValueId>.Empty;
+            if (taken.IsEmpty)
+            {
+                return result;
+            }
+
             foreach (HostFrameValue frame in _hostFrames)
             {
-                if (!frame.After.Intersect(snapshots).IsEmpty)
+                if (frame.After.Intersect(taken).SetEquals(taken))
                 {
                     result = result.Add(frame);
                 }
