@@ -130,7 +130,7 @@ internal static class Cli
             Console.WriteLine($"Quick run: {results.Count} benchmarks in {clock2.Elapsed.TotalSeconds:0} s; report and chart in {dir2}.");
             var byDesign = typeof(Cli).Assembly.GetTypes()
                 .Where(t => t.IsDefined(typeof(AllocatesByDesignAttribute), inherit: false)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-            string? allocating = results.Allocating(minBytesPerOp: 8, except: byDesign);
+            string? allocating = ResultSet.Describe(ThreadAllocationCheck.Confirm(results.AllocatingResults(minBytesPerOp: 8, except: byDesign), minBytesPerOp: 8));
             if (allocating != null)
             {
                 Console.WriteLine($"Allocating: {allocating}");

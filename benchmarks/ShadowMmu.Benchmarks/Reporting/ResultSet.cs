@@ -118,14 +118,20 @@ internal sealed class ResultSet
     /// <summary>
     /// The benchmarks that allocated at least <paramref name="minBytesPerOp"/> bytes per operation, or null when none did.
     /// An object costs at least 24 bytes; in-process runs also see a few KB that BenchmarkDotNet's host allocates on another
-    /// thread during a whole measurement (up to 1 B/op here), which the quick run's check must not mistake for the walk's.
+    /// thread during a whole measurement (up to 12 B/op in a benchmark of long invocations), which the quick run's check
+    /// must not mistake for the benchmark's: it runs each case named here again on one thread (ThreadAllocationCheck).
     /// Classes named in <paramref name="except"/> (as the JSON names them) are left out.
     /// </summary>
-    public string? Allocating(double minBytesPerOp = double.Epsilon, IReadOnlySet<string>? except = null)
-    {
-        var bad = _results.Where(r => r.BytesAllocated >= minBytesPerOp && except?.Contains(r.Type) != true).Select(r => $"{r.Type}.{r.Method}({Format(r.Parameters)}) {r.BytesAllocated} B").ToList();
-        return bad.Count == 0 ? null : string.Join("; ", bad);
-    }
+    public string? Allocating(double minBytesPerOp = double.Epsilon, IReadOnlySet<string>? except = null) =>
+        Describe(AllocatingResults(minBytesPerOp, except));
+
+    /// <summary>The results <see cref="Allocating"/> names.</summary>
+    public IReadOnlyList<BenchmarkResult> AllocatingResults(double minBytesPerOp = double.Epsilon, IReadOnlySet<string>? except = null) =>
+        _results.Where(r => r.BytesAllocated >= minBytesPerOp && except?.Contains(r.Type) != true).ToList();
+
+    /// <summary>"Type.Method(parameters) N B; ...", or null for none.</summary>
+    public static string? Describe(IReadOnlyList<BenchmarkResult> results) =>
+        results.Count == 0 ? null : string.Join("; ", results.Select(r => $"{r.Type}.{r.Method}({Format(r.Parameters)}) {r.BytesAllocated} B"));
 
     /// <summary>How many results carry an allocation measurement.</summary>
     public int MeasuredAllocations => _results.Count(r => r.BytesAllocated != null);
