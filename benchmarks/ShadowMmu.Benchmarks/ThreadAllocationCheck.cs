@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Reflection;
 using BenchmarkDotNet.Attributes;
@@ -21,13 +22,22 @@ internal static class ThreadAllocationCheck
     public static IReadOnlyList<BenchmarkResult> Confirm(IReadOnlyList<BenchmarkResult> flagged, double minBytesPerOp)
     {
         var confirmed = new List<BenchmarkResult>();
-        foreach (BenchmarkResult result in flagged)
+        TextWriter output = Console.Out;
+        Console.SetOut(TextWriter.Null);   // what a setup prints was printed in the run itself
+        try
         {
-            double? bytes = BytesPerOperation(result);
-            if (bytes is null || bytes >= minBytesPerOp)
+            foreach (BenchmarkResult result in flagged)
             {
-                confirmed.Add(bytes is null ? result : result with { BytesAllocated = bytes });
+                double? bytes = BytesPerOperation(result);
+                if (bytes is null || bytes >= minBytesPerOp)
+                {
+                    confirmed.Add(bytes is null ? result : result with { BytesAllocated = bytes });
+                }
             }
+        }
+        finally
+        {
+            Console.SetOut(output);
         }
 
         return confirmed;
