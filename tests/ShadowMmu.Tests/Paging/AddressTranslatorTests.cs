@@ -91,13 +91,13 @@ public sealed class AddressTranslatorTests
         var results = new AddressTranslation[vas.Length];
         translator.Translate(vas, results, AccessKind.Write);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
+        Assert.Equal(0, SteadyStateAllocation.BytesPerRound(() =>
         {
-            translator.Translate(vas, results, AccessKind.Write);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 100; i++)
+            {
+                translator.Translate(vas, results, AccessKind.Write);
+            }
+        }));
     }
 
     [Fact]

@@ -51,20 +51,7 @@ public class FaultAllocationTests
         Round();
         long faultsBefore = vm.Stats.Faults;
 
-        // Steady state: a round allocates nothing. Measured up to three times, because the runtime may still be
-        // replacing the first-tier code of a method under load (that is not the fault path allocating: a fault path
-        // that allocates does so in every round, 400 faults each).
-        long allocated = 0;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Round();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (allocated == 0)
-            {
-                break;
-            }
-        }
+        long allocated = SteadyStateAllocation.BytesPerRound(Round);
 
         Assert.True(vm.Stats.Faults - faultsBefore >= 400, $"the round must fault: {vm.Stats.Faults - faultsBefore} faults, {vm.Stats.TrappedWrites} trapped, {vm.Stats.ZappedEntries} zapped, {vm.Stats.Invlpgs} invlpg, {vm.Stats.Prefetched} prefetched");
         Assert.Equal(0, allocated);
@@ -112,20 +99,7 @@ public class UnsyncAllocationTests
 
         Round();
         long unsync = vm.Stats.UnsyncPages, syncs = vm.Stats.Syncs;
-        // Steady state, measured up to three times as FaultAllocationTests does: the runtime may still be replacing
-        // first-tier code under load (one CI run saw 5,184 bytes in one round of long5 when every round was summed);
-        // a store or sync that allocates does so in every round, 100 of each.
-        long allocated = 0;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Round();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (allocated == 0)
-            {
-                break;
-            }
-        }
+        long allocated = SteadyStateAllocation.BytesPerRound(Round);
 
         Assert.True(vm.Stats.UnsyncPages - unsync >= 100 && vm.Stats.Syncs - syncs >= 200, $"unsync {vm.Stats.UnsyncPages - unsync}, syncs {vm.Stats.Syncs - syncs}");
         Assert.Equal(0, allocated);
