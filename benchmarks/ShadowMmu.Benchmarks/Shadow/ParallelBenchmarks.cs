@@ -155,67 +155,31 @@ public class MmuLockBenchmarks
         Exclusive,
     }
 
-    // The second thread: runs the same batch of holds (as reader 1 on the shared side) when started, spinning between batches.
+    // The second thread: runs the same batch of holds (as reader 1 on the shared side) when started.
     private sealed class LockWorker : IDisposable
     {
-        private readonly MmuLockBenchmarks _owner;
-        private readonly Thread _thread;
+        private readonly BatchWorker _worker;
         private LockKind _kind;
-        private int _requested, _completed;
-        private volatile bool _stop;
 
-        public LockWorker(MmuLockBenchmarks owner)
-        {
-            _owner = owner;
-            _thread = new Thread(Run) { IsBackground = true, Name = "lock worker" };
-            _thread.Start();
-        }
+        public LockWorker(MmuLockBenchmarks owner) =>
+            _worker = new BatchWorker("lock worker", () =>
+            {
+                switch (_kind)
+                {
+                    case LockKind.Spin: SpinHolds(owner._spin); break;
+                    case LockKind.Shared: SharedHolds(owner._rw, owner._reader1); break;
+                    default: ExclusiveHolds(owner._rw); break;
+                }
+            });
 
         public void Start(LockKind kind)
         {
             _kind = kind;
-            Interlocked.Increment(ref _requested);
+            _worker.Start();
         }
 
-        public void Wait()
-        {
-            var spin = default(SpinWait);
-            while (Volatile.Read(ref _completed) != Volatile.Read(ref _requested))
-            {
-                spin.SpinOnce(sleep1Threshold: -1);
-            }
-        }
+        public void Wait() => _worker.Wait();
 
-        public void Dispose()
-        {
-            _stop = true;
-            _thread.Join();
-        }
-
-        private void Run()
-        {
-            int seen = 0;
-            var spin = default(SpinWait);
-            while (!_stop)
-            {
-                int requested = Volatile.Read(ref _requested);
-                if (requested == seen)
-                {
-                    spin.SpinOnce(sleep1Threshold: -1);
-                    continue;
-                }
-
-                spin.Reset();
-                switch (_kind)
-                {
-                    case LockKind.Spin: SpinHolds(_owner._spin); break;
-                    case LockKind.Shared: SharedHolds(_owner._rw, _owner._reader1); break;
-                    default: ExclusiveHolds(_owner._rw); break;
-                }
-
-                seen = requested;
-                Volatile.Write(ref _completed, requested);
-            }
-        }
+        public void Dispose() => _worker.Dispose();
     }
 }

@@ -220,49 +220,28 @@ internal sealed class ShadowRig
 }
 
 /// <summary>
-/// A second thread running a vCPU's faults in batches, started and waited for without allocating or sleeping: the
-/// benchmark thread runs vCPU 0, this one vCPU 1, on the same VM (they contend for the mmu_lock).
+/// A second thread running a vCPU's faults in batches (a <see cref="BatchWorker"/>): the benchmark thread runs vCPU 0,
+/// this one vCPU 1, on the same VM (they contend for the mmu_lock).
 /// </summary>
 internal sealed class VcpuWorker : IDisposable
 {
-    private readonly Thread _thread;
-    private readonly Vcpu _vcpu;
-    private readonly ulong _firstPage;
-    private int _requested;
-    private int _completed;
+    private readonly BatchWorker _worker;
     private int _count;
-    private volatile bool _stop;
 
-    public VcpuWorker(Vcpu vcpu, ulong firstPage)
-    {
-        _vcpu = vcpu;
-        _firstPage = firstPage;
-        _thread = new Thread(Run) { IsBackground = true, Name = $"vCPU {vcpu.Id}" };
-        _thread.Start();
-    }
+    public VcpuWorker(Vcpu vcpu, ulong firstPage) =>
+        _worker = new BatchWorker($"vCPU {vcpu.Id}", () => Faults(vcpu, firstPage, _count));
 
     /// <summary>Starts a batch of <paramref name="count"/> faults.</summary>
     public void Start(int count)
     {
         _count = count;
-        Interlocked.Increment(ref _requested);
+        _worker.Start();
     }
 
     /// <summary>Waits for the batch to end.</summary>
-    public void Wait()
-    {
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref _completed) != Volatile.Read(ref _requested))
-        {
-            spin.SpinOnce(sleep1Threshold: -1);
-        }
-    }
+    public void Wait() => _worker.Wait();
 
-    public void Dispose()
-    {
-        _stop = true;
-        _thread.Join();
-    }
+    public void Dispose() => _worker.Dispose();
 
     /// <summary>Faults on 32 pages in turn from <paramref name="firstPage"/>.</summary>
     public static void Faults(Vcpu vcpu, ulong firstPage, int count)
@@ -270,26 +249,6 @@ internal sealed class VcpuWorker : IDisposable
         for (int k = 0; k < count; k++)
         {
             ShadowRig.InvlpgAndFault(vcpu, firstPage + ((ulong)(k & 31) << 12));
-        }
-    }
-
-    private void Run()
-    {
-        int seen = 0;
-        var spin = default(SpinWait);
-        while (!_stop)
-        {
-            int requested = Volatile.Read(ref _requested);
-            if (requested == seen)
-            {
-                spin.SpinOnce(sleep1Threshold: -1);
-                continue;
-            }
-
-            spin.Reset();
-            Faults(_vcpu, _firstPage, _count);
-            seen = requested;
-            Volatile.Write(ref _completed, requested);
         }
     }
 }
