@@ -31,6 +31,9 @@ namespace ShadowMmu.Generators
 
         public const string RequiresMmuLock = "[" + Mmu + "Annotations.RequiresMmuLock]";
 
+        /// <summary>Either side of the mmu_lock will do: the method reads shadow state and changes leaves only atomically.</summary>
+        public const string RequiresEitherSide = "[" + Mmu + "Annotations.RequiresMmuLock(Shared = true)]";
+
         /// <summary>A call, kept as its method and arguments so that a long one can be wrapped.</summary>
         public static Call Calling(string method, params string[] arguments) => new Call(method, arguments);
 

@@ -37,8 +37,11 @@ namespace ShadowMmu.Generators
                     EmitFetch(shadow, order);
                 }
 
+                EmitSharedFetchDispatch();
+                EmitFetch(shadow, SharedOrder);
                 EmitGpteChanged(shadow);
-                EmitPrefetch();
+                EmitPrefetch(shared: false);
+                EmitPrefetch(shared: true);
             }
 
             private void EmitRootTables(ShadowPlan shadow)
@@ -136,11 +139,22 @@ namespace ShadowMmu.Generators
             /// <param name="PassPresent">A level whose shadow entry is present is passed without a look (the 2010 code).</param>
             /// <param name="CheckLeaf">The leaf's guest entry is re-checked through the group read.</param>
             /// <param name="What">The method's summary.</param>
-            private sealed record FetchOrder(string Name, bool CheckRoot, bool PassPresent, bool CheckLeaf, string What)
+            /// <param name="Shared">The fixed order on the mmu_lock's shared side: it follows only pages that exist and are linked, and
+            /// installs with a compare-exchange.</param>
+            private sealed record FetchOrder(string Name, bool CheckRoot, bool PassPresent, bool CheckLeaf, string What, bool Shared = false)
             {
                 /// <summary>Deliberately unsafe: kept to reproduce a race.</summary>
-                public bool Deliberate => Name != "Fixed";
+                public bool Deliberate => Name != "Fixed" && !Shared;
+
+                /// <summary>The generic method's name.</summary>
+                public string MethodName => Shared ? "FetchOnSharedSide" : "Fetch" + Name;
             }
+
+            private static readonly FetchOrder SharedOrder = new FetchOrder("Shared", CheckRoot: true, PassPresent: false, CheckLeaf: true,
+                "KVM's fixed order on the mmu_lock's shared side (as its TDP MMU faults under read_lock): the same re-checks, each after "
+                + "the shadow page of its table is found; a page that is missing or not linked yet ends it with NeedsExclusive, changing "
+                + "nothing; the leaf is installed with a compare-exchange from the value read before its re-check.",
+                Shared: true);
 
             private static readonly FetchOrder[] FetchOrders =
             {
@@ -182,15 +196,30 @@ namespace ShadowMmu.Generators
                 _w.Line();
             }
 
+            private void EmitSharedFetchDispatch()
+            {
+                _w.Line("/// <inheritdoc/>");
+                _w.Line(RequiresEitherSide);
+                _w.OpenWrapped("public " + Mmu + "FetchOutcome FetchShared(", new[]
+                {
+                    Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", "ulong pfn", Mmu + "IFetchHooks? hooks",
+                }, ", ", ")");
+                _w.Line("return hooks == null");
+                _w.Line("    ? FetchOnSharedSide(vcpu, ref walk, leafAccess, pfn, default(" + Mmu + "NoFetchHooks))");
+                _w.Line("    : FetchOnSharedSide(vcpu, ref walk, leafAccess, pfn, hooks);");
+                _w.Close();
+                _w.Line();
+            }
+
             private void EmitFetch(ShadowPlan shadow, FetchOrder order)
             {
                 int top = shadow.RootLevel;
                 _w.Summary(order.What);
                 _w.Documentation("remarks",
-                    "Builds the shadow pages along the walk, top down. The guest entries it uses come from the lock-free walk; each may",
+                    (order.Shared ? "Follows" : "Builds") + " the shadow pages along the walk, top down. The guest entries it uses come from the lock-free walk; each may",
                     "be trusted only once re-read after its table was write-protected, with the mmu_lock held: after that point every",
-                    "guest write to the table traps and waits for the lock.");
-                _w.Line(RequiresMmuLock);
+                    "guest write to the table traps and waits for the lock" + (order.Shared ? "'s exclusive side, which waits for this hold to end." : "."));
+                _w.Line(order.Shared ? RequiresEitherSide : RequiresMmuLock);
                 if (order.Deliberate && _suppressRaceOrders)
                 {
                     _w.Wrap("[global::System.Diagnostics.CodeAnalysis.SuppressMessage(", new[]
@@ -200,15 +229,25 @@ namespace ShadowMmu.Generators
                     }, ", ", ")]");
                 }
 
-                _w.Wrap("private " + Mmu + "FetchOutcome Fetch" + order.Name + "<THooks>(",
+                _w.Wrap("private " + Mmu + "FetchOutcome " + order.MethodName + "<THooks>(",
                     new[] { Mmu + "Vcpu vcpu", "ref " + Mmu + "GuestWalk walk", "uint leafAccess", "ulong pfn", "THooks hooks" }, ", ", ")");
                 _w.Open("    where THooks : " + Mmu + "IFetchHooks");
                 _w.Line(Mmu + "Vm vm = vcpu.Vm;");
                 _w.Line(Mmu + "ShadowCpuRole cpuRole = vcpu.CpuRole;");
                 _w.Line("ulong va = walk.Va;");
                 _w.Line(Mmu + "ShadowPage? sp = vcpu.RootFor(va);");
-                _w.Line(Mmu + "ShadowPage child;");
-                _w.Line("bool linked;");
+                if (order.Shared)
+                {
+                    _w.Line(Mmu + "ShadowPage? child;");
+                    _w.Line("ulong expectedLeaf = 0;");
+                    _w.Line(Mmu + "FetchOutcome installed;");
+                }
+                else
+                {
+                    _w.Line(Mmu + "ShadowPage child;");
+                    _w.Line("bool linked;");
+                }
+
                 _w.Line("int index;");
                 if (_plan.Levels.Any(l => l.Level > 1 && l.Level <= top && l.Page != null))
                 {
@@ -238,8 +277,21 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Comment("The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected page).");
                 _w.Line("index = (int)(va >> 12) & 511;");
-                EmitSetLeaf("index", FrameNumberOf(_plan.Level(1).Page!, "walk.Ptes[0]"), "pfn", "leafAccess", "walk.ProtectionKey", prefetched: false);
-                _w.Line("Prefetch(vm, sp, index, ref walk, ref group, groupRead);");
+                if (order.Shared)
+                {
+                    EmitInstallLeafShared("index", FrameNumberOf(_plan.Level(1).Page!, "walk.Ptes[0]"), "expectedLeaf");
+                    _w.Open("if (installed != " + Mmu + "FetchOutcome.Mapped)");
+                    _w.Line("return installed;");
+                    _w.Close();
+                    _w.Line();
+                    _w.Line("PrefetchShared(vcpu, sp, index, ref group);");
+                }
+                else
+                {
+                    EmitSetLeaf("index", FrameNumberOf(_plan.Level(1).Page!, "walk.Ptes[0]"), "pfn", "leafAccess", "walk.ProtectionKey", prefetched: false);
+                    _w.Line("Prefetch(vm, sp, index, ref walk, ref group, groupRead);");
+                }
+
                 _w.Line("return " + Mmu + "FetchOutcome.Mapped;");
                 for (int level = top; level >= 2; level--)
                 {
@@ -295,10 +347,17 @@ namespace ShadowMmu.Generators
                 }
 
                 EmitGetChildPage("(walk.Ptes[" + (level - 1) + "] & " + Hex(parent.TableMask) + ") >> 12",
-                    Mmu + "ShadowRole.Create(" + (level - 1) + ", " + quadrant + ", false, walk.PtAccess[" + (level - 2) + "], cpuRole)");
+                    Mmu + "ShadowRole.Create(" + (level - 1) + ", " + quadrant + ", false, walk.PtAccess[" + (level - 2) + "], cpuRole)", order);
                 _w.Line("hooks.AfterChildPage(" + (level - 1) + ", child);");
                 if (childIsLeafTable)
                 {
+                    if (order.Shared)
+                    {
+                        _w.Comment("The leaf's value before its re-check: the install is a compare-exchange from it, so that a leaf another vCPU",
+                            "installed or dropped (INVLPG) after this read makes it fail.");
+                        _w.Line("expectedLeaf = child[(int)(va >> 12) & 511];");
+                    }
+
                     if (order.CheckLeaf)
                     {
                         _w.Comment("The table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks it and",
@@ -316,15 +375,26 @@ namespace ShadowMmu.Generators
                 }
 
                 _w.Line();
-                _w.Open("if (!linked)");
-                _w.Line("vm.Link(sp, index, child);");
-                _w.Close();
-                _w.Line();
+                EmitLink(order);
                 _w.Line("sp = child;");
                 if (order.PassPresent)
                 {
                     _w.Close();
                 }
+            }
+
+            /// <summary>Links the child the walk found unless linked already; the shared side found it linked.</summary>
+            private void EmitLink(FetchOrder order)
+            {
+                if (order.Shared)
+                {
+                    return;
+                }
+
+                _w.Open("if (!linked)");
+                _w.Line("vm.Link(sp, index, child);");
+                _w.Close();
+                _w.Line();
             }
 
             private void EmitLargePage(int level, FetchOrder order)
@@ -347,11 +417,8 @@ namespace ShadowMmu.Generators
                         _w.Open("else");
                     }
 
-                    EmitGetChildPage("gfn & ~(ulong)" + Hex(frames - 1), Mmu + "ShadowRole.Create(" + (l - 1) + ", 0, true, leafAccess, cpuRole)");
-                    _w.Open("if (!linked)");
-                    _w.Line("vm.Link(sp, index, child);");
-                    _w.Close();
-                    _w.Line();
+                    EmitGetChildPage("gfn & ~(ulong)" + Hex(frames - 1), Mmu + "ShadowRole.Create(" + (l - 1) + ", 0, true, leafAccess, cpuRole)", order);
+                    EmitLink(order);
                     _w.Line("sp = child;");
                     if (order.PassPresent)
                     {
@@ -359,6 +426,16 @@ namespace ShadowMmu.Generators
                     }
 
                     _w.Line();
+                }
+
+                if (order.Shared)
+                {
+                    _w.Line("index = (int)(va >> 12) & 511;");
+                    _w.Comment("The guest entry that maps the page sits in an upper-level table, which is never unsync: any change to it traps",
+                        "and waits for this hold to end, so the leaf's value read now is as good as one read before the re-check.");
+                    EmitInstallLeafShared("index", "gfn", "sp[index]");
+                    _w.Line("return installed;");
+                    return;
                 }
 
                 EmitSetLeaf("(int)(va >> 12) & 511", "gfn", "pfn", "leafAccess", "walk.ProtectionKey", prefetched: false);
@@ -369,7 +446,7 @@ namespace ShadowMmu.Generators
             {
                 _w.Summary("KVM's FNAME(gpte_changed), inverted: re-reads the entry at <paramref name=\"gpa\"/>; true when it still holds",
                     "<paramref name=\"expected\"/>.");
-                _w.Line(RequiresMmuLock);
+                _w.Line(RequiresEitherSide);
                 Inline(_w);
                 _w.Open("private bool GpteUnchanged(ulong gpa, [" + Mmu + "Annotations.RevalidatesGuestPte] ulong expected)");
                 _w.Line("return TryReadEntry(gpa, out ulong now) && now == expected;");
@@ -377,7 +454,7 @@ namespace ShadowMmu.Generators
                 _w.Line();
                 _w.Summary("The leaf's re-check from the group read: true when the PTE at <paramref name=\"pteGpa\"/> still holds",
                     "<paramref name=\"expected\"/>.");
-                _w.Line(RequiresMmuLock);
+                _w.Line(RequiresEitherSide);
                 Inline(_w);
                 _w.OpenWrapped("private static bool LeafUnchanged(",
                     new[] { "in " + Mmu + "GuestEntryGroup group", "ulong pteGpa", "[" + Mmu + "Annotations.RevalidatesGuestPte] ulong expected" }, ", ", ")");
@@ -419,36 +496,98 @@ namespace ShadowMmu.Generators
             private void EmitSetLeaf(string index, string frameNumber, string hostFrame, string access, string key, bool prefetched) =>
                 Statement(_w, "", Calling("vm.SetLeaf", "sp", index, frameNumber, hostFrame, access, key, "prefetched: " + (prefetched ? "true" : "false")));
 
-            /// <summary>Gets or creates the shadow page of <paramref name="frameNumber"/> under <c>sp[index]</c> (KVM's <c>kvm_mmu_get_child_sp</c>).</summary>
-            private void EmitGetChildPage(string frameNumber, string role) =>
-                Statement(_w, "child = ", Calling("vm.GetChildPage", "vcpu", "sp", "index", frameNumber, role, "out linked"));
+            /// <summary>
+            /// The leaf on the shared side: a compare-exchange from <paramref name="expected"/> (<c>Vm.InstallLeafShared</c>), its
+            /// outcome in <c>installed</c>.
+            /// </summary>
+            private void EmitInstallLeafShared(string index, string frameNumber, string expected) =>
+                Statement(_w, "installed = ", Calling("vm.InstallLeafShared", "sp", index, frameNumber, "pfn", "leafAccess", "walk.ProtectionKey", expected));
 
-            private void EmitPrefetch()
+            /// <summary>
+            /// Gets or creates the shadow page of <paramref name="frameNumber"/> under <c>sp[index]</c> (KVM's
+            /// <c>kvm_mmu_get_child_sp</c>); on the shared side finds it linked there, or ends the fault with NeedsExclusive.
+            /// </summary>
+            private void EmitGetChildPage(string frameNumber, string role, FetchOrder order)
+            {
+                if (!order.Shared)
+                {
+                    Statement(_w, "child = ", Calling("vm.GetChildPage", "vcpu", "sp", "index", frameNumber, role, "out linked"));
+                    return;
+                }
+
+                Statement(_w, "child = ", Calling("vm.FindLinkedChild", "sp", "index", frameNumber, role));
+                _w.Open("if (child == null)");
+                _w.Line("return " + Mmu + "FetchOutcome.NeedsExclusive;");
+                _w.Close();
+                _w.Line();
+            }
+
+            /// <summary>
+            /// KVM's FNAME(pte_prefetch), on either side. The shared side's maps only neighbours whose entries hold a tombstone of
+            /// the same frame (a leaf dropped there by INVLPG: no reverse map changes), each with a compare-exchange, and only in
+            /// a table in sync: in an unsync table a neighbour may change without a trap after the group read, and its expected
+            /// value would have to be read before it.
+            /// </summary>
+            private void EmitPrefetch(bool shared)
             {
                 PagePlan page = _plan.Level(1).Page!;
-                _w.Summary("KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read",
-                    "that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE. Only",
-                    "neighbours whose shadow entries are not present are mapped; in a steady state there are none.");
-                _w.Line(RequiresMmuLock);
-                Inline(_w);
-                _w.OpenWrapped("private void Prefetch(", new[]
+                string name = shared ? "PrefetchShared" : "Prefetch";
+                if (shared)
                 {
-                    Mmu + "Vm vm", Mmu + "ShadowPage sp", "int faultIndex", "ref " + Mmu + "GuestWalk walk", "ref " + Mmu + "GuestEntryGroup group", "bool groupRead",
-                }, ", ", ")");
-                _w.Line("int absent = sp.AbsentInGroup(faultIndex) & ~(1 << (faultIndex & 7));");
-                _w.Open("if (absent != 0)");
-                _w.Line("PrefetchAbsent(vm, sp, faultIndex, absent, ref walk, ref group, groupRead);");
-                _w.Close();
+                    _w.Summary("KVM's FNAME(pte_prefetch) on the mmu_lock's shared side: the neighbours of the faulting PTE that INVLPG dropped",
+                        "(tombstones of the same frame) are mapped again from the group read, each with a compare-exchange; in a table",
+                        "in sync only (an unsync table's neighbours may change without a trap after the group read).");
+                    _w.Line(RequiresEitherSide);
+                    Inline(_w);
+                    _w.OpenWrapped("private void PrefetchShared(", new[]
+                    {
+                        Mmu + "Vcpu vcpu", Mmu + "ShadowPage sp", "int faultIndex", "ref " + Mmu + "GuestEntryGroup group",
+                    }, ", ", ")");
+                    _w.Line("int absent = sp.AbsentInGroup(faultIndex) & ~(1 << (faultIndex & 7));");
+                    _w.Open("if (absent != 0 && !sp.Unsync)");
+                    _w.Line("PrefetchAbsentShared(vcpu, sp, faultIndex, absent, ref group);");
+                    _w.Close();
+                }
+                else
+                {
+                    _w.Summary("KVM's FNAME(pte_prefetch): maps the neighbours of the faulting PTE in its aligned group of 8 from the group read",
+                        "that re-checked the PTE (read after its table was write-protected), so they are as trustworthy as the PTE. Only",
+                        "neighbours whose shadow entries are not present are mapped; in a steady state there are none.");
+                    _w.Line(RequiresMmuLock);
+                    Inline(_w);
+                    _w.OpenWrapped("private void Prefetch(", new[]
+                    {
+                        Mmu + "Vm vm", Mmu + "ShadowPage sp", "int faultIndex", "ref " + Mmu + "GuestWalk walk", "ref " + Mmu + "GuestEntryGroup group", "bool groupRead",
+                    }, ", ", ")");
+                    _w.Line("int absent = sp.AbsentInGroup(faultIndex) & ~(1 << (faultIndex & 7));");
+                    _w.Open("if (absent != 0)");
+                    _w.Line("PrefetchAbsent(vm, sp, faultIndex, absent, ref walk, ref group, groupRead);");
+                    _w.Close();
+                }
+
                 _w.Close();
                 _w.Line();
                 _w.Summary("Prefetch of the <paramref name=\"absent\"/> neighbours (bit i: entry i of the group), in order.");
-                _w.Line(RequiresMmuLock);
-                _w.OpenWrapped("private void PrefetchAbsent(", new[]
+                _w.Line(shared ? RequiresEitherSide : RequiresMmuLock);
+                if (shared)
                 {
-                    Mmu + "Vm vm", Mmu + "ShadowPage sp", "int faultIndex", "int absent", "ref " + Mmu + "GuestWalk walk", "ref " + Mmu + "GuestEntryGroup group",
-                    "bool groupRead",
-                }, ", ", ")");
-                _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanPrefetch(8))");
+                    _w.OpenWrapped("private void PrefetchAbsentShared(", new[]
+                    {
+                        Mmu + "Vcpu vcpu", Mmu + "ShadowPage sp", "int faultIndex", "int absent", "ref " + Mmu + "GuestEntryGroup group",
+                    }, ", ", ")");
+                    _w.Line(Mmu + "Vm vm = vcpu.Vm;");
+                    _w.Open("if (!vm.CanPrefetchShared())");
+                }
+                else
+                {
+                    _w.OpenWrapped("private void PrefetchAbsent(", new[]
+                    {
+                        Mmu + "Vm vm", Mmu + "ShadowPage sp", "int faultIndex", "int absent", "ref " + Mmu + "GuestWalk walk", "ref " + Mmu + "GuestEntryGroup group",
+                        "bool groupRead",
+                    }, ", ", ")");
+                    _w.Open("if ((!groupRead && !ReadGroup(walk.PteGpa[0], ref group)) || !vm.CanPrefetch(8))");
+                }
+
                 _w.Line("return;");
                 _w.Close();
                 _w.Line();
@@ -480,7 +619,15 @@ namespace ShadowMmu.Generators
                 _w.Line("break;");
                 _w.Close();
                 _w.Line();
-                EmitSetLeaf("index", "gfn", "pfn", "access", _format.KeyOf("pte"), prefetched: true);
+                if (shared)
+                {
+                    Statement(_w, "", Calling("vm.PrefetchLeafShared", "vcpu", "sp", "index", "gfn", "pfn", "access", _format.KeyOf("pte"), "sp[index]"));
+                }
+                else
+                {
+                    EmitSetLeaf("index", "gfn", "pfn", "access", _format.KeyOf("pte"), prefetched: true);
+                }
+
                 _w.Close();
                 _w.Close();
                 _w.Line();

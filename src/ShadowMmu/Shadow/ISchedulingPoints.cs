@@ -35,6 +35,12 @@ public enum SchedulingPoint
 
     /// <summary>A writer of <see cref="MmuRwLock"/> set the writer word and has not yet looked at the readers' indicators.</summary>
     ExclusiveLockAnnounced,
+
+    /// <summary>
+    /// A fault on the mmu_lock's shared side re-checked the guest entry and is about to install its leaf with a
+    /// compare-exchange: a trapped guest write may land here, and another vCPU may install or drop the same entry.
+    /// </summary>
+    SharedBeforeInstall,
 }
 
 /// <summary>

@@ -231,6 +231,7 @@ public sealed class MmuRwLock
         throw new LockRecursionException($"Reader {reader} holds the mmu_lock's shared side already: it is not reentrant, and a slot belongs to one thread.");
 
     /// <summary>The shared side held from <see cref="EnterShared"/> until <see cref="Dispose"/>.</summary>
+    [ShadowMmu.Annotations.MmuLock(Shared = true)]
     public readonly ref struct SharedScope
     {
         private readonly MmuRwLock _lock;
@@ -248,6 +249,7 @@ public sealed class MmuRwLock
     }
 
     /// <summary>The exclusive side held from <see cref="Enter"/> until <see cref="Dispose"/>.</summary>
+    [ShadowMmu.Annotations.MmuLock]
     public readonly ref struct ExclusiveScope
     {
         private readonly MmuRwLock _lock;

@@ -27,6 +27,8 @@ internal enum ShadowCounter
     GuestPteWrites,
     UnsyncPages,
     Syncs,
+    SharedFaults,
+    ExclusiveRetries,
     Count,
 }
 
@@ -131,6 +133,12 @@ public sealed class ShadowStats
 
     /// <summary>Unsync shadow pages or entries re-read from the guest at its TLB flushes (INVLPG, CR3 loads, INVEPT).</summary>
     public long Syncs => Sum(ShadowCounter.Syncs);
+
+    /// <summary>Faults that fetched on the mmu_lock's shared side (the pages they needed existed and were linked).</summary>
+    public long SharedFaults => Sum(ShadowCounter.SharedFaults);
+
+    /// <summary>Faults the shared side handed to the exclusive side (a page to create or link, a reverse map to change, a table to unsync).</summary>
+    public long ExclusiveRetries => Sum(ShadowCounter.ExclusiveRetries);
 
     /// <summary>A block for a new vCPU, which only that vCPU's thread writes.</summary>
     internal ShadowCounters AddVcpu()

@@ -26,6 +26,13 @@ public static class Spte
     /// <summary>Software bit: installed by prefetch, not by a fault on this address.</summary>
     public const ulong Prefetched = 1UL << 9;
 
+    /// <summary>
+    /// Software bit of a <em>non-present</em> leaf entry (a tombstone, <see cref="Tombstone"/>): the entry stays on the
+    /// reverse map of the guest frame its page records for it (<see cref="ShadowPage.GfnAt"/>), so that a fault on the
+    /// mmu_lock's shared side may install a leaf for that frame again without touching the reverse map.
+    /// </summary>
+    public const ulong OnReverseMap = 1UL << 10;
+
     /// <summary>Software bit of a leaf: no host memory backs the guest frame (KVM: no memslot); the frame field holds the guest frame.</summary>
     public const ulong NoSlot = 1UL << 11;
 
@@ -73,6 +80,20 @@ public static class Spte
     /// <summary>The child shadow page a non-leaf links.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int ChildId(ulong spte) => (int)((spte & FrameMask) >> 12);
+
+    /// <summary>
+    /// The non-present value that a leaf dropped on the mmu_lock's shared side becomes (INVLPG): <see cref="OnReverseMap"/>
+    /// and a stamp in the frame field that no other drop writes (the dropping vCPU's count of drops and its id). A fault
+    /// installs with a compare-exchange from the value it read before its re-check; because every drop writes a value no
+    /// one wrote before, a drop between that read and the compare-exchange always makes it fail (the ABA guard), even
+    /// when the entry was not present before the drop either.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Tombstone(ulong stamp) => OnReverseMap | ((stamp << 12) & FrameMask);
+
+    /// <summary>True for a non-present entry that is still on its frame's reverse map (<see cref="Tombstone"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsTombstone(ulong spte) => (spte & (Present | OnReverseMap)) == OnReverseMap;
 
     /// <summary>Whether the entry is present.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

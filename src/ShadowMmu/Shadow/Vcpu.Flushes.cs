@@ -91,6 +91,12 @@ public sealed partial class Vcpu
     public void Invlpg(ulong va)
     {
         _stats.Add(ShadowCounter.Invlpgs);
+        if (Vm.SharedFaults)
+        {
+            InvlpgOnSharedSide(va);
+            return;
+        }
+
         using (Vm.MmuLock.Enter())
         {
             ShadowPage? root = RootFor(va);
@@ -110,6 +116,38 @@ public sealed partial class Vcpu
             foreach (CachedRoots cached in _previousRoots)
             {
                 Vm.InvalidateAddr(cached.Roots[slot], va);
+            }
+        }
+    }
+
+    /// <summary>
+    /// INVLPG on the mmu_lock's shared side: the leaf for <paramref name="va"/> under the current and the cached roots
+    /// becomes a tombstone with a stamp of this vCPU's (<see cref="Vm.InvalidateAddrShared"/>), in sync or unsync alike:
+    /// the next access faults and reads the guest entry as it is now.
+    /// </summary>
+    private void InvlpgOnSharedSide(ulong va)
+    {
+        // Unique per drop: this vCPU's count of drops and its id (MaxVcpus is 64).
+        ulong stamp = (++_drops << 6) | (uint)Id;
+        using (Vm.MmuLock.EnterShared(ReaderSlot))
+        {
+            ShadowPage? root = RootFor(va);
+            if (!_ept && root != null && Vm.RecordsFlushes)
+            {
+                // Recorded before the drop: a write after this point may still be pending.
+                Vm.Tlb.Invlpg(Vm.ContextOf(root), Vm.WithinRoot(root, va));
+                Vm.Scheduling?.At(SchedulingPoint.FlushRecorded);
+            }
+
+            if (Vm.InvalidateAddrShared(root, va, stamp))
+            {
+                _stats.Add(ShadowCounter.ZappedEntries);
+            }
+
+            int slot = _rootSlots == 1 ? 0 : (int)(va >> 30) & 3;
+            foreach (CachedRoots cached in _previousRoots)
+            {
+                Vm.InvalidateAddrShared(cached.Roots[slot], va, stamp);
             }
         }
     }

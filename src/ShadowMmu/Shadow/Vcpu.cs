@@ -25,6 +25,7 @@ public sealed partial class Vcpu
     private bool _pke;
     private bool _ept;
     private ulong _dirtyMask;
+    private ulong _drops;
     internal long WalkEpoch;
 
     // This vCPU's counters, which only the thread running it writes.
@@ -34,6 +35,7 @@ public sealed partial class Vcpu
     {
         Vm = vm;
         Id = id;
+        ReaderSlot = vm.MmuLock.AddReader();
         _stats = vm.Stats.AddVcpu();
         Switch(cpu);
     }
@@ -43,6 +45,12 @@ public sealed partial class Vcpu
 
     /// <summary>The vCPU's index in the VM.</summary>
     public int Id { get; }
+
+    /// <summary>The vCPU's reader slot in the mmu_lock (<see cref="MmuRwLock.EnterShared"/>): its own indicator.</summary>
+    public int ReaderSlot { get; }
+
+    /// <summary>This vCPU's counters (written only by the thread running it).</summary>
+    internal ShadowCounters Counters => _stats;
 
     /// <summary>Control registers and the rest of the paging state.</summary>
     public CpuState State { get; private set; }
@@ -297,6 +305,12 @@ public sealed partial class Vcpu
 
         // 4. Shadow pages for this fault come from the vCPU's cache, filled now: nothing is allocated under the lock.
         Vm.TopUp(_cache);
+        if (Vm.SharedFaults && Vm.RecheckOrder == RecheckOrder.Fixed
+            && TryFaultOnSharedSide(ref walk, leafAccess, pfn, mmuSeq, hooks, out FaultOutcome shared))
+        {
+            return shared;
+        }
+
         using (Vm.MmuLock.Enter())
         {
             if (NeedsRootReload())
@@ -310,8 +324,7 @@ public sealed partial class Vcpu
             hooks?.AfterSequenceCheck(this, checkSequence, stale);
             if (stale)
             {
-                _stats.Add(ShadowCounter.SeqRetries);
-                return Vm.MmuInvalidateInProgress != 0 ? FaultOutcome.WaitForInvalidation : FaultOutcome.Retry;
+                return SequenceRetry();
             }
 
             Vm.MakePagesAvailable();
@@ -328,6 +341,64 @@ public sealed partial class Vcpu
 
         hooks?.AfterUnlock(this);
         return FaultOutcome.Retry;
+    }
+
+    /// <summary>
+    /// Steps 5 and 6 of the fault on the mmu_lock's shared side, as KVM's TDP MMU faults under <c>read_lock</c>: the same
+    /// checks, then the generated <c>FetchShared</c>, which follows existing pages and installs with a compare-exchange.
+    /// False, with nothing changed, when the fault needs the exclusive side (a page to create or link, room to make, a
+    /// reverse map to change, a table to unsync): the caller then runs it there from the root check on, never upgrading
+    /// in place. The re-check and the install are in this one hold, which a trapped write's handler (exclusive) cannot
+    /// enter: that is why its zap can never fall between them (docs/parallel-faults.md).
+    /// </summary>
+    private bool TryFaultOnSharedSide(ref GuestWalk walk, uint leafAccess, ulong pfn, long mmuSeq, IFetchHooks? hooks, out FaultOutcome outcome)
+    {
+        using (Vm.MmuLock.EnterShared(ReaderSlot))
+        {
+            if (NeedsRootReload() || Vm.NeedsRoom)
+            {
+                // A root to make, or pages to zap: the exclusive side's work (it re-checks everything itself).
+                outcome = FaultOutcome.Retry;
+                return false;
+            }
+
+            bool checkSequence = Vm.SequenceCheck;
+            bool stale = checkSequence && Vm.MmuInvalidateRetryGfn(mmuSeq, walk.Gfn);
+            hooks?.AfterSequenceCheck(this, checkSequence, stale);
+            if (stale)
+            {
+                outcome = SequenceRetry();
+                return true;
+            }
+
+            Vm.Scheduling?.At(SchedulingPoint.FaultBeforeInstall);
+            hooks?.BeforeFetch(this, in walk);
+            FetchOutcome fetched = _fetcher.FetchShared(this, ref walk, leafAccess, pfn, hooks);
+            hooks?.AfterFetch(this, fetched);
+            if (fetched == FetchOutcome.NeedsExclusive)
+            {
+                _stats.Add(ShadowCounter.ExclusiveRetries);
+                outcome = FaultOutcome.Retry;
+                return false;
+            }
+
+            _stats.Add(ShadowCounter.SharedFaults);
+            if (fetched == FetchOutcome.Retry)
+            {
+                _stats.Add(ShadowCounter.RecheckFailures);
+            }
+        }
+
+        hooks?.AfterUnlock(this);
+        outcome = FaultOutcome.Retry;
+        return true;
+    }
+
+    // KVM's RET_PF_RETRY on a stale sequence: wait while an invalidation is under way, else fault again.
+    private FaultOutcome SequenceRetry()
+    {
+        _stats.Add(ShadowCounter.SeqRetries);
+        return Vm.MmuInvalidateInProgress != 0 ? FaultOutcome.WaitForInvalidation : FaultOutcome.Retry;
     }
 
     /// <summary>The rights of the shadow leaf, from the guest's (KVM's FNAME(page_fault) and protect_clean_gpte).</summary>

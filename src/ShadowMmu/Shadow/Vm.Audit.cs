@@ -20,7 +20,8 @@ public sealed partial class Vm
     /// Checks every present entry of every valid shadow page against the guest's tables as they are now (KVM's old
     /// mmu_audit): a leaf must map the frame the guest entry maps with no more rights than the guest allows (and no W
     /// on a clean page or on a shadowed guest table); a non-leaf must link the shadow page of the table the guest
-    /// entry references (or, for a guest large page, the direct page of its frames), with no more rights.
+    /// entry references (or, for a guest large page, the direct page of its frames), with no more rights. The reverse
+    /// maps are checked too (<see cref="AuditReverseMaps"/>).
     /// </summary>
     public AuditResult Audit()
     {
@@ -51,6 +52,7 @@ public sealed partial class Vm
                 }
             }
 
+            AuditReverseMaps(stale);
             return new AuditResult(pages, entries, stale) { Pending = _pending };
         }
     }

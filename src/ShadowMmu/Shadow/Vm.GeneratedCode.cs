@@ -123,7 +123,7 @@ public sealed partial class Vm
     /// is in progress (<see cref="CanPrefetch"/>), when a mapping may change under it.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    [ShadowMmu.Annotations.RequiresMmuLock]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPrefetchPfn(ulong gfn, out ulong pfn)
     {

@@ -79,6 +79,7 @@ public sealed partial class Vm
     [ShadowMmu.Annotations.RequiresMmuLock]
     private void KvmUnsyncPage(ShadowPage page)
     {
+        StartRecordingFlushes();
         page.Unsync = true;
         Interlocked.Decrement(ref _syncPages[page.Gfn]);
         Stats.Vm.Add(ShadowCounter.UnsyncPages);

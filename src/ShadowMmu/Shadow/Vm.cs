@@ -65,11 +65,13 @@ public sealed partial class Vm
     public GuestMemory Memory { get; }
 
     /// <summary>
-    /// The mmu_lock: every change to shadow pages happens under it. A spin lock, taken with
-    /// <c>using (vm.MmuLock.Enter())</c> and not reentrant (<c>lock (vm.MmuLock)</c> would take another lock: MMU0004).
+    /// The mmu_lock, with a shared and an exclusive side (<see cref="MmuRwLock"/>): a fault whose shadow pages exist,
+    /// and INVLPG, run on the shared side (<c>using (vm.MmuLock.EnterShared(vcpu.ReaderSlot))</c>) and change leaves only
+    /// atomically; every other change to shadow pages happens on the exclusive side, <c>using (vm.MmuLock.Enter())</c>.
+    /// Neither side is reentrant (<c>lock (vm.MmuLock)</c> would take another lock: MMU0004).
     /// </summary>
     [ShadowMmu.Annotations.MmuLock]
-    public MmuSpinLock MmuLock { get; } = new();
+    public MmuRwLock MmuLock { get; } = new(MaxVcpus);
 
     /// <summary>How many shadow pages may exist at once; past that, the oldest are zapped to make room.</summary>
     public int MaxShadowPages { get; }
@@ -299,12 +301,15 @@ public sealed partial class Vm
         return page;
     }
 
-    /// <summary>Clears one shadow entry: a leaf leaves its frame's reverse map, a link leaves its child's parent list.</summary>
+    /// <summary>
+    /// Clears one shadow entry: a leaf (or a leaf's tombstone, still on the reverse map) leaves its frame's reverse map,
+    /// a link leaves its child's parent list.
+    /// </summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
     internal void DropSpte(ShadowPage page, int index)
     {
         ulong spte = page[index];
-        if (!Spte.IsPresent(spte))
+        if (!Spte.IsPresent(spte) && !Spte.IsTombstone(spte))
         {
             return;
         }
@@ -532,7 +537,7 @@ public sealed partial class Vm
     }
 
     /// <summary><see cref="SnapshotPages"/> for a caller that holds the mmu_lock already (a fetch hook): the lock is not reentrant.</summary>
-    [ShadowMmu.Annotations.RequiresMmuLock]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     public List<ShadowPage> SnapshotPagesHeld()
     {
         var list = new List<ShadowPage>(_activeCount);

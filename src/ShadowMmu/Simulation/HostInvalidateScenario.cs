@@ -51,7 +51,8 @@ public static class HostInvalidateScenario
         string orderName = OrderNames[(int)order];
         string settings = $"seq-check {(sequenceCheck ? "on" : "off")}";
         steps.Add($"scenario: {Name} {orderName} with {settings}, re-check order {RaceScenario.Name(recheck)}, {guest.Info.Name} guest");
-        var vm = new Vm(guest.Memory) { RecheckOrder = recheck, SequenceCheck = sequenceCheck };
+        // The scenario narrates the seed's protocol, one exclusive hold per fault (the shared side's own scenarios: SharedSideScenario).
+        var vm = new Vm(guest.Memory) { RecheckOrder = recheck, SequenceCheck = sequenceCheck, SharedFaults = false };
         Vcpu vcpu = vm.AddVcpu(guest.Cpu);
         ulong gfn = ScenarioGuest.OldFrame >> 12;
         steps.Add($"setup: the guest maps 0x{ScenarioGuest.Va:x} -> guest frame 0x{ScenarioGuest.OldFrame:x}, which host frame 0x{vm.Host.PfnOf(gfn) << 12:x} backs");

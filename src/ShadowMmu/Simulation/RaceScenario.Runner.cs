@@ -120,7 +120,8 @@ public static partial class RaceScenario
             builder.Map(otherVa, OtherFrame, 0x1000, LeafFlags(flags), TableFlags(flags));
         }
 
-        var vm = new Vm(memory) { RecheckOrder = recheck };
+        // The scenario narrates the seed's protocol, one exclusive hold per fault (the shared side's own scenarios: SharedSideScenario).
+        var vm = new Vm(memory) { RecheckOrder = recheck, SharedFaults = false };
         Vcpu vcpu = vm.AddVcpu(cpu);
         ulong tableGfn = entryGpa >> 12;
         switch (raceCase)

@@ -59,7 +59,8 @@ public static class UnsyncWriteScenario
             f.Present | f.Writable | f.User | f.Executable | f.Accessed);
         ulong oldPte = guest.Memory.ReadEntry(pteGpa, entryBytes);
         ulong newPte = (oldPte & ~guest.FrameMask) | ScenarioGuest.NewFrame;
-        var vm = new Vm(guest.Memory) { RecheckOrder = recheck };
+        // The scenario narrates the exclusive side's INVLPG, which re-reads an unsync leaf in place (the shared side drops it).
+        var vm = new Vm(guest.Memory) { RecheckOrder = recheck, SharedFaults = false };
         Vcpu vcpu = vm.AddVcpu(guest.Cpu);
         ulong va = ScenarioGuest.Va;
 

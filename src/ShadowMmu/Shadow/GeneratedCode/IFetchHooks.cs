@@ -7,11 +7,11 @@ namespace ShadowMmu;
 public interface IFetchHooks
 {
     /// <summary>
-    /// Called with the mmu_lock held, right after the shadow page <paramref name="child"/> for the guest table that
+    /// Called with the mmu_lock held (either side), right after the shadow page <paramref name="child"/> for the guest table that
     /// holds the walk's entry at <paramref name="level"/> was obtained (the table is write-protected from here on),
     /// and before that entry is re-checked.
     /// </summary>
-    [ShadowMmu.Annotations.RequiresMmuLock]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     void AfterChildPage(int level, ShadowPage child);
 
     /// <summary>
@@ -35,19 +35,19 @@ public interface IFetchHooks
     /// Called by the fault path with the mmu_lock held, after it re-checked the sequence (<paramref name="stale"/>: an
     /// invalidation moved or may be moving the frame, and the fault retries) and before anything is installed.
     /// </summary>
-    [ShadowMmu.Annotations.RequiresMmuLock]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     void AfterSequenceCheck(Vcpu vcpu, bool checkedSequence, bool stale)
     {
     }
 
     /// <summary>Called by the fault path with the mmu_lock held, right before <c>Fetch</c> (and its root re-check).</summary>
-    [ShadowMmu.Annotations.RequiresMmuLock]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     void BeforeFetch(Vcpu vcpu, in GuestWalk walk)
     {
     }
 
     /// <summary>Called by the fault path with the mmu_lock still held, right after <c>Fetch</c> returned <paramref name="outcome"/>.</summary>
-    [ShadowMmu.Annotations.RequiresMmuLock]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     void AfterFetch(Vcpu vcpu, FetchOutcome outcome)
     {
     }

@@ -30,6 +30,16 @@ public interface IShadowFetcher
     FetchOutcome Fetch(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, RecheckOrder order, IFetchHooks? hooks);
 
     /// <summary>
+    /// <see cref="Fetch"/> in the fixed order on the mmu_lock's shared side: follows the shadow pages along
+    /// <paramref name="walk"/> only where they exist and are linked, re-checking each guest entry as <see cref="Fetch"/>
+    /// does, and installs the leaf (and prefetches) with compare-exchanges. <see cref="FetchOutcome.NeedsExclusive"/>, with
+    /// nothing changed, when a page must be created or linked or a reverse map changed: the fault then runs
+    /// <see cref="Fetch"/> on the exclusive side. The caller holds the shared side (or the exclusive one).
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+    FetchOutcome FetchShared(Vcpu vcpu, ref GuestWalk walk, uint leafAccess, ulong pfn, IFetchHooks? hooks);
+
+    /// <summary>
     /// KVM's <c>kvm_sync_page</c> (a loop of <c>FNAME(sync_spte)</c>) for unsync page <paramref name="sp"/> of this mode:
     /// every present leaf re-read from its guest entry and updated or dropped. Returns how many changed. The caller
     /// holds the mmu_lock and decides whether the page is write-protected again.

@@ -765,11 +765,124 @@ level 1 PTE
             return ShadowMmu.FetchOutcome.Mapped;
         }
 
+        /// <inheritdoc/>
+        [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+        public ShadowMmu.FetchOutcome FetchShared(ShadowMmu.Vcpu vcpu, ref ShadowMmu.GuestWalk walk, uint leafAccess,
+            ulong pfn, ShadowMmu.IFetchHooks? hooks)
+        {
+            return hooks == null
+                ? FetchOnSharedSide(vcpu, ref walk, leafAccess, pfn, default(ShadowMmu.NoFetchHooks))
+                : FetchOnSharedSide(vcpu, ref walk, leafAccess, pfn, hooks);
+        }
+
+        /// <summary>
+        /// KVM's fixed order on the mmu_lock's shared side (as its TDP MMU faults under read_lock): the same re-checks,
+        /// each after the shadow page of its table is found; a page that is missing or not linked yet ends it with
+        /// NeedsExclusive, changing nothing; the leaf is installed with a compare-exchange from the value read before
+        /// its re-check.
+        /// </summary>
+        /// <remarks>
+        /// Follows the shadow pages along the walk, top down. The guest entries it uses come from the lock-free walk;
+        /// each may be trusted only once re-read after its table was write-protected, with the mmu_lock held: after
+        /// that point every guest write to the table traps and waits for the lock's exclusive side, which waits for
+        /// this hold to end.
+        /// </remarks>
+        [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+        private ShadowMmu.FetchOutcome FetchOnSharedSide<THooks>(ShadowMmu.Vcpu vcpu, ref ShadowMmu.GuestWalk walk,
+            uint leafAccess, ulong pfn, THooks hooks)
+            where THooks : ShadowMmu.IFetchHooks
+        {
+            ShadowMmu.Vm vm = vcpu.Vm;
+            ShadowMmu.ShadowCpuRole cpuRole = vcpu.CpuRole;
+            ulong va = walk.Va;
+            ShadowMmu.ShadowPage? sp = vcpu.RootFor(va);
+            ShadowMmu.ShadowPage? child;
+            ulong expectedLeaf = 0;
+            ShadowMmu.FetchOutcome installed;
+            int index;
+            ulong gfn;
+            var group = default(ShadowMmu.GuestEntryGroup);
+            bool groupRead = false;
+            if (sp == null || !sp.Valid)
+            {
+                return ShadowMmu.FetchOutcome.Retry;
+            }
+
+            // The root's guest table has been write-protected since the root was made: the PDE the walk read there must
+            // still be there.
+            if (!GpteUnchanged(walk.PteGpa[1], walk.Ptes[1]))
+            {
+                return ShadowMmu.FetchOutcome.Retry;
+            }
+
+            if (walk.Level == 2)
+            {
+                goto LargePage2;
+            }
+
+            // Shadow level 2: the entry for va[29:21] links the shadow page of the table the PDE references.
+            index = (int)(va >> 21) & 511;
+            child = vm.FindLinkedChild(sp, index, (walk.Ptes[1] & 0xF_FFFF_FFFF_F000UL) >> 12,
+                ShadowMmu.ShadowRole.Create(1, 0, false, walk.PtAccess[0], cpuRole));
+            if (child == null)
+            {
+                return ShadowMmu.FetchOutcome.NeedsExclusive;
+            }
+
+            hooks.AfterChildPage(1, child);
+            // The leaf's value before its re-check: the install is a compare-exchange from it, so that a leaf another
+            // vCPU installed or dropped (INVLPG) after this read makes it fail.
+            expectedLeaf = child[(int)(va >> 12) & 511];
+            // The table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks
+            // it and feeds the prefetch.
+            groupRead = ReadGroup(walk.PteGpa[0], ref group);
+            if (!groupRead || !LeafUnchanged(group, walk.PteGpa[0], walk.Ptes[0]))
+            {
+                return ShadowMmu.FetchOutcome.Retry;
+            }
+
+            sp = child;
+
+            // The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected
+            // page).
+            index = (int)(va >> 12) & 511;
+            installed = vm.InstallLeafShared(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, pfn, leafAccess,
+                walk.ProtectionKey, expectedLeaf);
+            if (installed != ShadowMmu.FetchOutcome.Mapped)
+            {
+                return installed;
+            }
+
+            PrefetchShared(vcpu, sp, index, ref group);
+            return ShadowMmu.FetchOutcome.Mapped;
+
+        LargePage2:
+            // A 2M guest page: the shadow maps it with 4 KiB entries in direct shadow pages, one per level below, whose
+            // rights are the leaf's (a clean page's mappings stay read-only until a write sets D).
+            gfn = ((walk.Ptes[1] & 0xF_FFFF_FFE0_0000UL) >> 12) + ((va >> 12) & 0x1FFU);
+            index = (int)(va >> 21) & 511;
+            child = vm.FindLinkedChild(sp, index, gfn & ~(ulong)0x1FFU,
+                ShadowMmu.ShadowRole.Create(1, 0, true, leafAccess, cpuRole));
+            if (child == null)
+            {
+                return ShadowMmu.FetchOutcome.NeedsExclusive;
+            }
+
+            sp = child;
+
+            index = (int)(va >> 12) & 511;
+            // The guest entry that maps the page sits in an upper-level table, which is never unsync: any change to it
+            // traps and waits for this hold to end, so the leaf's value read now is as good as one read before the
+            // re-check.
+            installed = vm.InstallLeafShared(sp, index, gfn, pfn, leafAccess, walk.ProtectionKey, sp[index]);
+            return installed;
+        }
+
         /// <summary>
         /// KVM's FNAME(gpte_changed), inverted: re-reads the entry at <paramref name="gpa"/>; true when it still holds
         /// <paramref name="expected"/>.
         /// </summary>
-        [ShadowMmu.Annotations.RequiresMmuLock]
+        [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
         [global::System.Runtime.CompilerServices.MethodImpl(
             global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private bool GpteUnchanged(ulong gpa, [ShadowMmu.Annotations.RevalidatesGuestPte] ulong expected)
@@ -781,7 +894,7 @@ level 1 PTE
         /// The leaf's re-check from the group read: true when the PTE at <paramref name="pteGpa"/> still holds
         /// <paramref name="expected"/>.
         /// </summary>
-        [ShadowMmu.Annotations.RequiresMmuLock]
+        [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
         [global::System.Runtime.CompilerServices.MethodImpl(
             global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private static bool LeafUnchanged(in ShadowMmu.GuestEntryGroup group, ulong pteGpa,
@@ -872,6 +985,68 @@ level 1 PTE
                 }
 
                 vm.SetLeaf(sp, index, gfn, pfn, access, 0, prefetched: true);
+            }
+        }
+
+        /// <summary>
+        /// KVM's FNAME(pte_prefetch) on the mmu_lock's shared side: the neighbours of the faulting PTE that INVLPG
+        /// dropped (tombstones of the same frame) are mapped again from the group read, each with a compare-exchange;
+        /// in a table in sync only (an unsync table's neighbours may change without a trap after the group read).
+        /// </summary>
+        [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+        [global::System.Runtime.CompilerServices.MethodImpl(
+            global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private void PrefetchShared(ShadowMmu.Vcpu vcpu, ShadowMmu.ShadowPage sp, int faultIndex,
+            ref ShadowMmu.GuestEntryGroup group)
+        {
+            int absent = sp.AbsentInGroup(faultIndex) & ~(1 << (faultIndex & 7));
+            if (absent != 0 && !sp.Unsync)
+            {
+                PrefetchAbsentShared(vcpu, sp, faultIndex, absent, ref group);
+            }
+        }
+
+        /// <summary>
+        /// Prefetch of the <paramref name="absent"/> neighbours (bit i: entry i of the group), in order.
+        /// </summary>
+        [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+        private void PrefetchAbsentShared(ShadowMmu.Vcpu vcpu, ShadowMmu.ShadowPage sp, int faultIndex, int absent,
+            ref ShadowMmu.GuestEntryGroup group)
+        {
+            ShadowMmu.Vm vm = vcpu.Vm;
+            if (!vm.CanPrefetchShared())
+            {
+                return;
+            }
+
+            int first = faultIndex & ~7;
+            for (; absent != 0; absent &= absent - 1)
+            {
+                int i = global::System.Numerics.BitOperations.TrailingZeroCount(absent);
+                int index = first + i;
+
+                // A neighbour that is not present, never accessed, or has a reserved bit set ends the prefetch.
+                ulong pte = group[i];
+                if (!((pte & 1) != 0) || (pte & 0x20U) == 0 || (pte & _pteReserved) != 0)
+                {
+                    break;
+                }
+
+                uint access = sp.Role.Access & (((uint)pte & 6) | ShadowMmu.AccessRights.Execute) &
+                    ~(uint)((pte & _executeDisable) >> 63);
+                if (!((pte & 0x40U) != 0))
+                {
+                    access &= ~ShadowMmu.AccessRights.Write;
+                }
+
+                ulong gfn = (pte & 0xF_FFFF_FFFF_F000UL) >> 12;
+                // A neighbour whose frame the host took away ends it too: prefetch cannot fault a frame in.
+                if (!vm.TryPrefetchPfn(gfn, out ulong pfn))
+                {
+                    break;
+                }
+
+                vm.PrefetchLeafShared(vcpu, sp, index, gfn, pfn, access, 0, sp[index]);
             }
         }
 
