@@ -51,7 +51,7 @@ public class ProtocolExplorationTests
         .WithPartiallyControlledConcurrencyAllowed(false);
 
     /// <summary>One run: the guest, the VM under Coyote's scheduling, three threads, the audit as the specification.</summary>
-    private static Func<Task> Run(string mode, Kernel kernel, bool sequenceCheck, RecheckOrder recheck, bool unsync = true) => async () =>
+    private static Func<Task> Run(string mode, Kernel kernel, bool sequenceCheck, RecheckOrder recheck, bool unsync = true, SharedSideFlaw flaw = SharedSideFlaw.None) => async () =>
     {
         using ScenarioGuest guest = ScenarioGuest.Build(mode);
         GuestEntryFlags f = guest.Flags;
@@ -61,7 +61,7 @@ public class ProtocolExplorationTests
         int entryBytes = guest.Info.EntryBytes;
         ulong oldPte = guest.Memory.ReadEntry(pteGpa, entryBytes);
         ulong newPte = (oldPte & ~guest.FrameMask) | ScenarioGuest.NewFrame;
-        var vm = new Vm(guest.Memory) { SequenceCheck = sequenceCheck, RecheckOrder = recheck, UnsyncEnabled = unsync };
+        var vm = new Vm(guest.Memory) { SequenceCheck = sequenceCheck, RecheckOrder = recheck, UnsyncEnabled = unsync, Flaw = flaw };
         Vcpu cpu = vm.AddVcpu(guest.Cpu);
         Vcpu kernelCpu = vm.AddVcpu(guest.Cpu);
 
@@ -112,9 +112,10 @@ public class ProtocolExplorationTests
                     break;
             }
         });
-        // The host moves the frames the PTE names; while a sync runs, the frame the kernel's write names (a move of the
-        // old frame would zap the leaf a lost write leaves behind, and hide it).
-        ulong moved = kernel == Kernel.UnsyncRewriteDuringSync ? ScenarioGuest.NewFrame : ScenarioGuest.OldFrame;
+        // The host moves the frames the PTE names; while a sync runs, or with a flaw of the shared side, the frame the
+        // kernel's write names (a move of the old frame would zap the leaf a lost write or a stale install leaves behind,
+        // and hide it).
+        ulong moved = kernel == Kernel.UnsyncRewriteDuringSync || flaw != SharedSideFlaw.None ? ScenarioGuest.NewFrame : ScenarioGuest.OldFrame;
         Task host = Task.Run(() => vm.MoveGuestFrames(moved >> 12, 2));
         await access;
         await guestKernel;
@@ -191,5 +192,31 @@ public class ProtocolExplorationTests
         TestReport report = Explore(Run("long4", Kernel.TrappedRewrite, sequenceCheck: true, RecheckOrder.PreFix), iterations: 400, seed: 17, out _);
 
         Assert.True(report.NumOfFoundBugs > 0, "Coyote found no stale schedule with the pre-fix order");
+    }
+
+    /// <summary>
+    /// The shared side's flaws, each found by Coyote over the hook points (the vCPU's fault and the kernel's flush both on
+    /// the shared side, the kernel's trapped write on the exclusive one), and each schedule replays the same stale entry:
+    /// an install by plain store, or over a tombstone a flush wrote back unstamped, lands after the kernel's rewrite and
+    /// flush of an unsync table; a trapped write whose handler does not wait for the shared side zaps before the install.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(SharedSideFlaw.PlainStoreInstall), Kernel.UnsyncRewrite)]
+    [InlineData(nameof(SharedSideFlaw.UnstampedTombstones), Kernel.UnsyncRewrite)]
+    [InlineData(nameof(SharedSideFlaw.TrapWithoutExclusion), Kernel.TrappedRewrite)]
+    public void With_a_shared_side_flaw_a_schedule_goes_stale_and_replays(string flawName, Kernel kernel)
+    {
+        SharedSideFlaw flaw = Enum.Parse<SharedSideFlaw>(flawName);
+        TestReport report = Explore(Run("long4", kernel, sequenceCheck: true, RecheckOrder.Fixed, flaw: flaw), iterations: 3000, seed: 17, out string trace);
+
+        Assert.True(report.NumOfFoundBugs > 0, $"Coyote found no stale schedule with {flaw}");
+        string bug = report.BugReports.First();
+        Assert.Contains($"but the guest maps 0x{ScenarioGuest.NewFrame >> 12:x}", bug, StringComparison.Ordinal);
+
+        Configuration replay = Configuration.Create().WithReproducibleTrace(trace).WithPartiallyControlledConcurrencyAllowed(false);
+        using var engine = TestingEngine.Create(replay, Run("long4", kernel, sequenceCheck: true, RecheckOrder.Fixed, flaw: flaw));
+        engine.Run();
+        Assert.Equal(1, engine.TestReport.NumOfFoundBugs);
+        Assert.Equal(bug, engine.TestReport.BugReports.First());
     }
 }

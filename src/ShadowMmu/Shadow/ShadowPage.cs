@@ -76,6 +76,8 @@ public sealed class ShadowPage
         return (int)(low | high << 4);
     }
 
+    /// <summary>A plain store of entry <paramref name="index"/>: the exclusive side's (the shared side changes entries only by compare-exchange).</summary>
+    [ShadowMmu.Annotations.RequiresMmuLock]
     internal void Set(int index, ulong value) => Volatile.Write(ref _sptes[index], value);
 
     /// <summary>The guest frame leaf <paramref name="index"/> stands for (KVM's <c>kvm_mmu_page_get_gfn</c>); set with the leaf, under the mmu_lock.</summary>

@@ -24,6 +24,9 @@ public sealed partial class Vm
     /// </summary>
     public bool SharedFaults { get; set; } = true;
 
+    /// <summary>A flaw put into the shared side on purpose, to show what its rules prevent (tests only; deliberately unsafe).</summary>
+    internal SharedSideFlaw Flaw { get; set; }
+
     /// <summary>
     /// Guest flushes are recorded for the audit's TLB oracle (<see cref="Tlb"/>) once a table has gone unsync: before
     /// that every shadow entry is exact, and recording every INVLPG would write one shared line on every fault loop.
@@ -97,7 +100,20 @@ public sealed partial class Vm
         }
 
         Scheduling?.At(SchedulingPoint.SharedBeforeInstall);
+        if (Flaw == SharedSideFlaw.PlainStoreInstall)
+        {
+            return InstallWithPlainStore(page, index, spte);
+        }
+
         return Interlocked.CompareExchange(ref page.Entry(index), spte, expected) == expected ? FetchOutcome.Mapped : FetchOutcome.Retry;
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ShadowMmu.Locking", "MMU0008", Justification = "Deliberately unsafe: SharedSideFlaw.PlainStoreInstall, for the test that shows why the install is a compare-exchange.")]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+    private static FetchOutcome InstallWithPlainStore(ShadowPage page, int index, ulong spte)
+    {
+        page.Set(index, spte);
+        return FetchOutcome.Mapped;
     }
 
     /// <summary>
@@ -158,7 +174,7 @@ public sealed partial class Vm
         // An entry on no reverse map (never mapped, or dropped on the exclusive side) is left: no fault on the shared side
         // installs over it.
         ref ulong entry = ref page.Entry(Vcpu.ShadowIndex(va, 1));
-        ulong tombstone = Spte.Tombstone(stamp);
+        ulong tombstone = Spte.Tombstone(Flaw == SharedSideFlaw.UnstampedTombstones ? 0 : stamp);
         for (ulong spte = Volatile.Read(ref entry); Spte.IsPresent(spte) || Spte.IsTombstone(spte); spte = Volatile.Read(ref entry))
         {
             if (Interlocked.CompareExchange(ref entry, tombstone, spte) == spte)
@@ -206,4 +222,20 @@ public sealed partial class Vm
     private static bool KeepsReverseMap(ShadowPage page, int index, ulong gfn, ulong spte, ulong expected) =>
         page.GfnAt(index) == gfn
         && (Spte.IsTombstone(expected) || (Spte.IsPresent(expected) && Spte.Frame(expected) == Spte.Frame(spte) && (expected & Spte.NoSlot) == (spte & Spte.NoSlot)));
+}
+
+/// <summary>Flaws put into the shared side on purpose (<see cref="Vm.Flaw"/>): each breaks one rule the design rests on.</summary>
+internal enum SharedSideFlaw
+{
+    /// <summary>None: the shared side as designed.</summary>
+    None,
+
+    /// <summary>The leaf is installed with a plain store, not a compare-exchange from the value read before the re-check.</summary>
+    PlainStoreInstall,
+
+    /// <summary>INVLPG's tombstones carry no stamp: a drop over a tombstone writes the value it found.</summary>
+    UnstampedTombstones,
+
+    /// <summary>A trapped guest write zaps without the exclusive side, so it does not wait for the faults on the shared side.</summary>
+    TrapWithoutExclusion,
 }

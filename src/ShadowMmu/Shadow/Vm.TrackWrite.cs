@@ -80,6 +80,12 @@ public sealed partial class Vm
         Interlocked.MemoryBarrier();
         Scheduling?.At(SchedulingPoint.GuestStoreLanded);
         ulong first = gpa >> 12, last = (gpa + (ulong)size - 1) >> 12;
+        if (Flaw == SharedSideFlaw.TrapWithoutExclusion && (IsWriteProtected(first) || IsWriteProtected(last)))
+        {
+            TrapWithoutExclusion(gpa, size);
+            return;
+        }
+
         if (IsWriteProtected(first) || IsWriteProtected(last))
         {
             using (MmuLock.Enter())
@@ -92,6 +98,13 @@ public sealed partial class Vm
                 }
             }
         }
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ShadowMmu.Locking", "MMU0002", Justification = "Deliberately unsafe: SharedSideFlaw.TrapWithoutExclusion, for the test that shows why a trapped write takes the exclusive side.")]
+    private void TrapWithoutExclusion(ulong gpa, int size)
+    {
+        Stats.Vm.AddAtomic(ShadowCounter.TrappedWrites);
+        TrackWrite(gpa, size);
     }
 
     private void Store(ulong gpa, ulong value, int size)
