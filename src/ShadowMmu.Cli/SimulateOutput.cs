@@ -59,6 +59,7 @@ internal static class SimulateOutput
         Row(output, "accesses", s.Accesses, $"{N(w.Reads)} reads, {N(w.Writes)} writes, {N(w.Fetches)} fetches");
         Row(output, "shadow hits", s.ShadowHits, $"{Percent(s.ShadowHits, s.Accesses)} of accesses");
         Row(output, "faults", s.Faults, $"{N((long)mode.FaultsPerSecond)} per second");
+        Row(output, "  on shared side", s.SharedFaults, $"{Percent(s.SharedFaults, s.Faults)} of faults fetched under the mmu_lock's shared side; {N(s.ExclusiveRetries)} handed to the exclusive side");
         Row(output, "guest walks", s.Walks, null);
         Row(output, "guest faults", s.GuestFaults, "injected: the guest's tables deny the access");
         Row(output, "re-check failures", s.RecheckFailures, "fetch found a guest entry changed since the walk");

@@ -25,6 +25,8 @@ namespace ShadowMmu;
 /// <param name="Syncs">Unsync pages or entries re-read at the guest's flushes.</param>
 /// <param name="Invalidations">Host invalidations started.</param>
 /// <param name="SeqRetries">Faults retried because a host invalidation moved their frame since they resolved it.</param>
+/// <param name="SharedFaults">Faults that fetched on the mmu_lock's shared side.</param>
+/// <param name="ExclusiveRetries">Faults the shared side handed to the exclusive side.</param>
 public readonly record struct ShadowStatsSnapshot(
     long Accesses,
     long ShadowHits,
@@ -46,7 +48,9 @@ public readonly record struct ShadowStatsSnapshot(
     long UnsyncPages,
     long Syncs,
     long Invalidations,
-    long SeqRetries)
+    long SeqRetries,
+    long SharedFaults,
+    long ExclusiveRetries)
 {
     /// <summary>Reads every counter of <paramref name="stats"/>.</summary>
     public static ShadowStatsSnapshot Of(ShadowStats stats) => new(
@@ -70,7 +74,9 @@ public readonly record struct ShadowStatsSnapshot(
         stats.UnsyncPages,
         stats.Syncs,
         stats.Invalidations,
-        stats.SeqRetries);
+        stats.SeqRetries,
+        stats.SharedFaults,
+        stats.ExclusiveRetries);
 
     /// <summary>Every counter of this and <paramref name="other"/> added (VMs side by side counted as one machine).</summary>
     public ShadowStatsSnapshot Plus(in ShadowStatsSnapshot other) => new(
@@ -94,7 +100,9 @@ public readonly record struct ShadowStatsSnapshot(
         UnsyncPages + other.UnsyncPages,
         Syncs + other.Syncs,
         Invalidations + other.Invalidations,
-        SeqRetries + other.SeqRetries);
+        SeqRetries + other.SeqRetries,
+        SharedFaults + other.SharedFaults,
+        ExclusiveRetries + other.ExclusiveRetries);
 
     /// <summary>Every counter with its name (the property's), in declaration order, for tables and JSON.</summary>
     public IReadOnlyList<KeyValuePair<string, long>> Counters() => new KeyValuePair<string, long>[]
@@ -120,6 +128,8 @@ public readonly record struct ShadowStatsSnapshot(
         new(nameof(Syncs), Syncs),
         new(nameof(Invalidations), Invalidations),
         new(nameof(SeqRetries), SeqRetries),
+        new(nameof(SharedFaults), SharedFaults),
+        new(nameof(ExclusiveRetries), ExclusiveRetries),
     };
 }
 

@@ -96,6 +96,9 @@ public sealed class ShadowStressTests
         Assert.True(s.Invlpgs > 0 && s.RootLoads > 0, $"invlpgs {s.Invlpgs}, root loads {s.RootLoads}");
         Assert.True(result.ShadowPages > 0);
 
+        // Both sides of the mmu_lock faulted: the shared side where the pages existed, the exclusive side where not.
+        Assert.True(s.SharedFaults > 0 && s.ExclusiveRetries > 0, $"shared {s.SharedFaults}, exclusive retries {s.ExclusiveRetries}");
+
         // Tables went unsync and were synced at the guest's flushes, while the host moved frames under the vCPUs.
         Assert.True(s.UnsyncPages > 0 && s.Syncs > 0, $"unsync {s.UnsyncPages}, syncs {s.Syncs}");
         Assert.True(s.GuestPteWrites > s.TrappedWrites, $"guest PTE writes {s.GuestPteWrites}, trapped {s.TrappedWrites}");
