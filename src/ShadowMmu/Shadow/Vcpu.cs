@@ -358,6 +358,7 @@ public sealed partial class Vcpu
             if (NeedsRootReload() || Vm.NeedsRoom)
             {
                 // A root to make, or pages to zap: the exclusive side's work (it re-checks everything itself).
+                _stats.Add(ShadowCounter.ExclusiveRetries);
                 outcome = FaultOutcome.Retry;
                 return false;
             }

@@ -46,8 +46,12 @@ public sealed partial class Vm
         }
     }
 
-    /// <summary>True when a fault must make room first (<see cref="MakePagesAvailable"/>): that is the exclusive side's.</summary>
-    internal bool NeedsRoom => _activeCount > MaxShadowPages - PagesPerFault || _zapped.Count > 0;
+    /// <summary>
+    /// True when a fault must make room first (<see cref="MakePagesAvailable"/>, the exclusive side's work): fewer than a
+    /// fault's worth of pages left under the limit. Zapped pages waiting for their grace period are reclaimed by the next
+    /// fault on the exclusive side, or by a top-up that finds the pool empty; a fault on the shared side makes no page.
+    /// </summary>
+    internal bool NeedsRoom => Volatile.Read(ref _activeCount) > MaxShadowPages - PagesPerFault;
 
     /// <summary>
     /// <see cref="GetChildPage"/> on the shared side: the child page that entry <paramref name="index"/> of
