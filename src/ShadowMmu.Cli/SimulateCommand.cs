@@ -87,11 +87,11 @@ internal static class SimulateCommand
         unsync.AcceptOnlyFromAmong("on", "off");
         var workload = new Option<string>("--workload")
         {
-            Description = "What the threads do: mix (writers rewrite entries at every level, INVLPG, CR3 switches, zaps), fork (writers rewrite whole tables of 4 KiB pages, then flush, as fork, exec and munmap do), or disjoint (no writers, no host thread: each vCPU faults and re-faults, INVLPG then the access, on its own pages in its own address space; see --vms). [default: mix]",
-            HelpName = "mix|fork|disjoint",
+            Description = "What the threads do: mix (writers rewrite entries at every level, INVLPG, CR3 switches, zaps), fork (writers rewrite whole tables of 4 KiB pages, then flush, as fork, exec and munmap do), disjoint (no writers, no host thread: each vCPU faults and re-faults, INVLPG then the access, on its own pages in its own address space; see --vms), or shared-tables (as disjoint, but the vCPUs of a VM share one address space: the same shadow pages down to the page table, each vCPU on pages of its own). [default: mix]",
+            HelpName = "mix|fork|disjoint|shared-tables",
         };
-        workload.AcceptOnlyFromAmong("mix", "fork", "disjoint");
-        Option<int> vms = IntOption("--vms", "With --workload disjoint: independent VMs side by side, the vCPU threads dealt among them (--vcpus 2 --vms 2 is the control: two VMs of one vCPU).", 1, 1, Vm.MaxVcpus - 1);
+        workload.AcceptOnlyFromAmong("mix", "fork", "disjoint", "shared-tables");
+        Option<int> vms = IntOption("--vms", "With --workload disjoint or shared-tables: independent VMs side by side, the vCPU threads dealt among them (--vcpus 2 --vms 2 is the control: two VMs of one vCPU).", 1, 1, Vm.MaxVcpus - 1);
         var json = new Option<bool>("--json") { Description = "Print a JSON summary (stale entries listed) instead of tables." };
         var auditEvery = new Option<double?>("--audit-every")
         {
@@ -131,13 +131,13 @@ internal static class SimulateCommand
             {
                 result.AddError($"--scenario runs one fixed interleaving: {extra} does not apply (it takes --mode, --order, --recheck, --seq-check and --json)");
             }
-            else if (!isScenario && TokenOf(result, workload) != "disjoint" && Given(result, vms) != null)
+            else if (!isScenario && !IsFaultLoop(TokenOf(result, workload)) && Given(result, vms) != null)
             {
-                result.AddError("--vms applies to --workload disjoint only");
+                result.AddError("--vms applies to --workload disjoint and shared-tables only");
             }
-            else if (!isScenario && TokenOf(result, workload) == "disjoint" && Given(result, writers, auditEvery) is string notDisjoint)
+            else if (!isScenario && IsFaultLoop(TokenOf(result, workload)) && Given(result, writers, auditEvery) is string notDisjoint)
             {
-                result.AddError($"--workload disjoint runs vCPU threads alone: {notDisjoint} does not apply");
+                result.AddError($"--workload {TokenOf(result, workload)} runs vCPU threads alone: {notDisjoint} does not apply");
             }
             else if (isScenario && result.GetResult(mode) is { Tokens.Count: > 0 } modeResult
                 && ParseModes(modeResult.Tokens[0].Value, out _) is { Count: not 1 })
@@ -190,7 +190,14 @@ internal static class SimulateCommand
             }
 
             double? every = parsed.GetValue(auditEvery);
-            bool disjoint = parsed.GetValue(workload) == "disjoint";
+            SimulationWorkload chosen = parsed.GetValue(workload) switch
+            {
+                "disjoint" => SimulationWorkload.Disjoint,
+                "shared-tables" => SimulationWorkload.SharedTables,
+                "fork" => SimulationWorkload.Fork,
+                _ => SimulationWorkload.Mix,
+            };
+            bool disjoint = chosen.IsFaultLoop();
             var options = new SimulationOptions
             {
                 Modes = modes,
@@ -203,7 +210,7 @@ internal static class SimulateCommand
                 Recheck = recheckOrder,
                 SequenceCheck = sequenceCheck,
                 Unsync = parsed.GetValue(unsync) != "off",
-                Workload = disjoint ? SimulationWorkload.Disjoint : parsed.GetValue(workload) == "fork" ? SimulationWorkload.Fork : SimulationWorkload.Mix,
+                Workload = chosen,
                 MaxShadowPages = parsed.GetValue(shadowPages),
                 AuditIntervalSeconds = every is null ? DefaultAuditEvery : every > 0 ? every : null,
             };
@@ -380,6 +387,9 @@ internal static class SimulateCommand
 
         return long.TryParse(text.Replace("_", string.Empty, StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
+
+    /// <summary>True for the workloads of vCPU threads alone (issue 18's fault loops), which take --vms.</summary>
+    private static bool IsFaultLoop(string? workload) => workload is "disjoint" or "shared-tables";
 
     /// <summary>The text given to <paramref name="option"/>, or null (a validator must not parse: a bad value throws there).</summary>
     private static string? TokenOf(CommandResult result, Option option) =>

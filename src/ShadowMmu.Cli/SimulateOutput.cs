@@ -247,6 +247,7 @@ internal static class SimulateOutput
     {
         SimulationWorkload.Fork => "fork",
         SimulationWorkload.Disjoint => "disjoint",
+        SimulationWorkload.SharedTables => "shared-tables",
         _ => "mix",
     };
 

@@ -177,7 +177,41 @@ internal static class MarkdownReport
 
             md.AppendLine();
         }
+
+        WriteParallelFaults(md, r, modes);
     }
+
+    /// <summary>
+    /// Issue 18's table: two vCPUs of one VM on disjoint pages (own address spaces) and on shared tables (one address
+    /// space), each against the control (two VMs of one vCPU side by side) and against one vCPU alone.
+    /// </summary>
+    private static void WriteParallelFaults(StringBuilder md, ResultSet r, IReadOnlyList<string> modes)
+    {
+        const string Disjoint = nameof(Shadow.DisjointFaultThroughputBenchmarks), Control = nameof(Shadow.ControlFaultThroughputBenchmarks);
+        if (!modes.Any(m => r.Median(Control, "Faults", ("Mode", m)) != null))
+        {
+            return;
+        }
+
+        md.AppendLine("Faults in parallel (issue 18; faults per second of both vCPUs together; control: two VMs of one vCPU side by side):");
+        md.AppendLine();
+        md.AppendLine("| mode | 1 vCPU | 2 vCPUs, disjoint | 2 vCPUs, shared tables | control | disjoint / control | shared / control | disjoint / 1 vCPU | shared / 1 vCPU |");
+        md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (string mode in modes)
+        {
+            double? one = 1e9 / r.Median(Throughput, "Faults", ("Mode", mode), ("Vcpus", "1"));
+            double? shared = 2e9 / r.Median(Throughput, "Faults", ("Mode", mode), ("Vcpus", "2"));
+            double? disjoint = 2e9 / r.Median(Disjoint, "Faults", ("Mode", mode));
+            double? control = 2e9 / r.Median(Control, "Faults", ("Mode", mode));
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {mode} | {Rate(one)} | {Rate(disjoint)} | {Rate(shared)} | {Rate(control)} | {Ratio(disjoint, control)} | {Ratio(shared, control)} | {Ratio(disjoint, one)} | {Ratio(shared, one)} |");
+        }
+
+        md.AppendLine();
+    }
+
+    private static string Ratio(double? a, double? b) =>
+        a == null || b == null ? "–" : (a.Value / b.Value).ToString("0.00", CultureInfo.InvariantCulture) + "x";
 
     private static string Rate(double? perSecond) => perSecond == null ? "–" : (perSecond.Value / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + " M";
 

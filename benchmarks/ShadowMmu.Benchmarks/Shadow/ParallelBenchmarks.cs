@@ -55,6 +55,55 @@ public class ControlFaultThroughputBenchmarks
 }
 
 /// <summary>
+/// Issue 18's subject on disjoint pages: two vCPUs of one VM, each in its own address space (its own guest tables, so
+/// its own shadow pages), faulting at once as <see cref="ControlFaultThroughputBenchmarks"/>' two VMs do. They share
+/// the VM: its mmu_lock (on the shared side, each vCPU its own reader), pools and counters. The shared-tables case, both
+/// vCPUs through the same shadow pages, is <see cref="FaultThroughputBenchmarks"/> with two vCPUs.
+/// </summary>
+[MemoryDiagnoser]
+public class DisjointFaultThroughputBenchmarks
+{
+    private ShadowRig _rig = null!;
+    private VcpuWorker? _worker;
+
+    /// <summary>The paging mode.</summary>
+    [Params("legacy32", "pae", "long4", "long5", "ept4", "ept5")]
+    public string Mode { get; set; } = "long4";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _rig = new ShadowRig(Mode, 2, ownAddressSpaces: true);
+        _worker = new VcpuWorker(_rig.Vcpus[1], ShadowRig.Base);
+        for (int i = 0; i < 16; i++)
+        {
+            Faults();
+        }
+
+        if (!_rig.Vm.Audit().Clean || _rig.Vcpus[0].RootFor(ShadowRig.Base) == _rig.Vcpus[1].RootFor(ShadowRig.Base))
+        {
+            throw new InvalidOperationException("The audit failed, or the two vCPUs share their shadow root.");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _worker?.Dispose();
+        _worker = null;
+    }
+
+    /// <summary>One operation is one fault of each vCPU at once (the time of two faults in parallel; the report halves it).</summary>
+    [Benchmark(OperationsPerInvoke = FaultThroughputBenchmarks.FaultsPerVcpu)]
+    public void Faults()
+    {
+        _worker!.Start(FaultThroughputBenchmarks.FaultsPerVcpu);
+        VcpuWorker.Faults(_rig.Vcpus[0], ShadowRig.Base, FaultThroughputBenchmarks.FaultsPerVcpu);
+        _worker.Wait();
+    }
+}
+
+/// <summary>
 /// The mmu_lock's cost alone, taken and released with nothing inside: the spin lock of today, and the two sides of
 /// <see cref="MmuRwLock"/> (issue 18), on one thread and on two threads at once (each its own reader).
 /// </summary>

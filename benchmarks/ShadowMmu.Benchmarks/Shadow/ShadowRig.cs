@@ -96,7 +96,12 @@ internal sealed class ShadowRig
     /// <summary>Where the guest maps the page table of <see cref="Base"/>'s pages (the unsync benchmarks store into it there).</summary>
     public const ulong TableMapVa = 0x8000_0000;
 
-    public ShadowRig(string modeName, int vcpus, bool unsync = true)
+    /// <summary>
+    /// A rig of <paramref name="vcpus"/> vCPUs; with <paramref name="ownAddressSpaces"/>, every vCPU after the first runs in
+    /// an address space of its own (its own guest tables and data frames, so its own shadow pages), as issue 18's
+    /// disjoint workload does; otherwise all share the first (one CR3: the same shadow pages).
+    /// </summary>
+    public ShadowRig(string modeName, int vcpus, bool unsync = true, bool ownAddressSpaces = false)
     {
         Mode = PagingModes.All.Single(m => m.Name == modeName);
         Memory = GuestMemory.Allocate(0x80_0000);
@@ -114,7 +119,7 @@ internal sealed class ShadowRig
         Vcpus = new Vcpu[vcpus];
         for (int i = 0; i < vcpus; i++)
         {
-            Vcpus[i] = Vm.AddVcpu(Cpu);
+            Vcpus[i] = Vm.AddVcpu(i > 0 && ownAddressSpaces ? OwnAddressSpace(walkCase, i) : Cpu);
         }
 
         FaultVa = Base + 0x3000 + 0x123;
@@ -135,6 +140,20 @@ internal sealed class ShadowRig
     }
 
     public PagingModeInfo Mode { get; }
+
+    // vCPU i's own address space: tables from 0x40_0000 + i MiB, its pages' frames from 0x70_0000 + i * 64 pages.
+    private CpuState OwnAddressSpace(Walks.WalkCase walkCase, int i)
+    {
+        ulong tables = 0x40_0000 + ((ulong)i << 20);
+        var builder = new PageTableBuilder(Memory, Mode, tables, tables + 0x10_0000);
+        for (ulong page = 0; page < Pages; page++)
+        {
+            ulong frame = 0x70_0000 + (((ulong)i * Pages) + page << 12);
+            builder.Map(Base + (page << 12), frame, 0x1000, Walks.WalkImage.LeafFlagsFor(walkCase), Walks.WalkImage.TableFlagsFor(walkCase));
+        }
+
+        return walkCase.StateFor(builder.Root);
+    }
 
     /// <summary>The page table that maps the <see cref="Pages"/> pages.</summary>
     public ulong TableGpa { get; }

@@ -13,6 +13,11 @@ namespace ShadowMmu;
 /// per vCPU they share nothing but the machine: that is the control against which a shadow MMU's fault parallelism is
 /// judged. No writers, no host thread: the shadow tables stay in a steady state, and every operation is one fault.
 /// </summary>
+/// <remarks>
+/// The shared-tables workload (<see cref="SimulationWorkload.SharedTables"/>) gives the vCPUs of a VM one address
+/// space instead, each on 64 pages of its own (one page table holds them all up to 8 vCPUs): they fault through the
+/// same shadow pages.
+/// </remarks>
 internal static class DisjointWorkload
 {
     /// <summary>Pages each vCPU faults on, round and round: eight prefetch groups of one page table.</summary>
@@ -53,23 +58,30 @@ internal static class DisjointWorkload
             var run = new WorkloadRun(options.Vcpus);
             var workers = new Worker[options.Vcpus];
             var flags = GuestEntryFlags.For(mode);
+            bool sharedTables = options.Workload == SimulationWorkload.SharedTables;
+            var builders = new PageTableBuilder?[vmCount];
             for (int i = 0; i < options.Vcpus; i++)
             {
-                // vCPU i runs in VM i % M, as its k-th vCPU there: its own tables and data frames in that VM's memory.
+                // vCPU i runs in VM i % M, as its k-th vCPU there, on its own data frames in that VM's memory: in its own
+                // address space (disjoint), or in the VM's one address space at its own linear pages (shared tables).
                 int v = i % vmCount, k = i / vmCount;
                 Vm vm = vms[v];
-                ulong tables = TablesBase + ((ulong)k * TablesPerVcpu);
+                ulong tables = TablesBase + ((ulong)(sharedTables ? 0 : k) * TablesPerVcpu);
                 ulong dataBase = DataBase(VcpusOf(v, vmCount, options.Vcpus));
-                var builder = new PageTableBuilder(vm.Memory, mode, tables, tables + TablesPerVcpu);
+                ulong firstVa = PagesVa + (sharedTables ? (ulong)(k * PagesPerVcpu) << 12 : 0);
+                PageTableBuilder builder = sharedTables && builders[v] is PageTableBuilder made
+                    ? made
+                    : new PageTableBuilder(vm.Memory, mode, tables, tables + TablesPerVcpu);
+                builders[v] = builder;
                 for (int p = 0; p < PagesPerVcpu; p++)
                 {
                     ulong frame = dataBase + ((ulong)((k * PagesPerVcpu) + p) << 12);
-                    builder.Map(PagesVa + ((ulong)p << 12), frame, 0x1000, flags.Leaf(writable: true, user: true, execute: true));
+                    builder.Map(firstVa + ((ulong)p << 12), frame, 0x1000, flags.Leaf(writable: true, user: true, execute: true));
                 }
 
                 Vcpu vcpu = vm.AddVcpu(PagingModeFacts.Of(mode).SelectingState(builder.Root));
                 long budget = options.Operations is long total ? (total / options.Vcpus) + (i < total % options.Vcpus ? 1 : 0) : long.MaxValue;
-                workers[i] = new Worker(vcpu, run, i, budget);
+                workers[i] = new Worker(vcpu, run, i, budget, firstVa);
             }
 
             var threads = new Thread[workers.Length];
@@ -187,13 +199,15 @@ internal static class DisjointWorkload
         private readonly WorkloadRun _run;
         private readonly int _slot;
         private readonly long _budget;
+        private readonly ulong _firstVa;
 
-        public Worker(Vcpu vcpu, WorkloadRun run, int slot, long budget)
+        public Worker(Vcpu vcpu, WorkloadRun run, int slot, long budget, ulong firstVa)
         {
             _vcpu = vcpu;
             _run = run;
             _slot = slot;
             _budget = budget;
+            _firstVa = firstVa;
         }
 
         public long Operations;
@@ -206,7 +220,7 @@ internal static class DisjointWorkload
             {
                 while (Operations < _budget && !_run.StopRequested)
                 {
-                    ulong va = PagesVa + ((ulong)(Operations % PagesPerVcpu) << 12);
+                    ulong va = _firstVa + ((ulong)(Operations % PagesPerVcpu) << 12);
                     _vcpu.Invlpg(va);
                     AccessResult result = _vcpu.Access(va, AccessKind.Read, 3);
                     if (result.Outcome != AccessOutcome.Translated)

@@ -47,7 +47,7 @@ public static class Simulation
         SimulationOptions resolved = options.Operations == null
             ? options with { Modes = names, Seconds = options.Seconds ?? SimulationOptions.DefaultSeconds }
             : options with { Modes = names };
-        if (resolved.Workload == SimulationWorkload.Disjoint)
+        if (resolved.Workload.IsFaultLoop())
         {
             // Its vCPUs alone: no host thread, and no mid-run audit pausing the threads it measures.
             resolved = resolved with { Writers = 0, HostInvalidations = false, AuditIntervalSeconds = null };
@@ -58,7 +58,7 @@ public static class Simulation
         for (int i = 0; i < modes.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            reports.Add(resolved.Workload == SimulationWorkload.Disjoint
+            reports.Add(resolved.Workload.IsFaultLoop()
                 ? DisjointWorkload.RunMode(modes[i], resolved, perMode, i, modes.Count, progress, cancellationToken)
                 : RunMode(modes[i], resolved, perMode, i, modes.Count, progress, cancellationToken));
         }

@@ -25,6 +25,12 @@ public enum SimulationWorkload
     /// ignored (the report's options show 0, false and none).
     /// </summary>
     Disjoint,
+
+    /// <summary>
+    /// As <see cref="Disjoint"/>, but the vCPUs of a VM share one address space (one CR3: the same guest tables, so the
+    /// same shadow pages down to the page table), each faulting on pages of its own: issue 18's shared-tables measure.
+    /// </summary>
+    SharedTables,
 }
 
 /// <summary>What <see cref="Simulation.Run"/> runs: which modes, how many threads of each kind, for how long, from which seed.</summary>
@@ -156,7 +162,7 @@ public sealed record SimulationOptions
             return $"writer threads cannot be negative (got {Writers})";
         }
 
-        if (Vcpus + (Workload == SimulationWorkload.Disjoint ? 0 : Writers) > Vm.MaxVcpus)
+        if (Vcpus + (Workload.IsFaultLoop() ? 0 : Writers) > Vm.MaxVcpus)
         {
             return $"a VM has at most {Vm.MaxVcpus} vCPUs: {Vcpus} vCPU threads and {Writers} writer threads are too many";
         }
@@ -171,7 +177,7 @@ public sealed record SimulationOptions
             return $"{Vms} VMs need at least as many vCPU threads (got {Vcpus})";
         }
 
-        if (Vms > 1 && Workload != SimulationWorkload.Disjoint)
+        if (Vms > 1 && !Workload.IsFaultLoop())
         {
             return "more than one VM needs the disjoint workload";
         }
@@ -263,4 +269,11 @@ public sealed record SimulationOptions
 
         return $"no paging mode is named '{name}' (modes: {string.Join(", ", names)})";
     }
+}
+
+/// <summary>Facts about <see cref="SimulationWorkload"/>.</summary>
+public static class SimulationWorkloadFacts
+{
+    /// <summary>True for the fault loops of issue 18 (<see cref="SimulationWorkload.Disjoint"/>, <see cref="SimulationWorkload.SharedTables"/>): vCPU threads alone, dealt among VMs.</summary>
+    public static bool IsFaultLoop(this SimulationWorkload workload) => workload is SimulationWorkload.Disjoint or SimulationWorkload.SharedTables;
 }
