@@ -40,12 +40,14 @@ class C
             {|#11:vm.Sptes ??= new ulong[512]|};
             {|#12:vm.Roots[i] = spte|};
             {|#13:vm.Stats = default|};
+            {|#14:vm.PerVcpu[i].Faults += 2|};
         }
     }
 }"),
             Written(0, "Generation"), Written(1, "Generation"), Written(2, "Generation"), Written(3, "Generation"),
             Written(4, "Sptes"), Written(5, "Sptes"), Written(6, "Zaps"), Written(7, "Stats"), Written(8, "Generation"),
-            Written(9, "Generation"), Written(10, "Generation"), Written(11, "Sptes"), Written(12, "Roots"), Written(13, "Stats"));
+            Written(9, "Generation"), Written(10, "Generation"), Written(11, "Sptes"), Written(12, "Roots"), Written(13, "Stats"),
+            Written(14, "PerVcpu"));
 
         [Fact]
         public Task WritesInASharedRequiringBody_AndUnderAUsingDeclaration_AreReported() => Verify.Analyzer(Prelude.Wrap(@"
@@ -85,6 +87,7 @@ class C
             Interlocked.Exchange(ref vm.Sptes[i], spte);
             Interlocked.CompareExchange(ref vm.Sptes[i], spte, 0UL);
             Interlocked.Add(ref vm.Stats.Faults, 1);
+            Interlocked.Increment(ref vm.PerVcpu[i].Faults);
             Volatile.Write(ref vm.Generation, 2);
             int generation = Volatile.Read(ref vm.Generation) + vm.Generation;
             Guest.Consume(vm.Sptes[i] + vm.Roots[0]);

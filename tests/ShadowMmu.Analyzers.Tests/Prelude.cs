@@ -96,6 +96,7 @@ namespace Model
         [GuardedByMmuLock] public long Zaps { get; set; }
         [GuardedByMmuLock] public Counters Stats;
         [GuardedByMmuLock] public LevelValues Roots;
+        [GuardedByMmuLock] public Counters[] PerVcpu = new Counters[4];
         public int Unguarded;
         public ulong[] Scratch = new ulong[4];
     }
