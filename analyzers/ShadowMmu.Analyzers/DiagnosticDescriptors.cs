@@ -81,7 +81,7 @@ namespace ShadowMmu.Analyzers
             isEnabledByDefault: true,
             description: "MMU0001's protocol for host frames (KVM's mmu_invalidate_seq): a host frame resolved from a guest frame without the mmu_lock ([HostFrameResolve]) may have been taken away or moved by the host since. Under the lock it may be installed or used only after a call ([RechecksInvalidationSnapshot]) re-checked a snapshot of the invalidation sequence ([InvalidationSnapshot]) taken before the frame was resolved, and said no invalidation ran since, in the same lock region and on every path to the use. A snapshot taken after the resolution covers nothing.",
             helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.UncheckedHostFrame));
-    
+
         /// <summary>MMU0008.</summary>
         public static readonly DiagnosticDescriptor ExclusiveUnderShared = new(
             DiagnosticIds.ExclusiveUnderShared,
