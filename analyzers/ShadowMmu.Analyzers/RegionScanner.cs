@@ -33,13 +33,12 @@ namespace ShadowMmu.Analyzers
         {
             var fn = new FunctionInfo(body, symbol, parent);
             Functions.Add(fn);
-            LockMode required = symbol != null ? _known.RequiredMode(symbol) : LockMode.None;
-            if (required != LockMode.None)
+            if (symbol != null && _known.RequiredMode(symbol) is LockMode required and not LockMode.None)
             {
                 fn.HoldsLockOnEntry = true;
                 string name = required == LockMode.Shared
-                    ? "the mmu_lock's shared side held on entry to '" + symbol!.Name + "' ([RequiresMmuLock(Shared = true)])"
-                    : "the mmu_lock held on entry to '" + symbol!.Name + "' ([RequiresMmuLock])";
+                    ? "the mmu_lock's shared side held on entry to '" + symbol.Name + "' ([RequiresMmuLock(Shared = true)])"
+                    : "the mmu_lock held on entry to '" + symbol.Name + "' ([RequiresMmuLock])";
                 var region = new LockRegion(body.Syntax.Span, new Holding(name, required), body);
                 region.SetInsertPoint(BodyBlock(body), 0);
                 fn.Regions.Add(region);
