@@ -81,5 +81,27 @@ namespace ShadowMmu.Analyzers
             isEnabledByDefault: true,
             description: "MMU0001's protocol for host frames (KVM's mmu_invalidate_seq): a host frame resolved from a guest frame without the mmu_lock ([HostFrameResolve]) may have been taken away or moved by the host since. Under the lock it may be installed or used only after a call ([RechecksInvalidationSnapshot]) re-checked a snapshot of the invalidation sequence ([InvalidationSnapshot]) taken before the frame was resolved, and said no invalidation ran since, in the same lock region and on every path to the use. A snapshot taken after the resolution covers nothing.",
             helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.UncheckedHostFrame));
+
+        /// <summary>MMU0008.</summary>
+        public static readonly DiagnosticDescriptor ExclusiveUnderShared = new(
+            DiagnosticIds.ExclusiveUnderShared,
+            title: "Hold the exclusive side of the mmu_lock when calling a method that needs it",
+            messageFormat: "'{0}' needs the exclusive side of the mmu_lock ([RequiresMmuLock]) but is called where only the shared side is held, under {1}{2}",
+            category: DiagnosticIds.Category,
+            defaultSeverity: DiagnosticSeverity.Error,
+            isEnabledByDefault: true,
+            description: "A method marked [RequiresMmuLock] without Shared (or implementing or overriding one) changes what the readers of the lock's shared side read, and may only run under the exclusive side. Under the shared side ([MmuLock(Shared = true)] scope, or the body of a [RequiresMmuLock(Shared = true)] method) other vCPUs run the same code at the same time: take the exclusive side instead, or mark the method [RequiresMmuLock(Shared = true)] if it changes shared state only atomically.",
+            helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.ExclusiveUnderShared));
+
+        /// <summary>MMU0009.</summary>
+        public static readonly DiagnosticDescriptor GuardedWriteUnderShared = new(
+            DiagnosticIds.GuardedWriteUnderShared,
+            title: "Write state guarded by the exclusive side of the mmu_lock only under that side, or atomically",
+            messageFormat: "'{0}' is guarded by the exclusive side of the mmu_lock ([GuardedByMmuLock]) but is written here where only the shared side is held, under {1}: take the exclusive side, or write it atomically (Interlocked, Volatile.Write)",
+            category: DiagnosticIds.Category,
+            defaultSeverity: DiagnosticSeverity.Error,
+            isEnabledByDefault: true,
+            description: "A field or property marked [GuardedByMmuLock] may be written plainly (assignment, compound assignment, ++/--, an element store into it, passing it by ref or out) only under the exclusive side of the mmu_lock (Clang's GUARDED_BY). Under the shared side other vCPUs read and write it at the same time: a plain write can be lost, torn or seen half-done. Reads are fine; System.Threading.Interlocked and Volatile.Write are atomic.",
+            helpLinkUri: DiagnosticIds.HelpLink(DiagnosticIds.GuardedWriteUnderShared));
     }
 }

@@ -27,6 +27,12 @@ namespace ShadowMmu.Analyzers
         /// </summary>
         public const string UncheckedHostFrame = "MMU0007";
 
+        /// <summary>A method that needs the exclusive side of the mmu_lock (<c>[RequiresMmuLock]</c>) is called where only the shared side is held.</summary>
+        public const string ExclusiveUnderShared = "MMU0008";
+
+        /// <summary>A member guarded by the exclusive side of the mmu_lock (<c>[GuardedByMmuLock]</c>) is written plainly (not atomically) where only the shared side is held.</summary>
+        public const string GuardedWriteUnderShared = "MMU0009";
+
         /// <summary>The category of every rule.</summary>
         public const string Category = "ShadowMmu.Locking";
 
@@ -52,7 +58,11 @@ namespace ShadowMmu.Analyzers
         /// <summary>MMU0002: the expression naming the mmu_lock to take around the call.</summary>
         public const string Lock = "Lock";
 
-        /// <summary>MMU0002, MMU0004: the method of the mmu_lock that takes it as a scope (<c>Enter</c>), when <c>lock</c> does not take it.</summary>
+        /// <summary>
+        /// MMU0002, MMU0004: the method of the mmu_lock that takes it as a scope (<c>Enter</c>), when <c>lock</c> does not
+        /// take it. MMU0008: the method that takes the exclusive side, to call in place of the one that took the shared
+        /// side (the diagnostic's additional location).
+        /// </summary>
         public const string Enter = "Enter";
     }
 }

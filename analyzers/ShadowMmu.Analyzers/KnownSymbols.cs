@@ -22,6 +22,7 @@ namespace ShadowMmu.Analyzers
         internal const string HostFrameResolve = "HostFrameResolveAttribute";
         internal const string RechecksInvalidationSnapshot = "RechecksInvalidationSnapshotAttribute";
         internal const string RecheckSwitch = "RecheckSwitchAttribute";
+        internal const string GuardedByMmuLock = "GuardedByMmuLockAttribute";
 
         private readonly ConcurrentDictionary<ISymbol, int> _flags = new(SymbolEqualityComparer.Default);
         private readonly ConcurrentDictionary<ITypeSymbol, bool> _containers = new(SymbolEqualityComparer.Default);
@@ -57,7 +58,7 @@ namespace ShadowMmu.Analyzers
         /// <summary>The symbols of <paramref name="compilation"/>, or null when no ShadowMmu annotation can be seen from it (nothing to check).</summary>
         public static KnownSymbols? TryCreate(Compilation compilation)
         {
-            foreach (string name in new[] { GuestPteRead, UnlockedGuestPte, MmuLock, RevalidatesGuestPte, RequiresMmuLock, HostFrameResolve })
+            foreach (string name in new[] { GuestPteRead, UnlockedGuestPte, MmuLock, RevalidatesGuestPte, RequiresMmuLock, HostFrameResolve, GuardedByMmuLock })
             {
                 if (!compilation.GetTypesByMetadataName(AnnotationsNamespace + "." + name).IsEmpty)
                 {
@@ -71,6 +72,7 @@ namespace ShadowMmu.Analyzers
         private const int Computed = 1, HasGuestPteRead = 2, HasUnlocked = 4, HasMmuLock = 8, HasRevalidates = 16, RevalidatesWhenFalse = 32, HasRequires = 64;
         private const int RequiresComputed = 128, RequiresResult = 256;
         private const int HasSnapshot = 512, HasResolve = 1024, HasRecheck = 2048, RechecksWhenFalse = 4096, HasSwitch = 8192;
+        private const int SharedSide = 16384, RequiresSharedResult = 32768, HasGuarded = 65536;
 
         private int Flags(ISymbol symbol)
         {
@@ -97,10 +99,12 @@ namespace ShadowMmu.Analyzers
                         flags |= HasUnlocked;
                         break;
                     case MmuLock:
-                        flags |= HasMmuLock;
-                        break;
                     case RequiresMmuLock:
-                        flags |= HasRequires;
+                        // Shared = true: a scope of the shared side, or a method either side will do.
+                        flags |= (type.Name == MmuLock ? HasMmuLock : HasRequires) | (NamedFlag(attribute, "Shared", true) ? SharedSide : 0);
+                        break;
+                    case GuardedByMmuLock:
+                        flags |= HasGuarded;
                         break;
                     case RevalidatesGuestPte:
                         flags |= HasRevalidates | (UnchangedWhenFalse(attribute) ? RevalidatesWhenFalse : 0);
@@ -124,11 +128,14 @@ namespace ShadowMmu.Analyzers
             return flags;
         }
 
-        private static bool UnchangedWhenFalse(AttributeData attribute)
+        private static bool UnchangedWhenFalse(AttributeData attribute) => NamedFlag(attribute, "UnchangedWhen", false);
+
+        /// <summary>The attribute sets its bool property <paramref name="name"/> to <paramref name="value"/>.</summary>
+        private static bool NamedFlag(AttributeData attribute, string name, bool value)
         {
             foreach (var named in attribute.NamedArguments)
             {
-                if (named.Key == "UnchangedWhen" && named.Value.Value is false)
+                if (named.Key == name && named.Value.Value is bool set && set == value)
                 {
                     return true;
                 }
@@ -171,24 +178,33 @@ namespace ShadowMmu.Analyzers
 
         /// <summary>
         /// How a lock of type <paramref name="lockType"/> is taken when it is not a monitor: its parameterless instance
-        /// method that returns an [MmuLock] scope (<c>MmuSpinLock.Enter()</c>); null for <c>object</c>, a
-        /// <c>System.Threading.Lock</c> (its scope type is not annotated) and other monitor objects.
+        /// method that returns an [MmuLock] scope (<c>MmuSpinLock.Enter()</c>), the exclusive side's when the lock has
+        /// two (<c>MmuRwLock.Enter()</c>, not a parameterless <c>EnterShared()</c>); null for <c>object</c>, a
+        /// <c>System.Threading.Lock</c> (its scope type is not annotated) and other monitor objects. With
+        /// <paramref name="exclusiveOnly"/>, a lock whose only parameterless entry takes the shared side has none.
         /// </summary>
-        public IMethodSymbol? ScopeEntry(ITypeSymbol? lockType)
+        public IMethodSymbol? ScopeEntry(ITypeSymbol? lockType, bool exclusiveOnly = false)
         {
+            IMethodSymbol? shared = null;
             for (ITypeSymbol? t = lockType; t != null && t.SpecialType != SpecialType.System_Object; t = t.BaseType)
             {
                 foreach (ISymbol member in t.GetMembers())
                 {
-                    if (member is IMethodSymbol { MethodKind: MethodKind.Ordinary, IsStatic: false, Parameters.IsEmpty: true, DeclaredAccessibility: Accessibility.Public or Accessibility.Internal } method
-                        && IsMmuScopeType(method.ReturnType))
+                    if (member is IMethodSymbol { MethodKind: MethodKind.Ordinary, IsStatic: false, Parameters.IsEmpty: true, DeclaredAccessibility: Accessibility.Public or Accessibility.Internal } method)
                     {
-                        return method;
+                        switch (ScopeMode(method.ReturnType))
+                        {
+                            case LockMode.Exclusive:
+                                return method;
+                            case LockMode.Shared:
+                                shared ??= method;
+                                break;
+                        }
                     }
                 }
             }
 
-            return null;
+            return exclusiveOnly ? null : shared;
         }
 
         /// <summary>The type of a field or property; null for other symbols.</summary>
@@ -200,17 +216,28 @@ namespace ShadowMmu.Analyzers
         };
 
         /// <summary>A type whose instances hold the mmu_lock while they live (it, or a base type, carries [MmuLock]).</summary>
-        public bool IsMmuScopeType(ITypeSymbol? type)
+        public bool IsMmuScopeType(ITypeSymbol? type) => ScopeMode(type) != LockMode.None;
+
+        /// <summary>
+        /// The side of the mmu_lock an instance of <paramref name="type"/> holds: <see cref="LockMode.Shared"/> for an
+        /// [MmuLock(Shared = true)] scope, <see cref="LockMode.Exclusive"/> for an [MmuLock] one (the nearest annotated
+        /// type, it or a base, says), <see cref="LockMode.None"/> for a type that is no scope.
+        /// </summary>
+        public LockMode ScopeMode(ITypeSymbol? type)
         {
             for (ITypeSymbol? t = type; t != null; t = t.BaseType)
             {
-                if (t is INamedTypeSymbol && (Flags(t.OriginalDefinition) & HasMmuLock) != 0)
+                if (t is INamedTypeSymbol)
                 {
-                    return true;
+                    int flags = Flags(t.OriginalDefinition);
+                    if ((flags & HasMmuLock) != 0)
+                    {
+                        return (flags & SharedSide) != 0 ? LockMode.Shared : LockMode.Exclusive;
+                    }
                 }
             }
 
-            return false;
+            return LockMode.None;
         }
 
         /// <summary>
@@ -228,61 +255,92 @@ namespace ShadowMmu.Analyzers
         /// The method may only run with the lock held: it carries [RequiresMmuLock], or overrides or implements a method
         /// that does.
         /// </summary>
-        public bool RequiresLock(IMethodSymbol method)
+        public bool RequiresLock(IMethodSymbol method) => RequiredMode(method) != LockMode.None;
+
+        /// <summary>
+        /// The side of the lock the method needs: <see cref="LockMode.Exclusive"/> for [RequiresMmuLock],
+        /// <see cref="LockMode.Shared"/> (either side will do) for [RequiresMmuLock(Shared = true)], inherited by overrides
+        /// and implementations (the method's own attribute first, then what it overrides, then what it implements);
+        /// <see cref="LockMode.None"/> when it needs neither.
+        /// </summary>
+        public LockMode RequiredMode(IMethodSymbol method)
         {
             method = method.OriginalDefinition;
-            if (_flags.TryGetValue(method, out int cached) && (cached & RequiresComputed) != 0)
+            if (!_flags.TryGetValue(method, out int flags) || (flags & RequiresComputed) == 0)
             {
-                return (cached & RequiresResult) != 0;
+                int requiring = RequiringFlags(method);
+                flags = Flags(method) | RequiresComputed
+                    | ((requiring & HasRequires) != 0 ? RequiresResult : 0)
+                    | ((requiring & SharedSide) != 0 ? RequiresSharedResult : 0);
+                _flags[method] = flags;
             }
 
-            bool result = ComputeRequiresLock(method);
-            int flags = Flags(method) | RequiresComputed | (result ? RequiresResult : 0);
-            _flags[method] = flags;
-            return result;
+            return (flags & RequiresResult) == 0 ? LockMode.None : (flags & RequiresSharedResult) != 0 ? LockMode.Shared : LockMode.Exclusive;
         }
 
-        private bool ComputeRequiresLock(IMethodSymbol method)
+        /// <summary>The flags of the first method carrying [RequiresMmuLock] that <paramref name="method"/> is, overrides or implements; 0 if none.</summary>
+        private int RequiringFlags(IMethodSymbol method)
         {
             for (IMethodSymbol? m = method; m != null; m = m.OverriddenMethod)
             {
-                if ((Flags(m.OriginalDefinition) & HasRequires) != 0)
+                if (Flags(m.OriginalDefinition) is int flags && (flags & HasRequires) != 0)
                 {
-                    return true;
+                    return flags;
                 }
             }
 
             foreach (IMethodSymbol explicitImpl in method.ExplicitInterfaceImplementations)
             {
-                if ((Flags(explicitImpl.OriginalDefinition) & HasRequires) != 0)
+                if (Flags(explicitImpl.OriginalDefinition) is int flags && (flags & HasRequires) != 0)
                 {
-                    return true;
+                    return flags;
                 }
             }
 
             INamedTypeSymbol? type = method.ContainingType;
             if (type == null || method.MethodKind != MethodKind.Ordinary || method.IsStatic)
             {
-                return false;
+                return 0;
             }
 
             foreach (INamedTypeSymbol iface in type.AllInterfaces)
             {
                 foreach (ISymbol member in iface.GetMembers(method.Name))
                 {
-                    if (member is IMethodSymbol im && (Flags(im.OriginalDefinition) & HasRequires) != 0)
+                    if (member is IMethodSymbol im && Flags(im.OriginalDefinition) is int flags && (flags & HasRequires) != 0)
                     {
                         ISymbol? impl = type.FindImplementationForInterfaceMember(im);
                         if (impl != null && SymbolEqualityComparer.Default.Equals(impl.OriginalDefinition, method))
                         {
-                            return true;
+                            return flags;
                         }
                     }
                 }
             }
 
+            return 0;
+        }
+
+        /// <summary>
+        /// A field or property guarded by the exclusive side ([GuardedByMmuLock]; a property inherits it from the one it
+        /// overrides).
+        /// </summary>
+        public bool IsGuarded(ISymbol member)
+        {
+            for (ISymbol? m = member; m is IFieldSymbol or IPropertySymbol; m = (m as IPropertySymbol)?.OverriddenProperty)
+            {
+                if ((Flags(m.OriginalDefinition) & HasGuarded) != 0)
+                {
+                    return true;
+                }
+            }
+
             return false;
         }
+
+        /// <summary>A method of System.Threading.Interlocked or System.Threading.Volatile: it reads or writes a location atomically.</summary>
+        public bool IsAtomicAccess(IMethodSymbol method) =>
+            method.ContainingType is { Name: "Interlocked" or "Volatile", ContainingNamespace: { Name: "Threading", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } };
 
         /// <summary>An array, <c>Span&lt;T&gt;</c>, <c>ReadOnlySpan&lt;T&gt;</c>, inline array or pointer: its elements are the values.</summary>
         public bool IsContainer(ITypeSymbol? type)

@@ -7,25 +7,59 @@ using Microsoft.CodeAnalysis.Text;
 namespace ShadowMmu.Analyzers
 {
     /// <summary>
-    /// A stretch of one function body where the mmu_lock is held: the body of <c>lock (x)</c>, of
+    /// What an acquisition holds: the lock as messages name it, and its side. For the shared side taken through a method
+    /// of the lock (<c>x.EnterShared(slot)</c>), where that call is and the lock's parameterless method that takes the
+    /// exclusive side instead (<c>Enter</c>), for MMU0008's fix.
+    /// </summary>
+    internal readonly struct Holding
+    {
+        public Holding(string lockName, LockMode mode = LockMode.Exclusive, SyntaxNode? sharedEntry = null, string? exclusiveEntry = null)
+        {
+            LockName = lockName;
+            Mode = mode;
+            SharedEntry = exclusiveEntry != null ? sharedEntry : null;
+            ExclusiveEntry = sharedEntry != null ? exclusiveEntry : null;
+        }
+
+        /// <summary>How messages name the lock, quotes included: <c>'Vm.MmuLock'</c>.</summary>
+        public string LockName { get; }
+
+        public LockMode Mode { get; }
+
+        /// <summary>The call that took the shared side, when <see cref="ExclusiveEntry"/> could take the exclusive one in its place.</summary>
+        public SyntaxNode? SharedEntry { get; }
+
+        /// <summary>The name of the lock's method that takes its exclusive side (<c>Enter</c>), or null.</summary>
+        public string? ExclusiveEntry { get; }
+    }
+
+    /// <summary>
+    /// A stretch of one function body where the mmu_lock is held, on one side: the body of <c>lock (x)</c>, of
     /// <c>using (x.EnterScope())</c> or of the <c>using</c> of an [MmuLock] scope, the rest of the block after a using
     /// declaration of one, the try block of <c>Monitor.Enter(x)</c> / <c>x.Enter()</c> released in a finally, or the whole
-    /// body of a method that requires the lock.
+    /// body of a method that requires the lock. Only an [MmuLock(Shared = true)] scope and a [RequiresMmuLock(Shared =
+    /// true)] body hold the shared side.
     /// </summary>
     internal sealed class LockRegion
     {
-        public LockRegion(TextSpan span, string lockName, IOperation? body)
+        public LockRegion(TextSpan span, Holding holding, IOperation? body)
         {
             Span = span;
-            LockName = lockName;
+            Holding = holding;
             Body = body;
         }
 
         /// <summary>The source the region covers.</summary>
         public TextSpan Span { get; }
 
+        /// <summary>What the region holds.</summary>
+        public Holding Holding { get; }
+
         /// <summary>How messages name the lock, quotes included: <c>'Vm.MmuLock'</c>.</summary>
-        public string LockName { get; }
+        public string LockName => Holding.LockName;
+
+        /// <summary>The side of the lock the region holds.</summary>
+        public LockMode Mode => Holding.Mode;
 
         /// <summary>The operation whose descendants run in the region (for the code fix's look-ups); may be null.</summary>
         public IOperation? Body { get; }
@@ -68,22 +102,38 @@ namespace ShadowMmu.Analyzers
 
         private readonly List<int> _outermost = new();
 
+        /// <summary>The outermost of the regions that hold the exclusive side, sorted as <see cref="_outermost"/>.</summary>
+        private readonly List<int> _outermostExclusive = new();
+
         public List<LockRegion> Regions { get; } = new();
 
         /// <summary>Calls of methods that require the lock, checked once the regions are known.</summary>
         public List<IOperation> LockRequiringCalls { get; } = new();
 
+        /// <summary>Plain writes to [GuardedByMmuLock] members (MMU0009 when only the shared side is held there).</summary>
+        public List<GuardedWrite> GuardedWrites { get; } = new();
+
         /// <summary>The body runs with the lock held ([RequiresMmuLock] on the function or what it implements).</summary>
         public bool HoldsLockOnEntry { get; set; }
 
         /// <summary>The outermost region that contains <paramref name="span"/>, or -1 (a binary search: regions nest).</summary>
-        public int RegionOf(TextSpan span)
+        public int RegionOf(TextSpan span) => Containing(_outermost, span);
+
+        /// <summary>
+        /// The side of the lock held at <paramref name="span"/>: exclusive when any region around it holds the exclusive
+        /// side, shared when only shared regions are around it, none outside every region.
+        /// </summary>
+        public LockMode ModeAt(TextSpan span) =>
+            RegionOf(span) < 0 ? LockMode.None : Containing(_outermostExclusive, span) >= 0 ? LockMode.Exclusive : LockMode.Shared;
+
+        /// <summary>The region of <paramref name="outermost"/> that contains <paramref name="span"/>, or -1.</summary>
+        private int Containing(List<int> outermost, TextSpan span)
         {
-            int low = 0, high = _outermost.Count - 1, found = -1;
+            int low = 0, high = outermost.Count - 1, found = -1;
             while (low <= high)
             {
                 int middle = (low + high) / 2;
-                if (Regions[_outermost[middle]].Span.Start <= span.Start)
+                if (Regions[outermost[middle]].Span.Start <= span.Start)
                 {
                     found = middle;
                     low = middle + 1;
@@ -94,10 +144,10 @@ namespace ShadowMmu.Analyzers
                 }
             }
 
-            return found >= 0 && Regions[_outermost[found]].Span.Contains(span) ? _outermost[found] : -1;
+            return found >= 0 && Regions[outermost[found]].Span.Contains(span) ? outermost[found] : -1;
         }
 
-        /// <summary>Finds the outermost regions, sorted for <see cref="RegionOf"/>.</summary>
+        /// <summary>Finds the outermost regions, and the outermost exclusive ones, sorted for <see cref="RegionOf"/>.</summary>
         public void Complete()
         {
             var order = new List<int>(Regions.Count);
@@ -114,12 +164,22 @@ namespace ShadowMmu.Analyzers
                 return byStart != 0 ? byStart : byLength != 0 ? byLength : a.CompareTo(b);
             });
             _outermost.Clear();
+            _outermostExclusive.Clear();
             foreach (int i in order)
             {
-                if (_outermost.Count == 0 || !Regions[_outermost[_outermost.Count - 1]].Span.Contains(Regions[i].Span))
+                AddIfOutermost(_outermost, i);
+                if (Regions[i].Mode == LockMode.Exclusive)
                 {
-                    _outermost.Add(i);
+                    AddIfOutermost(_outermostExclusive, i);
                 }
+            }
+        }
+
+        private void AddIfOutermost(List<int> outermost, int i)
+        {
+            if (outermost.Count == 0 || !Regions[outermost[outermost.Count - 1]].Span.Contains(Regions[i].Span))
+            {
+                outermost.Add(i);
             }
         }
     }

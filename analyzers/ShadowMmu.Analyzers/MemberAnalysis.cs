@@ -12,9 +12,9 @@ using ShadowMmu.Analyzers.Dataflow.Reporting;
 namespace ShadowMmu.Analyzers
 {
     /// <summary>
-    /// Every rule over one member: the scan of its function bodies (lock regions, MMU0002, MMU0003, MMU0004), then the
-    /// MMU0001 dataflow over the control-flow graph of each function that has a lock region (the member, its local
-    /// functions and lambdas).
+    /// Every rule over one member: the scan of its function bodies (lock regions, MMU0002, MMU0003, MMU0004, MMU0008,
+    /// MMU0009), then the MMU0001 dataflow over the control-flow graph of each function that has a lock region (the
+    /// member, its local functions and lambdas).
     /// </summary>
     internal static class MemberAnalysis
     {
@@ -27,6 +27,7 @@ namespace ShadowMmu.Analyzers
             var scanner = new RegionScanner(known, report);
             scanner.ScanFunction(root, symbol);
             scanner.ReportCallsWithoutLock(known.Compilation);
+            SharedSideRules.Report(scanner.Functions, known, report);
 
             if (!scanner.Functions[0].HasRegionInside || TryGetGraph(graph) is not ControlFlowGraph cfg)
             {

@@ -9,12 +9,14 @@ namespace ShadowMmu.Analyzers
 {
     /// <summary>
     /// The mmu_lock rules: MMU0001 (a guest PTE read without the lock used under it before it is re-validated), MMU0002
-    /// (a method that requires the lock called without it), MMU0003 (the lock not released on every path) and MMU0004
-    /// (<c>lock</c> on a lock that is taken through its scope).
+    /// (a method that requires the lock called without it), MMU0003 (the lock not released on every path), MMU0004
+    /// (<c>lock</c> on a lock that is taken through its scope), MMU0005 and MMU0006 (what MMU0001 could not follow or
+    /// check), MMU0007 (MMU0001 for host frames), MMU0008 and MMU0009 (the exclusive side's calls and writes made under
+    /// the shared side).
     /// </summary>
     /// <remarks>
-    /// One operation-block action per member: a scan of the IOperation tree finds each function body's lock regions,
-    /// MMU0004, MMU0003 and MMU0002; MMU0001 then runs a dataflow analysis over the control-flow graph of each function that has a
+    /// One operation-block action per member: a scan of the IOperation tree finds each function body's lock regions and
+    /// their sides, MMU0004, MMU0003, MMU0002, MMU0008 and MMU0009; MMU0001 then runs a dataflow analysis over the control-flow graph of each function that has a
     /// region. Generated code is skipped unless <c>shadowmmu_analyze_generated_code = true</c> is set for it (in
     /// .editorconfig or a global analyzer config file).
     /// </remarks>
@@ -41,7 +43,9 @@ namespace ShadowMmu.Analyzers
             DiagnosticDescriptors.MonitorOnScopedLock,
             DiagnosticDescriptors.ValueNotFollowed,
             DiagnosticDescriptors.NotChecked,
-            DiagnosticDescriptors.UncheckedHostFrame);
+            DiagnosticDescriptors.UncheckedHostFrame,
+            DiagnosticDescriptors.ExclusiveUnderShared,
+            DiagnosticDescriptors.GuardedWriteUnderShared);
 
         /// <inheritdoc/>
         public override void Initialize(AnalysisContext context)

@@ -23,11 +23,12 @@ namespace ShadowMmu.Analyzers
             }
 
             string name = "'" + KnownSymbols.MemberName(member) + "'";
+            var held = new Holding(name);
             foreach (IArgumentOperation argument in invocation.Arguments)
             {
                 if (argument.Parameter?.RefKind == RefKind.Ref)
                 {
-                    Acquired(invocation, member, name, fn);
+                    Acquired(invocation, member, held, fn);
                     return;
                 }
             }
@@ -43,20 +44,20 @@ namespace ShadowMmu.Analyzers
 
             if (condition.Parent is not IConditionalOperation { Syntax: IfStatementSyntax } test || test.Condition != condition)
             {
-                Acquired(invocation, member, name, fn);
+                Acquired(invocation, member, held, fn);
                 return;
             }
 
             if (!negated)
             {
-                if (ReleasingTry(test.WhenTrue, member) is ITryOperation held)
+                if (ReleasingTry(test.WhenTrue, member) is ITryOperation taken)
                 {
-                    AddRegion(fn, held.Body.Syntax.Span, name, held.Body, held.Body.Syntax as BlockSyntax, 0);
+                    AddRegion(fn, taken.Body.Syntax.Span, held, taken.Body, taken.Body.Syntax as BlockSyntax, 0);
                     return;
                 }
 
                 Report(invocation, name);
-                AddRegion(fn, test.WhenTrue.Syntax.Span, name, test.WhenTrue, test.WhenTrue.Syntax as BlockSyntax, 0);
+                AddRegion(fn, test.WhenTrue.Syntax.Span, held, test.WhenTrue, test.WhenTrue.Syntax as BlockSyntax, 0);
                 return;
             }
 
@@ -65,12 +66,12 @@ namespace ShadowMmu.Analyzers
                 if (test.Parent is IBlockOperation block && block.Operations.IndexOf(test) is int index && index >= 0 && index + 1 < block.Operations.Length
                     && ReleasingTry(block.Operations[index + 1], member) is ITryOperation next && next == block.Operations[index + 1])
                 {
-                    AddRegion(fn, next.Body.Syntax.Span, name, next.Body, next.Body.Syntax as BlockSyntax, 0);
+                    AddRegion(fn, next.Body.Syntax.Span, held, next.Body, next.Body.Syntax as BlockSyntax, 0);
                     return;
                 }
 
                 Report(invocation, name);
-                AddRegionAfter(fn, statement, name);
+                AddRegionAfter(fn, statement, held);
                 return;
             }
 

@@ -33,10 +33,13 @@ namespace ShadowMmu.Analyzers
         {
             var fn = new FunctionInfo(body, symbol, parent);
             Functions.Add(fn);
-            if (symbol != null && _known.RequiresLock(symbol))
+            if (symbol != null && _known.RequiredMode(symbol) is LockMode required and not LockMode.None)
             {
                 fn.HoldsLockOnEntry = true;
-                var region = new LockRegion(body.Syntax.Span, "the mmu_lock held on entry to '" + symbol.Name + "' ([RequiresMmuLock])", body);
+                string name = required == LockMode.Shared
+                    ? "the mmu_lock's shared side held on entry to '" + symbol.Name + "' ([RequiresMmuLock(Shared = true)])"
+                    : "the mmu_lock held on entry to '" + symbol.Name + "' ([RequiresMmuLock])";
+                var region = new LockRegion(body.Syntax.Span, new Holding(name, required), body);
                 region.SetInsertPoint(BodyBlock(body), 0);
                 fn.Regions.Add(region);
             }
@@ -108,15 +111,15 @@ namespace ShadowMmu.Analyzers
                         break;
                     }
 
-                    AddRegion(fn, lockOperation.Body.Syntax.Span, "'" + KnownSymbols.MemberName(member) + "'", lockOperation.Body, lockOperation.Body.Syntax as BlockSyntax, 0);
+                    AddRegion(fn, lockOperation.Body.Syntax.Span, new Holding("'" + KnownSymbols.MemberName(member) + "'"), lockOperation.Body, lockOperation.Body.Syntax as BlockSyntax, 0);
                     break;
 
                 case IUsingOperation usingOperation:
                     foreach (IOperation value in ResourceValues(usingOperation.Resources))
                     {
-                        if (AcquisitionName(value) is string name)
+                        if (Acquisition(value) is Holding held)
                         {
-                            AddRegion(fn, usingOperation.Body.Syntax.Span, name, usingOperation.Body, usingOperation.Body.Syntax as BlockSyntax, 0);
+                            AddRegion(fn, usingOperation.Body.Syntax.Span, held, usingOperation.Body, usingOperation.Body.Syntax as BlockSyntax, 0);
                             break;
                         }
                     }
@@ -126,9 +129,9 @@ namespace ShadowMmu.Analyzers
                 case IUsingDeclarationOperation usingDeclaration:
                     foreach (IOperation value in ResourceValues(usingDeclaration.DeclarationGroup))
                     {
-                        if (AcquisitionName(value) is string name && usingDeclaration.Syntax.FirstAncestorOrSelf<StatementSyntax>() is StatementSyntax statement)
+                        if (Acquisition(value) is Holding held && usingDeclaration.Syntax.FirstAncestorOrSelf<StatementSyntax>() is StatementSyntax statement)
                         {
-                            AddRegionAfter(fn, statement, name);
+                            AddRegionAfter(fn, statement, held);
                             break;
                         }
                     }
@@ -146,6 +149,10 @@ namespace ShadowMmu.Analyzers
 
                 case IObjectCreationOperation creation when _known.IsMmuScopeType(creation.Type):
                     InspectScope(creation, fn);
+                    break;
+
+                case IAssignmentOperation or IIncrementOrDecrementOperation or IArgumentOperation:
+                    GuardedWrites.Inspect(operation, _known, fn.GuardedWrites);
                     break;
             }
         }
@@ -176,24 +183,24 @@ namespace ShadowMmu.Analyzers
             }
         }
 
-        private static void AddRegion(FunctionInfo fn, TextSpan span, string name, IOperation? body, BlockSyntax? block, int index)
+        private static void AddRegion(FunctionInfo fn, TextSpan span, Holding held, IOperation? body, BlockSyntax? block, int index)
         {
-            var region = new LockRegion(span, name, body);
+            var region = new LockRegion(span, held, body);
             region.SetInsertPoint(block, index);
             fn.Regions.Add(region);
         }
 
         /// <summary>A region from the end of <paramref name="statement"/> to the end of its block.</summary>
-        private static void AddRegionAfter(FunctionInfo fn, StatementSyntax statement, string name)
+        private static void AddRegionAfter(FunctionInfo fn, StatementSyntax statement, Holding held)
         {
             if (statement.Parent is BlockSyntax block)
             {
                 int end = Math.Max(statement.Span.End, block.CloseBraceToken.SpanStart);
-                AddRegion(fn, TextSpan.FromBounds(statement.Span.End, end), name, null, block, block.Statements.IndexOf(statement) + 1);
+                AddRegion(fn, TextSpan.FromBounds(statement.Span.End, end), held, null, block, block.Statements.IndexOf(statement) + 1);
             }
             else if (statement.Parent != null)
             {
-                AddRegion(fn, TextSpan.FromBounds(statement.Span.End, Math.Max(statement.Span.End, statement.Parent.Span.End)), name, null, null, 0);
+                AddRegion(fn, TextSpan.FromBounds(statement.Span.End, Math.Max(statement.Span.End, statement.Parent.Span.End)), held, null, null, 0);
             }
         }
 
@@ -213,24 +220,32 @@ namespace ShadowMmu.Analyzers
         }
 
         /// <summary>
-        /// The message name of the lock a using resource holds: <c>x.EnterScope()</c> on the mmu_lock, an [MmuLock] scope
-        /// made by a method of the mmu_lock (<c>x.Enter()</c>, named after <c>x</c>), or another [MmuLock] scope.
+        /// What a using resource holds: <c>x.EnterScope()</c> on the mmu_lock, an [MmuLock] scope made by a method of the
+        /// mmu_lock (<c>x.Enter()</c>, <c>x.EnterShared(slot)</c>, named after <c>x</c>), or another [MmuLock] scope; on the
+        /// side its scope type says. Null for anything else.
         /// </summary>
-        private string? AcquisitionName(IOperation value)
+        private Holding? Acquisition(IOperation value)
         {
             value = Unwrap(value)!;
             if (value is IInvocationOperation { TargetMethod.Name: "EnterScope" } invocation && _known.IsLockType(invocation.TargetMethod.ContainingType))
             {
-                return LockName(invocation.Instance);
+                return LockName(invocation.Instance) is string name ? new Holding(name) : null;
             }
 
-            if (value is IInvocationOperation { Instance: IOperation lockValue } entry && _known.IsMmuScopeType(entry.TargetMethod.ReturnType)
-                && LockName(lockValue) is string lockName)
+            LockMode mode = _known.ScopeMode(value.Type);
+            if (mode == LockMode.None)
             {
-                return lockName;
+                return null;
             }
 
-            return _known.IsMmuScopeType(value.Type) ? "'" + value.Type!.Name + "'" : null;
+            if (value is IInvocationOperation { Instance: IOperation lockValue } entry && LockName(lockValue) is string lockName)
+            {
+                // The shared side taken by a method of the lock: MMU0008's fix takes the exclusive side in its place.
+                IMethodSymbol? exclusive = mode == LockMode.Shared ? _known.ScopeEntry(lockValue.Type, exclusiveOnly: true) : null;
+                return new Holding(lockName, mode, entry.Syntax, exclusive?.Name);
+            }
+
+            return new Holding("'" + value.Type!.Name + "'", mode);
         }
 
         /// <summary>MMU0004: <c>lock (x)</c> where the mmu_lock <c>x</c> is taken with <c>using (x.Enter())</c>.</summary>
@@ -273,7 +288,7 @@ namespace ShadowMmu.Analyzers
                     : LockMember(invocation.Instance);
                 if (member != null && !InsideScopeType(fn))
                 {
-                    Acquired(invocation, member, "'" + KnownSymbols.MemberName(member) + "'", fn);
+                    Acquired(invocation, member, new Holding("'" + KnownSymbols.MemberName(member) + "'"), fn);
                 }
 
                 return;
@@ -289,7 +304,7 @@ namespace ShadowMmu.Analyzers
         /// <summary>A scope (EnterScope or an [MmuLock] type) made outside a <c>using</c>: it must be disposed in a finally.</summary>
         private void InspectScope(IOperation acquisition, FunctionInfo fn)
         {
-            if (InsideScopeType(fn) || AcquisitionName(acquisition) is not string name)
+            if (InsideScopeType(fn) || Acquisition(acquisition) is not Holding held)
             {
                 return;
             }
@@ -320,10 +335,10 @@ namespace ShadowMmu.Analyzers
                         }
                     }
 
-                    Acquired(acquisition, declarator.Symbol, name, fn);
+                    Acquired(acquisition, declarator.Symbol, held, fn);
                     return;
                 default:
-                    Report(acquisition, name);
+                    Report(acquisition, held.LockName);
                     return;
             }
         }
@@ -333,7 +348,7 @@ namespace ShadowMmu.Analyzers
         /// released in the finally of the try statement that follows, or of a try statement that contains it, it makes
         /// a region; otherwise MMU0003.
         /// </summary>
-        private void Acquired(IOperation acquisition, ISymbol key, string name, FunctionInfo fn)
+        private void Acquired(IOperation acquisition, ISymbol key, Holding held, FunctionInfo fn)
         {
             IOperation? statement = acquisition;
             while (statement != null && statement is not (IExpressionStatementOperation or IVariableDeclarationGroupOperation))
@@ -343,7 +358,7 @@ namespace ShadowMmu.Analyzers
 
             if (statement == null || statement.Syntax is not StatementSyntax statementSyntax)
             {
-                Report(acquisition, name);
+                Report(acquisition, held.LockName);
                 return;
             }
 
@@ -354,7 +369,7 @@ namespace ShadowMmu.Analyzers
                 if (index >= 0 && index + 1 < block.Operations.Length && block.Operations[index + 1] is ITryOperation { Finally: IBlockOperation following } tryNext
                     && Releases(following, key))
                 {
-                    AddRegion(fn, tryNext.Body.Syntax.Span, name, tryNext.Body, tryNext.Body.Syntax as BlockSyntax, 0);
+                    AddRegion(fn, tryNext.Body.Syntax.Span, held, tryNext.Body, tryNext.Body.Syntax as BlockSyntax, 0);
                     return;
                 }
             }
@@ -366,7 +381,7 @@ namespace ShadowMmu.Analyzers
                 if (up is ITryOperation { Finally: IBlockOperation enclosingFinally } tryAround && previous == tryAround.Body && Releases(enclosingFinally, key))
                 {
                     int end = Math.Max(statementSyntax.Span.End, tryAround.Body.Syntax.Span.End);
-                    var region = new LockRegion(TextSpan.FromBounds(statementSyntax.Span.End, end), name, null);
+                    var region = new LockRegion(TextSpan.FromBounds(statementSyntax.Span.End, end), held, null);
                     if (statementSyntax.Parent is BlockSyntax parentBlock)
                     {
                         region.SetInsertPoint(parentBlock, parentBlock.Statements.IndexOf(statementSyntax) + 1);
@@ -377,8 +392,8 @@ namespace ShadowMmu.Analyzers
                 }
             }
 
-            Report(acquisition, name);
-            AddRegionAfter(fn, statementSyntax, name);
+            Report(acquisition, held.LockName);
+            AddRegionAfter(fn, statementSyntax, held);
         }
 
         private void Report(IOperation acquisition, string name) =>

@@ -79,6 +79,58 @@ namespace Model
         public void Dispose() => _lock.Exit();
     }
 
+    /// <summary>A VM whose mmu_lock has a shared and an exclusive side (issue 18), as the runtime's MmuRwLock.</summary>
+    public sealed class RwVm
+    {
+        [MmuLock] public RwLock MmuLock { get; } = new RwLock();
+        [RequiresMmuLock] public void Zap() { }
+        [RequiresMmuLock] public void Link(ulong pte) { }
+        [RequiresMmuLock(Shared = true)] public void InstallLeaf(ulong pte) { }
+        [RequiresMmuLock(Shared = true)] public bool NoInvalidationSince([RechecksInvalidationSnapshot] long seq) => true;
+        [RequiresMmuLock(Shared = true)] public void Install(ulong gfn, ulong pfn) { }
+        [InvalidationSnapshot] public long SnapshotSeq() => 0;
+        public HostFrames Host { get; } = new HostFrames();
+
+        [GuardedByMmuLock] public int Generation;
+        [GuardedByMmuLock] public ulong[] Sptes = new ulong[512];
+        [GuardedByMmuLock] public long Zaps { get; set; }
+        [GuardedByMmuLock] public Counters Stats;
+        [GuardedByMmuLock] public LevelValues Roots;
+        [GuardedByMmuLock] public Counters[] PerVcpu = new Counters[4];
+        public int Unguarded;
+        public ulong[] Scratch = new ulong[4];
+    }
+
+    public struct Counters
+    {
+        public long Faults;
+    }
+
+    /// <summary>A reader-writer mmu_lock: a parameterless shared entry declared before the exclusive one.</summary>
+    public sealed class RwLock
+    {
+        public SharedScope EnterRead() => new SharedScope(this);
+        public SharedScope EnterShared(int reader) => new SharedScope(this);
+        public ExclusiveScope Enter() => new ExclusiveScope(this);
+        internal void Exit() { }
+    }
+
+    [MmuLock(Shared = true)]
+    public readonly ref struct SharedScope
+    {
+        private readonly RwLock _lock;
+        public SharedScope(RwLock held) => _lock = held;
+        public void Dispose() => _lock.Exit();
+    }
+
+    [MmuLock]
+    public readonly ref struct ExclusiveScope
+    {
+        private readonly RwLock _lock;
+        public ExclusiveScope(RwLock held) => _lock = held;
+        public void Dispose() => _lock.Exit();
+    }
+
     public static class Guest
     {
         [GuestPteRead] public static ulong ReadPte(ulong gpa) => gpa;

@@ -47,13 +47,21 @@ namespace ShadowMmu.Analyzers.Tests
         }
 
         /// <summary>
-        /// The file with every method made [RequiresMmuLock], every ulong parameter and field [UnlockedGuestPte], and
-        /// every object or Lock field whose name ends in "lock" [MmuLock]: every body becomes a lock region to analyse.
+        /// The file with every method made [RequiresMmuLock] (a private one [RequiresMmuLock(Shared = true)]: its body is
+        /// a shared region, where calls of the others are MMU0008), every ulong parameter and field [UnlockedGuestPte],
+        /// every int, long, uint, bool or array field [GuardedByMmuLock] (its writes in shared bodies are MMU0009), every
+        /// object or Lock field whose name ends in "lock" [MmuLock], and the reader-writer lock's scopes [MmuLock] and
+        /// [MmuLock(Shared = true)] when the file does not say so itself: every body becomes a lock region to analyse.
         /// </summary>
         internal static string Annotate(string text)
         {
             const string A = "global::ShadowMmu.Annotations.";
-            text = Regex.Replace(text, @"(?m)^(\s*)((?:public|private|internal|protected)(?:\s+(?:static|override|virtual|sealed|async|unsafe|new|readonly))*\s+[\w<>\[\],.?]+\s+\w+(?:<[^>]*>)?\([^;{}=]*\)\s*(?:where[^{]*)?$)", "$1[" + A + "RequiresMmuLock]\n$1$2");
+            const string Method = @"(?:static|override|virtual|sealed|async|unsafe|new|readonly)(?:\s+(?:static|override|virtual|sealed|async|unsafe|new|readonly))*";
+            text = Regex.Replace(text, @"(?m)^(\s*)(private(?:\s+" + Method + @")?\s+[\w<>\[\],.?]+\s+\w+(?:<[^>]*>)?\([^;{}=]*\)\s*(?:where[^{]*)?$)", "$1[" + A + "RequiresMmuLock(Shared = true)]\n$1$2");
+            text = Regex.Replace(text, @"(?m)^(\s*)((?:public|internal|protected)(?:\s+" + Method + @")?\s+[\w<>\[\],.?]+\s+\w+(?:<[^>]*>)?\([^;{}=]*\)\s*(?:where[^{]*)?$)", "$1[" + A + "RequiresMmuLock]\n$1$2");
+            text = Regex.Replace(text, @"(?m)^(\s*)((?:public|private|internal)(?:\s+(?:static|readonly|volatile))*\s+(?:int|long|uint|bool|int\[\]|long\[\]|ulong\[\])\s+\w+\s*[;=])", "$1[" + A + "GuardedByMmuLock] $2");
+            text = Regex.Replace(text, @"(?m)(?<!MmuLock[^\n]*\]\s*)^(\s*)((?:public|internal)\s+readonly\s+ref\s+struct\s+SharedScope\b)", "$1[" + A + "MmuLock(Shared = true)]\n$1$2");
+            text = Regex.Replace(text, @"(?m)(?<!MmuLock[^\n]*\]\s*)^(\s*)((?:public|internal)\s+readonly\s+ref\s+struct\s+ExclusiveScope\b)", "$1[" + A + "MmuLock]\n$1$2");
             text = Regex.Replace(text, @"\bulong (\w+)(?=[,)])", "[" + A + "UnlockedGuestPte] ulong $1");
             text = Regex.Replace(text, @"(?m)^(\s*)((?:public|private|internal)(?:\s+readonly)?\s+(?:ulong|LevelValues|ulong\[\])\s+\w+;)", "$1[" + A + "UnlockedGuestPte] $2");
             text = Regex.Replace(text, @"(?m)^(\s*)((?:public|private|internal)(?:\s+readonly)?\s+(?:object|Lock|System\.Threading\.Lock)\s+\w*[Ll]ock\b)", "$1[" + A + "MmuLock] $2");
@@ -75,12 +83,16 @@ namespace ShadowMmu.Analyzers.Tests
 
             var annotated = AnalyzerHost.Run(AnalyzerHost.Compile("Annotated", sources.Select(s => Parse(Annotate(s.Text), s.Path))));
             Assert.True(annotated.Exceptions.Count == 0, string.Join("\n\n", annotated.Exceptions));
+
+            // The annotations reach the rules of the lock's two sides: the private bodies are shared regions.
+            Assert.Contains(annotated.Diagnostics, d => d.Id == DiagnosticIds.ExclusiveUnderShared);
+            Assert.Contains(annotated.Diagnostics, d => d.Id == DiagnosticIds.GuardedWriteUnderShared);
             foreach (Diagnostic diagnostic in plain.Diagnostics)
             {
                 _output.WriteLine("as is: " + diagnostic);
             }
 
-            _output.WriteLine($"{sources.Count} files, {lines} lines; as is: {plain.Diagnostics.Length} diagnostics; annotated: {annotated.Diagnostics.Length} diagnostics; {clock.Elapsed.TotalSeconds:F1} s");
+            _output.WriteLine($"{sources.Count} files, {lines} lines; as is: {plain.Diagnostics.Length} diagnostics; annotated: {annotated.Diagnostics.Length} diagnostics ({annotated.Diagnostics.Count(d => d.Id == DiagnosticIds.ExclusiveUnderShared)} MMU0008, {annotated.Diagnostics.Count(d => d.Id == DiagnosticIds.GuardedWriteUnderShared)} MMU0009); {clock.Elapsed.TotalSeconds:F1} s");
         }
 
         [Fact]
@@ -95,6 +107,7 @@ namespace ShadowMmu.Analyzers.Tests
                 .Where(t => t.Length < 15_000)
                 .ToList();
             corpus.Add(Prelude.Wrap(KvmLoopSource));
+            corpus.Add(Prelude.Wrap(SharedSideSource));
 
             // Generated code's shapes: KVM's loop over levels, goto retry loops, async lambdas, branch chains.
             foreach (CostShape shape in Enum.GetValues<CostShape>().Where(s => s != CostShape.Project))
@@ -234,6 +247,43 @@ class Deep
 
             return builder.ToString();
         }
+
+        /// <summary>The shared side's shapes: regions of both sides, their calls, guarded writes plain and atomic.</summary>
+        private const string SharedSideSource = @"
+class SharedFetcher
+{
+    [RequiresMmuLock(Shared = true)]
+    bool Install(RwVm vm, [UnlockedGuestPte] ulong pte, ulong gpa, int i)
+    {
+        if (!Guest.Unchanged(gpa, pte)) return false;
+        vm.InstallLeaf(pte);
+        Interlocked.Exchange(ref vm.Sptes[i], pte);
+        vm.Sptes[i] |= 1;
+        vm.Zap();
+        return true;
+    }
+
+    public bool Fault(RwVm vm, ref Walk walk, int slot, int top)
+    {
+        using (vm.MmuLock.EnterShared(slot))
+        {
+            if (!Guest.Unchanged(walk.PteGpa[top - 1], walk.Ptes[top - 1])) return false;
+            for (int level = top; level > walk.Level; level--)
+            {
+                vm.InstallLeaf(walk.Ptes[level - 1]);
+                (vm.Generation, vm.Stats.Faults) = (level, 1);
+                vm.Link(walk.Ptes[level - 1]);
+            }
+        }
+
+        using var exclusive = vm.MmuLock.Enter();
+        vm.Zap();
+        vm.Generation++;
+        var shared = vm.MmuLock.EnterShared(slot);
+        try { vm.Roots[top] = 0; } finally { shared.Dispose(); }
+        return true;
+    }
+}";
 
         private const string KvmLoopSource = @"
 class Fetcher

@@ -18,7 +18,8 @@ namespace ShadowMmu.Analyzers.Tests
 
         internal const string Rethrow = "is_global = true\nshadowmmu_internal_rethrow = true\n";
 
-        public static DiagnosticResult Diagnostic(string id) => new DiagnosticResult(id, id is DiagnosticIds.UncheckedGuestPte or DiagnosticIds.MonitorOnScopedLock or DiagnosticIds.UncheckedHostFrame ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning);
+        public static DiagnosticResult Diagnostic(string id) => new DiagnosticResult(id, id is DiagnosticIds.UncheckedGuestPte or DiagnosticIds.MonitorOnScopedLock or DiagnosticIds.UncheckedHostFrame
+            or DiagnosticIds.ExclusiveUnderShared or DiagnosticIds.GuardedWriteUnderShared ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning);
 
         public static Task Analyzer(string source, params DiagnosticResult[] expected) => Analyzer(source, null, expected);
 
