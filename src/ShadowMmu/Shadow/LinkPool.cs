@@ -10,8 +10,11 @@ internal sealed class LinkPool
     public const int None = -1;
 
     // A node's fields side by side: following a list touches one cache line per node.
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly Link[] _links;
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private int _free;
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private int _freeCount;
 
     public LinkPool(int capacity)

@@ -13,6 +13,7 @@ public sealed class ShadowPage
     internal const int EntryCount = 512;
 
     private readonly ulong[] _sptes = new ulong[EntryCount];
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly ulong[] _gfns = new ulong[EntryCount];
 
     internal ShadowPage(int id) => Id = id;
@@ -21,41 +22,53 @@ public sealed class ShadowPage
     public int Id { get; }
 
     /// <summary>The guest frame shadowed (direct pages: the first frame of the range).</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     public ulong Gfn { get; internal set; }
 
     /// <summary>What it shadows besides the frame.</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     public ShadowRole Role { get; internal set; }
 
     /// <summary>False once zapped: a zapped page is no longer found, and a vCPU using it as a root reloads.</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     public bool Valid { get; internal set; }
 
     /// <summary>How many vCPU root slots hold this page; such pages are not reclaimed while in use.</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     public int RootCount { get; internal set; }
 
     /// <summary>Trapped writes since a fault last walked through this page (KVM's write_flooding_count).</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     internal int WriteFloodCount;
 
     /// <summary>
     /// True while the page is unsync (KVM's <c>sp-&gt;unsync</c>): its guest table (of 4 KiB pages) is mapped writable and no
     /// longer write-protected, so the guest edits it without a trap, and the page is synced at the guest's TLB flushes.
     /// </summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     public bool Unsync { get; internal set; }
 
     /// <summary>How many entries have their bit in <see cref="UnsyncChildBitmap"/> (KVM's <c>unsync_children</c>).</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     internal int UnsyncChildren;
 
     /// <summary>Entries whose child page is unsync or has unsync children (KVM's <c>unsync_child_bitmap</c>; cleared lazily).</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     internal readonly ulong[] UnsyncChildBitmap = new ulong[EntryCount / 64];
 
     /// <summary>Head of the list of (parent page, index) entries that link this page.</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     internal int ParentHead = LinkPool.None;
 
     /// <summary>Epoch at which the page was zapped; it is reused only when no vCPU walk can still see it.</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     internal long ZappedAt;
 
     /// <summary>Neighbours in the VM's list of active pages, oldest first.</summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     internal ShadowPage? Older;
 
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     internal ShadowPage? Newer;
 
     /// <summary>Reads entry <paramref name="index"/> atomically, as the vCPU's page walker does.</summary>

@@ -16,8 +16,11 @@ public sealed partial class Vm
 {
     private const ulong InvalidGfn = ulong.MaxValue;
 
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private long _mmuInvalidateSeq;
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private int _mmuInvalidateInProgress;
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private ulong _mmuInvalidateRangeStart = InvalidGfn, _mmuInvalidateRangeEnd = InvalidGfn;
 
     /// <summary>Which host frame backs each guest frame; the host moves and reclaims them through this VM's invalidations.</summary>
@@ -55,7 +58,7 @@ public sealed partial class Vm
     /// that holds <paramref name="gfn"/>, or one ended since the fault took <paramref name="mmuSeq"/>; the host frame
     /// the fault resolved may then be stale, and the fault must retry.
     /// </summary>
-    [ShadowMmu.Annotations.RequiresMmuLock]
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     public bool MmuInvalidateRetryGfn([ShadowMmu.Annotations.RechecksInvalidationSnapshot(UnchangedWhen = false)] long mmuSeq, ulong gfn)
     {
         if (_mmuInvalidateInProgress != 0 && gfn >= _mmuInvalidateRangeStart && gfn < _mmuInvalidateRangeEnd)

@@ -15,7 +15,9 @@ namespace ShadowMmu;
 /// </summary>
 public sealed partial class Vm
 {
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly int[] _syncPages;        // per guest frame: indirect shadow pages of it that are not unsync (writes trap)
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly int[] _writeTracked;     // per guest frame: indirect shadow pages of it above level 1 (never unsync)
 
     /// <summary>Whether tables of 4 KiB pages may go unsync (default true); false keeps every shadowed table write-protected.</summary>

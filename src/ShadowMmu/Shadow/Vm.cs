@@ -21,13 +21,17 @@ public sealed partial class Vm
     private readonly ShadowPage?[] _pages;
     private readonly Dictionary<(ulong Gfn, uint Role), ShadowPage> _hash;
     private readonly LinkPool _links;
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly int[] _rmapHead;          // per guest frame: leaf shadow entries that map it
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly int[] _gfnPagesHead;      // per guest frame: indirect shadow pages that shadow it
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly int[] _shadowedBy;        // per guest frame: how many indirect shadow pages shadow it
     private readonly Stack<ShadowPage> _free;
     private readonly Queue<ShadowPage> _zapped;
     private readonly object _freeLock = new();
     private readonly List<Vcpu> _vcpus = new();
+    [ShadowMmu.Annotations.GuardedByMmuLock]
     private ShadowPage? _oldest, _newest;
     private int _pageCount, _activeCount;
     private long _epoch = 1;
