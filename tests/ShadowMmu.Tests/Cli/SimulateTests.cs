@@ -126,19 +126,21 @@ public sealed class SimulateTests
     }
 
     [Theory]
-    [InlineData("2", "1", 1)]
-    [InlineData("2", "2", 2)]
-    [InlineData("3", "2", 2)]
-    public void Disjoint_runs_one_fault_per_operation_over_every_vm_and_reports_faults_per_second(string vcpus, string vms, int expectedVms)
+    [InlineData("disjoint", "2", "1", 1)]
+    [InlineData("disjoint", "2", "2", 2)]
+    [InlineData("disjoint", "3", "2", 2)]
+    [InlineData("shared-tables", "2", "1", 1)]
+    [InlineData("shared-tables", "3", "2", 2)]
+    public void Fault_loops_run_one_fault_per_operation_over_every_vm_and_report_faults_per_second(string workload, string vcpus, string vms, int expectedVms)
     {
-        // Every operation of the disjoint workload is an INVLPG and a read that faults: the faults of all VMs together
-        // are the operations (plus the warm-up of each vCPU's shadow pages on its first round), and the audit of every
-        // VM is clean.
-        CliResult result = CliHarness.Run("simulate", "--json", "--workload", "disjoint", "--vcpus", vcpus, "--vms", vms, "--ops", "20000", "--mode", "pae,ept4");
+        // Every operation of the disjoint and shared-tables workloads is an INVLPG and a read that faults: the faults of
+        // all VMs together are the operations (plus the warm-up of each vCPU's shadow pages on its first round), almost
+        // all of them on the mmu_lock's shared side, and the audit of every VM is clean.
+        CliResult result = CliHarness.Run("simulate", "--json", "--workload", workload, "--vcpus", vcpus, "--vms", vms, "--ops", "20000", "--mode", "pae,ept4");
         Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
         using JsonDocument document = JsonDocument.Parse(result.Stdout);
         JsonElement root = document.RootElement;
-        Assert.Equal("disjoint", root.GetProperty("workload").GetString());
+        Assert.Equal(workload, root.GetProperty("workload").GetString());
         Assert.Equal(expectedVms, root.GetProperty("vms").GetInt32());
         Assert.Equal(int.Parse(vcpus, System.Globalization.CultureInfo.InvariantCulture), root.GetProperty("vcpus").GetInt32());
         Assert.Equal(0, root.GetProperty("writers").GetInt32());
@@ -153,6 +155,7 @@ public sealed class SimulateTests
             Assert.True(mode.GetProperty("faultsPerSecond").GetDouble() > 0);
             Assert.Equal(0, stats.GetProperty("guestFaults").GetInt64());
             Assert.Equal(20_000, stats.GetProperty("invlpgs").GetInt64());
+            Assert.InRange(stats.GetProperty("sharedFaults").GetInt64(), 20_000 - (3 * 64), 20_000);
             Assert.True(mode.GetProperty("audit").GetProperty("clean").GetBoolean());
         }
     }
@@ -290,8 +293,8 @@ public sealed class SimulateTests
     [InlineData("'--bogus'", "--bogus")]
     [InlineData("--audit-every", "--audit-every", "-1")]
     [InlineData("--shadow-pages", "--shadow-pages", "10")]
-    [InlineData("--vms applies to --workload disjoint only", "--vms", "2")]
-    [InlineData("--vms applies to --workload disjoint only", "--workload", "fork", "--vms", "1")]
+    [InlineData("--vms applies to --workload disjoint and shared-tables only", "--vms", "2")]
+    [InlineData("--vms applies to --workload disjoint and shared-tables only", "--workload", "fork", "--vms", "1")]
     [InlineData("--writers does not apply", "--workload", "disjoint", "--writers", "1")]
     [InlineData("--audit-every does not apply", "--workload", "disjoint", "--audit-every", "1")]
     [InlineData("3 VMs need at least as many vCPU threads (got 2)", "--workload", "disjoint", "--vcpus", "2", "--vms", "3")]
