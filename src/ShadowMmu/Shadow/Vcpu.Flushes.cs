@@ -128,7 +128,7 @@ public sealed partial class Vcpu
     private void InvlpgOnSharedSide(ulong va)
     {
         // Unique per drop: this vCPU's count of drops and its id (MaxVcpus is 64).
-        ulong stamp = (++_drops << 6) | (uint)Id;
+        ulong stamp = (++_own.Drops << 6) | (uint)Id;
         using (Vm.MmuLock.EnterShared(ReaderSlot))
         {
             ShadowPage? root = RootFor(va);

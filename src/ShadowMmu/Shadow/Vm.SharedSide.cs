@@ -104,6 +104,13 @@ public sealed partial class Vm
         }
 
         Scheduling?.At(SchedulingPoint.SharedBeforeInstall);
+        if (spte == expected)
+        {
+            // KVM's RET_PF_SPURIOUS (tdp_mmu_map_handle_target_level: the new SPTE equals the old one): nothing to write,
+            // and no locked instruction. If the entry changed since it was read, the access faults again.
+            return FetchOutcome.Mapped;
+        }
+
         if (Flaw == SharedSideFlaw.PlainStoreInstall)
         {
             return InstallWithPlainStore(page, index, spte);
@@ -176,18 +183,18 @@ public sealed partial class Vm
 
         // A tombstone is stamped again too: a fault that read it before its re-check must not install after this flush.
         // An entry on no reverse map (never mapped, or dropped on the exclusive side) is left: no fault on the shared side
-        // installs over it.
+        // installs over it. A plain store is enough: the entry's other writers meanwhile are installs by compare-exchange
+        // (which fail once the tombstone is in) and the hardware's atomic OR of the accessed bit (which leaves a tombstone
+        // a tombstone); whoever comes first, the entry ends as a tombstone no one wrote before.
         ref ulong entry = ref page.Entry(Vcpu.ShadowIndex(va, 1));
-        ulong tombstone = Spte.Tombstone(Flaw == SharedSideFlaw.UnstampedTombstones ? 0 : stamp);
-        for (ulong spte = Volatile.Read(ref entry); Spte.IsPresent(spte) || Spte.IsTombstone(spte); spte = Volatile.Read(ref entry))
+        ulong spte = Volatile.Read(ref entry);
+        if (!Spte.IsPresent(spte) && !Spte.IsTombstone(spte))
         {
-            if (Interlocked.CompareExchange(ref entry, tombstone, spte) == spte)
-            {
-                return Spte.IsPresent(spte);
-            }
+            return false;
         }
 
-        return false;
+        Volatile.Write(ref entry, Spte.Tombstone(Flaw == SharedSideFlaw.UnstampedTombstones ? 0 : stamp));
+        return Spte.IsPresent(spte);
     }
 
     /// <summary>

@@ -4,6 +4,12 @@ namespace ShadowMmu;
 /// Points inside <c>Fetch</c> where a deterministic scenario may act (another thread writing guest memory, say).
 /// The default, <see cref="NoFetchHooks"/>, compiles to nothing.
 /// </summary>
+/// <remarks>
+/// A fault may hold the mmu_lock twice: first its shared side (<c>FetchShared</c>), then, when that answered
+/// <see cref="FetchOutcome.NeedsExclusive"/>, its exclusive side (<c>Fetch</c>). The hooks under the lock run in each
+/// hold (<see cref="AfterFetch"/> sees <see cref="FetchOutcome.NeedsExclusive"/> at the end of the first);
+/// <c>vcpu.Vm.MmuLock.IsHeldByCurrentThread</c> tells the exclusive hold from the shared one.
+/// </remarks>
 public interface IFetchHooks
 {
     /// <summary>
