@@ -12,7 +12,11 @@ public sealed class ShadowPage
 {
     internal const int EntryCount = 512;
 
-    private readonly ulong[] _sptes = new ulong[EntryCount];
+    // A cache line of padding on each side of the entries: a page's object (read on every fault through it) and its
+    // neighbours in the heap never share a line with entries that vCPUs write (on the shared side, each its own).
+    private const int Padding = 8;
+
+    private readonly ulong[] _sptes = new ulong[EntryCount + (2 * Padding)];
     [ShadowMmu.Annotations.GuardedByMmuLock]
     private readonly ulong[] _gfns = new ulong[EntryCount];
 
@@ -72,9 +76,9 @@ public sealed class ShadowPage
     internal ShadowPage? Newer;
 
     /// <summary>Reads entry <paramref name="index"/> atomically, as the vCPU's page walker does.</summary>
-    public ulong this[int index] => Volatile.Read(ref _sptes[index]);
+    public ulong this[int index] => Volatile.Read(ref _sptes[Padding + index]);
 
-    internal ref ulong Entry(int index) => ref _sptes[index];
+    internal ref ulong Entry(int index) => ref _sptes[Padding + index];
 
     /// <summary>
     /// The entries of the aligned group of 8 that <paramref name="index"/> is in that are not present: bit i for entry
@@ -82,7 +86,7 @@ public sealed class ShadowPage
     /// </summary>
     public int AbsentInGroup(int index)
     {
-        ref ulong group = ref _sptes[index & ~7];
+        ref ulong group = ref _sptes[Padding + (index & ~7)];
         Vector256<ulong> present = Vector256<ulong>.One;
         uint low = Vector256.Equals(Vector256.LoadUnsafe(ref group) & present, Vector256<ulong>.Zero).ExtractMostSignificantBits();
         uint high = Vector256.Equals(Vector256.LoadUnsafe(ref group, 4) & present, Vector256<ulong>.Zero).ExtractMostSignificantBits();
@@ -91,7 +95,7 @@ public sealed class ShadowPage
 
     /// <summary>A plain store of entry <paramref name="index"/>: the exclusive side's (the shared side changes entries only by compare-exchange).</summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
-    internal void Set(int index, ulong value) => Volatile.Write(ref _sptes[index], value);
+    internal void Set(int index, ulong value) => Volatile.Write(ref _sptes[Padding + index], value);
 
     /// <summary>The guest frame leaf <paramref name="index"/> stands for (KVM's <c>kvm_mmu_page_get_gfn</c>); set with the leaf, under the mmu_lock.</summary>
     public ulong GfnAt(int index) => _gfns[index];
