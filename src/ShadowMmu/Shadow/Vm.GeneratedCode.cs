@@ -33,7 +33,7 @@ public sealed partial class Vm
         if (Spte.IsPresent(spte))
         {
             ShadowPage current = _pages[Spte.ChildId(spte)]!;
-            if (current.Gfn == gfn && current.Role == role)
+            if (current.Gfn == gfn && current.Role.Word == role.Word)
             {
                 linked = true;
                 return current;
