@@ -76,11 +76,7 @@ public sealed class ShadowPage
     internal ShadowPage? Newer;
 
     /// <summary>Reads entry <paramref name="index"/> atomically, as the vCPU's page walker does.</summary>
-    public ulong this[int index]
-    {
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        get => Volatile.Read(ref _sptes[Padding + index]);
-    }
+    public ulong this[int index] => Volatile.Read(ref _sptes[Padding + index]);
 
     internal ref ulong Entry(int index) => ref _sptes[Padding + index];
 

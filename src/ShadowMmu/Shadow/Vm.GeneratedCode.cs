@@ -33,7 +33,7 @@ public sealed partial class Vm
         if (Spte.IsPresent(spte))
         {
             ShadowPage current = _pages[Spte.ChildId(spte)]!;
-            if (current.Gfn == gfn && current.Role.Word == role.Word)
+            if (current.Gfn == gfn && current.Role == role)
             {
                 linked = true;
                 return current;

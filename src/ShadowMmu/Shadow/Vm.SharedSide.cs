@@ -77,7 +77,7 @@ public sealed partial class Vm
         }
 
         ShadowPage current = _pages[Spte.ChildId(spte)]!;
-        return current.Gfn == gfn && current.Role.Word == role.Word ? current : null;
+        return current.Gfn == gfn && current.Role == role ? current : null;
     }
 
     /// <summary>
@@ -103,11 +103,7 @@ public sealed partial class Vm
             return FetchOutcome.NeedsExclusive;
         }
 
-        if (Scheduling != null || Flaw != SharedSideFlaw.None)
-        {
-            return InstallUnderTest(page, index, spte, expected);
-        }
-
+        Scheduling?.At(SchedulingPoint.SharedBeforeInstall);
         if (spte == expected)
         {
             // KVM's RET_PF_SPURIOUS (tdp_mmu_map_handle_target_level: the new SPTE equals the old one): nothing to write,
@@ -115,29 +111,20 @@ public sealed partial class Vm
             return FetchOutcome.Mapped;
         }
 
+        if (Flaw == SharedSideFlaw.PlainStoreInstall)
+        {
+            return InstallWithPlainStore(page, index, spte);
+        }
+
         return Interlocked.CompareExchange(ref page.Entry(index), spte, expected) == expected ? FetchOutcome.Mapped : FetchOutcome.Retry;
     }
 
-    // The install with a systematic tester's scheduling point before it, or a flaw put in on purpose: out of line, so
-    // that the fault path carries neither.
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ShadowMmu.Locking", "MMU0008", Justification = "Deliberately unsafe: SharedSideFlaw.PlainStoreInstall, for the test that shows why the install is a compare-exchange.")]
     [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private FetchOutcome InstallUnderTest(ShadowPage page, int index, ulong spte, ulong expected)
+    private static FetchOutcome InstallWithPlainStore(ShadowPage page, int index, ulong spte)
     {
-        Scheduling?.At(SchedulingPoint.SharedBeforeInstall);
-        if (spte == expected)
-        {
-            return FetchOutcome.Mapped;
-        }
-
-        if (Flaw == SharedSideFlaw.PlainStoreInstall)
-        {
-            page.Set(index, spte);
-            return FetchOutcome.Mapped;
-        }
-
-        return Interlocked.CompareExchange(ref page.Entry(index), spte, expected) == expected ? FetchOutcome.Mapped : FetchOutcome.Retry;
+        page.Set(index, spte);
+        return FetchOutcome.Mapped;
     }
 
     /// <summary>
@@ -243,7 +230,6 @@ public sealed partial class Vm
     /// True when writing leaf <paramref name="spte"/> for <paramref name="gfn"/> over <paramref name="expected"/> leaves
     /// every reverse map as it is: the entry holds a tombstone or a present leaf of the same guest and host frame.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool KeepsReverseMap(ShadowPage page, int index, ulong gfn, ulong spte, ulong expected) =>
         page.GfnAt(index) == gfn
         && (Spte.IsTombstone(expected) || (Spte.IsPresent(expected) && Spte.Frame(expected) == Spte.Frame(spte) && (expected & Spte.NoSlot) == (spte & Spte.NoSlot)));

@@ -27,7 +27,6 @@ public sealed partial class Vm
     public GuestTlb Tlb { get; } = new();
 
     /// <summary>True while some shadow page shadows guest frame <paramref name="gfn"/>, in sync or not.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsShadowed(ulong gfn) => gfn < (ulong)_shadowedBy.Length && Volatile.Read(ref _shadowedBy[gfn]) > 0;
 
     /// <summary>
