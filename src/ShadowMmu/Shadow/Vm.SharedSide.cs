@@ -199,8 +199,8 @@ public sealed partial class Vm
 
     /// <summary>
     /// The rights a leaf for <paramref name="gfn"/> may have, decided on the shared side as <see cref="SetLeaf"/> decides
-    /// them: W is kept for a frame no shadow page write-protects, taken away where the frame may never be unsync (or for
-    /// a prefetch); false when only making its table unsync would allow W (the exclusive side's work).
+    /// them (<see cref="DecideLeafWrite"/>); false when only making the frame's pages unsync would allow W (the exclusive
+    /// side's work).
     /// </summary>
     [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -211,19 +211,16 @@ public sealed partial class Vm
             return true;
         }
 
-        // MmuTryToUnsyncPages' decisions, less the one that changes something: making the frame's pages unsync.
-        if (!UnsyncEnabled || _writeTracked[gfn] > 0 || (prefetched && _syncPages[gfn] > 0))
+        switch (DecideLeafWrite(gfn, prefetched))
         {
-            access &= ~AccessRights.Write;
-            return true;
+            case LeafWrite.Writable:
+                return true;
+            case LeafWrite.ReadOnly:
+                access &= ~AccessRights.Write;
+                return true;
+            default:
+                return false;
         }
-
-        if (_syncPages[gfn] == 0)
-        {
-            return true;
-        }
-
-        return false;
     }
 
     /// <summary>

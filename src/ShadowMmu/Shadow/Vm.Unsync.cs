@@ -42,27 +42,38 @@ public sealed partial class Vm
     /// <summary>The bits of <paramref name="va"/> that root <paramref name="root"/> translates (a PAE or 32-bit root covers 1 GiB).</summary>
     public static ulong WithinRoot(ShadowPage root, ulong va) => va & ((1UL << (12 + (9 * root.Role.Level))) - 1);
 
+    /// <summary>What a leaf for a shadowed frame may be: writable, read-only, or writable once the frame's pages go unsync.</summary>
+    private enum LeafWrite
+    {
+        Writable,
+        ReadOnly,
+        WritableIfUnsynced,
+    }
+
+    /// <summary>
+    /// KVM's <c>mmu_try_to_unsync_pages</c>' decision for a writable leaf of shadowed frame <paramref name="gfn"/>, without
+    /// the unsync itself: read-only while write-tracked (or unsync is off), or for a prefetch while a page is in sync (KVM's
+    /// -EEXIST); writable when every page is unsync already; else writable once they go unsync. Either side may ask.
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private LeafWrite DecideLeafWrite(ulong gfn, bool prefetch) =>
+        !UnsyncEnabled || _writeTracked[gfn] > 0 ? LeafWrite.ReadOnly
+        : _syncPages[gfn] == 0 ? LeafWrite.Writable
+        : prefetch ? LeafWrite.ReadOnly
+        : LeafWrite.WritableIfUnsynced;
+
     /// <summary>
     /// KVM's <c>mmu_try_to_unsync_pages</c>, when a leaf for <paramref name="gfn"/> is to be writable: true when the
-    /// frame's shadow pages are (or now go) unsync, so the mapping may be writable; false when it must stay read-only
-    /// (write-tracked; or a prefetch, which does not unsync: KVM's -EEXIST).
+    /// frame's shadow pages are (or now go) unsync, so the mapping may be writable; false when it must stay read-only.
     /// </summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
     private bool MmuTryToUnsyncPages(ulong gfn, bool prefetch)
     {
-        if (!UnsyncEnabled || _writeTracked[gfn] > 0)
+        LeafWrite decision = DecideLeafWrite(gfn, prefetch);
+        if (decision != LeafWrite.WritableIfUnsynced)
         {
-            return false;
-        }
-
-        if (_syncPages[gfn] == 0)
-        {
-            return true;
-        }
-
-        if (prefetch)
-        {
-            return false;
+            return decision == LeafWrite.Writable;
         }
 
         for (int node = _gfnPagesHead[gfn]; node != LinkPool.None; node = _links.Next(node))

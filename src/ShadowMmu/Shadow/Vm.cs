@@ -217,7 +217,7 @@ public sealed partial class Vm
     internal void MakePagesAvailable()
     {
         // The common case, on every fault: room enough, and nothing waiting for its grace period.
-        if (_activeCount > MaxShadowPages - PagesPerFault || _zapped.Count > 0)
+        if (NeedsRoom || _zapped.Count > 0)
         {
             ZapOldestAndReclaim();
         }
