@@ -51,7 +51,11 @@ public class ProtocolExplorationTests
         .WithPartiallyControlledConcurrencyAllowed(false);
 
     /// <summary>One run: the guest, the VM under Coyote's scheduling, three threads, the audit as the specification.</summary>
-    private static Func<Task> Run(string mode, Kernel kernel, bool sequenceCheck, RecheckOrder recheck, bool unsync = true, SharedSideFlaw flaw = SharedSideFlaw.None) => async () =>
+    /// <param name="kernelJoinsLate">
+    /// The kernel's vCPU is added by the kernel thread itself, while the vCPU faults: until it loads the same CR3, the
+    /// vCPU's pages are reached by it alone and its installs are plain stores (<c>ShadowPage.ReachedBy</c>).
+    /// </param>
+    private static Func<Task> Run(string mode, Kernel kernel, bool sequenceCheck, RecheckOrder recheck, bool unsync = true, SharedSideFlaw flaw = SharedSideFlaw.None, bool kernelJoinsLate = false) => async () =>
     {
         using ScenarioGuest guest = ScenarioGuest.Build(mode);
         GuestEntryFlags f = guest.Flags;
@@ -63,7 +67,7 @@ public class ProtocolExplorationTests
         ulong newPte = (oldPte & ~guest.FrameMask) | ScenarioGuest.NewFrame;
         var vm = new Vm(guest.Memory) { SequenceCheck = sequenceCheck, RecheckOrder = recheck, UnsyncEnabled = unsync, Flaw = flaw };
         Vcpu cpu = vm.AddVcpu(guest.Cpu);
-        Vcpu kernelCpu = vm.AddVcpu(guest.Cpu);
+        Vcpu? kernelCpu = kernelJoinsLate ? null : vm.AddVcpu(guest.Cpu);
 
         // The starting state: the path shadowed, the leaf dropped (the vCPU's access will fault); with unsync, the
         // table unsync already (the kernel stored into it once).
@@ -71,7 +75,7 @@ public class ProtocolExplorationTests
         bool unsyncRewrite = kernel is Kernel.UnsyncRewrite or Kernel.UnsyncRewriteDuringSync;
         if (unsyncRewrite)
         {
-            kernelCpu.Write(TableMap + ((pteGpa + (ulong)entryBytes) & 0xFFF), guest.Memory.ReadEntry(pteGpa + (ulong)entryBytes, entryBytes), entryBytes, 3);
+            (kernelCpu ?? cpu).Write(TableMap + ((pteGpa + (ulong)entryBytes) & 0xFFF), guest.Memory.ReadEntry(pteGpa + (ulong)entryBytes, entryBytes), entryBytes, 3);
         }
 
         cpu.Invlpg(Va);
@@ -89,6 +93,7 @@ public class ProtocolExplorationTests
         });
         Task guestKernel = Task.Run(() =>
         {
+            kernelCpu ??= vm.AddVcpu(guest.Cpu);
             switch (kernel)
             {
                 case Kernel.UnsyncRewrite:
@@ -159,6 +164,21 @@ public class ProtocolExplorationTests
     public void No_schedule_leaves_a_stale_entry_with_kvms_protocols(string mode, Kernel kernel)
     {
         TestReport report = Explore(Run(mode, kernel, sequenceCheck: true, RecheckOrder.Fixed), iterations: 200, seed: 17, out _);
+
+        Assert.Equal(0, report.NumOfFoundBugs);
+        Assert.True(report.NumOfExploredFairPaths + report.NumOfExploredUnfairPaths > 0);
+    }
+
+    /// <summary>
+    /// The kernel's vCPU joins while the VM's first vCPU faults alone (its installs plain stores): its root load takes the
+    /// exclusive side, so no install begun alone ends beside the kernel's rewrite and flush; nothing stale in any schedule.
+    /// </summary>
+    [Theory]
+    [InlineData("long4", Kernel.UnsyncRewrite)]
+    [InlineData("pae", Kernel.TrappedRewrite)]
+    public void No_schedule_leaves_a_stale_entry_when_a_second_vcpu_joins_a_fault(string mode, Kernel kernel)
+    {
+        TestReport report = Explore(Run(mode, kernel, sequenceCheck: true, RecheckOrder.Fixed, kernelJoinsLate: true), iterations: 200, seed: 17, out _);
 
         Assert.Equal(0, report.NumOfFoundBugs);
         Assert.True(report.NumOfExploredFairPaths + report.NumOfExploredUnfairPaths > 0);

@@ -501,7 +501,7 @@ namespace ShadowMmu.Generators
             /// outcome in <c>installed</c>.
             /// </summary>
             private void EmitInstallLeafShared(string index, string frameNumber, string expected) =>
-                Statement(_w, "installed = ", Calling("vm.InstallLeafShared", "sp", index, frameNumber, "pfn", "leafAccess", "walk.ProtectionKey", expected));
+                Statement(_w, "installed = ", Calling("vm.InstallLeafShared", "vcpu", "sp", index, frameNumber, "pfn", "leafAccess", "walk.ProtectionKey", expected));
 
             /// <summary>
             /// Gets or creates the shadow page of <paramref name="frameNumber"/> under <c>sp[index]</c> (KVM's

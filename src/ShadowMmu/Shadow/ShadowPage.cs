@@ -64,6 +64,20 @@ public sealed class ShadowPage
     [ShadowMmu.Annotations.GuardedByMmuLock]
     internal int ParentHead = LinkPool.None;
 
+    /// <summary>
+    /// The one vCPU whose roots (current or cached) reach this page, <see cref="NoVcpu"/> while none does, or
+    /// <see cref="ManyVcpus"/> once more than one may (it never goes back: a zap may leave it too high, never too low).
+    /// A leaf of a page only its own vCPU reaches is installed on the shared side with a plain store (Vm.ReplaceLeaf).
+    /// </summary>
+    [ShadowMmu.Annotations.GuardedByMmuLock]
+    internal int ReachedBy = NoVcpu;
+
+    /// <summary><see cref="ReachedBy"/> of a page no vCPU's roots reach.</summary>
+    internal const int NoVcpu = -1;
+
+    /// <summary><see cref="ReachedBy"/> of a page more than one vCPU's roots may reach.</summary>
+    internal const int ManyVcpus = -2;
+
     /// <summary>Epoch at which the page was zapped; it is reused only when no vCPU walk can still see it.</summary>
     [ShadowMmu.Annotations.GuardedByMmuLock]
     internal long ZappedAt;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 
 namespace ShadowMmu;
@@ -261,6 +262,7 @@ public sealed partial class Vcpu
             ShadowRole role = ShadowRole.Create(_fetcher.ShadowRootLevel, table.Quadrant, false, AccessRights.All, _role);
             ShadowPage root = Vm.FindOrCreate(table.Gfn, role, _cache, out _);
             root.RootCount++;
+            Vm.MarkReachedBy(root, Id);
             _roots[slot] = root;
         }
     }
@@ -274,6 +276,29 @@ public sealed partial class Vcpu
             {
                 Vm.ReleaseRoot(root);
                 _roots[slot] = null;
+            }
+        }
+    }
+
+    /// <summary>The vCPU's roots: the current ones and those cached for a switch back (for the audit).</summary>
+    internal IEnumerable<ShadowPage> AllRoots()
+    {
+        foreach (ShadowPage? root in _roots)
+        {
+            if (root != null)
+            {
+                yield return root;
+            }
+        }
+
+        foreach (CachedRoots cached in _previousRoots)
+        {
+            foreach (ShadowPage? root in cached.Roots)
+            {
+                if (root != null)
+                {
+                    yield return root;
+                }
             }
         }
     }

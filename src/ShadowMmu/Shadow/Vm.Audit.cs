@@ -21,7 +21,7 @@ public sealed partial class Vm
     /// mmu_audit): a leaf must map the frame the guest entry maps with no more rights than the guest allows (and no W
     /// on a clean page or on a shadowed guest table); a non-leaf must link the shadow page of the table the guest
     /// entry references (or, for a guest large page, the direct page of its frames), with no more rights. The reverse
-    /// maps are checked too (<see cref="AuditReverseMaps"/>).
+    /// maps are checked too (<see cref="AuditReverseMaps"/>), and which vCPUs reach each page (<see cref="AuditReach"/>).
     /// </summary>
     public AuditResult Audit()
     {
@@ -53,6 +53,7 @@ public sealed partial class Vm
             }
 
             AuditReverseMaps(stale);
+            AuditReach(stale);
             return new AuditResult(pages, entries, stale) { Pending = _pending };
         }
     }

@@ -60,6 +60,7 @@ public sealed partial class Vm
     public void Link(ShadowPage parent, int index, ShadowPage child)
     {
         _links.Add(ref child.ParentHead, parent.Id, index);
+        MarkReachedBy(child, parent.ReachedBy);
         parent.Set(index, Spte.Link(child.Id));
         if (child.Unsync || child.UnsyncChildren > 0)
         {

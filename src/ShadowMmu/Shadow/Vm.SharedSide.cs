@@ -90,7 +90,7 @@ public sealed partial class Vm
     [EditorBrowsable(EditorBrowsableState.Never)]
     [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FetchOutcome InstallLeafShared(ShadowPage page, int index, ulong gfn, ulong pfn, uint access, int protectionKey, ulong expected)
+    public FetchOutcome InstallLeafShared(Vcpu vcpu, ShadowPage page, int index, ulong gfn, ulong pfn, uint access, int protectionKey, ulong expected)
     {
         if (!TryLimitWriteShared(gfn, ref access, prefetched: false))
         {
@@ -116,7 +116,29 @@ public sealed partial class Vm
             return InstallWithPlainStore(page, index, spte);
         }
 
-        return Interlocked.CompareExchange(ref page.Entry(index), spte, expected) == expected ? FetchOutcome.Mapped : FetchOutcome.Retry;
+        return ReplaceLeaf(vcpu, page, index, spte, expected) ? FetchOutcome.Mapped : FetchOutcome.Retry;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="spte"/> into entry <paramref name="index"/> of <paramref name="page"/> if it still holds
+    /// <paramref name="expected"/>: a compare-exchange, or a plain store when only <paramref name="vcpu"/>'s roots reach
+    /// the page (<see cref="ShadowPage.ReachedBy"/>). No other vCPU can then write the entry, and the exclusive side,
+    /// which alone changes what reaches the page, is kept out by this hold: the compare-exchange could not fail, and its
+    /// locked instruction would be all it cost (docs/parallel-faults.md, "A page one vCPU reaches").
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ReplaceLeaf(Vcpu vcpu, ShadowPage page, int index, ulong spte, ulong expected)
+    {
+        ref ulong entry = ref page.Entry(index);
+        if (page.ReachedBy == vcpu.Id)
+        {
+            System.Diagnostics.Debug.Assert(Volatile.Read(ref entry) == expected, "only this vCPU writes the entry during its hold of the shared side");
+            Volatile.Write(ref entry, spte);
+            return true;
+        }
+
+        return Interlocked.CompareExchange(ref entry, spte, expected) == expected;
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ShadowMmu.Locking", "MMU0008", Justification = "Deliberately unsafe: SharedSideFlaw.PlainStoreInstall, for the test that shows why the install is a compare-exchange.")]
@@ -142,7 +164,7 @@ public sealed partial class Vm
         }
 
         ulong spte = Spte.Leaf(gfn, pfn, access, protectionKey, prefetched: true);
-        if (Interlocked.CompareExchange(ref page.Entry(index), spte, expected) != expected)
+        if (!ReplaceLeaf(vcpu, page, index, spte, expected))
         {
             return false;
         }
@@ -183,9 +205,10 @@ public sealed partial class Vm
 
         // A tombstone is stamped again too: a fault that read it before its re-check must not install after this flush.
         // An entry on no reverse map (never mapped, or dropped on the exclusive side) is left: no fault on the shared side
-        // installs over it. A plain store is enough: the entry's other writers meanwhile are installs by compare-exchange
-        // (which fail once the tombstone is in) and the hardware's atomic OR of the accessed bit (which leaves a tombstone
-        // a tombstone); whoever comes first, the entry ends as a tombstone no one wrote before.
+        // installs over it. A plain store is enough: the entry's other writers meanwhile are other vCPUs' installs by
+        // compare-exchange (which fail once the tombstone is in) and the hardware's atomic OR of the accessed bit (which
+        // leaves a tombstone a tombstone); whoever comes first, the entry ends as a tombstone no one wrote before. (In a
+        // page only this vCPU reaches there is no other writer, and its own installs are plain stores: ReplaceLeaf.)
         ref ulong entry = ref page.Entry(Vcpu.ShadowIndex(va, 1));
         ulong spte = Volatile.Read(ref entry);
         if (!Spte.IsPresent(spte) && !Spte.IsTombstone(spte))

@@ -283,6 +283,7 @@ public sealed partial class Vm
         page.Role = role;
         page.Valid = true;
         page.RootCount = 0;
+        page.ReachedBy = ShadowPage.NoVcpu;
         page.WriteFloodCount = 0;
         page.ParentHead = LinkPool.None;
         page.Unsync = false;

@@ -71,7 +71,7 @@ public class LintDogfoodTests
             .ToArray();
         GeneratorHarness.NewDriver(specs)
             .RunGeneratorsAndUpdateCompilation(GeneratorHarness.NewCompilation("namespace Consumer { class A { } }"), out Compilation output, out _);
-        const string Install = "installed = vm.InstallLeafShared(sp, index,";
+        const string Install = "installed = vm.InstallLeafShared(vcpu, sp, index,";
         Compilation mutated = output;
         int mutations = 0;
         foreach (SyntaxTree tree in output.SyntaxTrees)

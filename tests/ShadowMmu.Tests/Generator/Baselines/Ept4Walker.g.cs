@@ -1229,8 +1229,8 @@ level 1 PTE
             // The leaf: a 4 KiB guest page, mapped with the rights the walk granted (less W for a clean or protected
             // page).
             index = (int)(va >> 12) & 511;
-            installed = vm.InstallLeafShared(sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, pfn, leafAccess,
-                walk.ProtectionKey, expectedLeaf);
+            installed = vm.InstallLeafShared(vcpu, sp, index, (walk.Ptes[0] & 0xF_FFFF_FFFF_F000UL) >> 12, pfn,
+                leafAccess, walk.ProtectionKey, expectedLeaf);
             if (installed != ShadowMmu.FetchOutcome.Mapped)
             {
                 return installed;
@@ -1267,7 +1267,7 @@ level 1 PTE
             // The guest entry that maps the page sits in an upper-level table, which is never unsync: any change to it
             // traps and waits for this hold to end, so the leaf's value read now is as good as one read before the
             // re-check.
-            installed = vm.InstallLeafShared(sp, index, gfn, pfn, leafAccess, walk.ProtectionKey, sp[index]);
+            installed = vm.InstallLeafShared(vcpu, sp, index, gfn, pfn, leafAccess, walk.ProtectionKey, sp[index]);
             return installed;
 
         LargePage2:
@@ -1288,7 +1288,7 @@ level 1 PTE
             // The guest entry that maps the page sits in an upper-level table, which is never unsync: any change to it
             // traps and waits for this hold to end, so the leaf's value read now is as good as one read before the
             // re-check.
-            installed = vm.InstallLeafShared(sp, index, gfn, pfn, leafAccess, walk.ProtectionKey, sp[index]);
+            installed = vm.InstallLeafShared(vcpu, sp, index, gfn, pfn, leafAccess, walk.ProtectionKey, sp[index]);
             return installed;
         }
 

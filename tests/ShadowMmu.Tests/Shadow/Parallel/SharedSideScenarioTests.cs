@@ -94,6 +94,42 @@ public class SharedSideScenarioTests
         Assert.True(vm.Audit().Clean);
     }
 
+    /// <summary>
+    /// A vCPU installs with a plain store into a page only its roots reach; another vCPU comes to reach the page only on
+    /// the exclusive side (here: added, it loads the same CR3), which waits for the hold in progress, so an install
+    /// begun with the page its own also ends so.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllModes))]
+    public void A_second_vcpu_reaches_a_page_only_between_the_first_ones_holds(string mode)
+    {
+        using ScenarioGuest guest = ScenarioGuest.Build(mode);
+        var vm = new Vm(guest.Memory);
+        Vcpu vcpu = vm.AddVcpu(guest.Cpu);
+        vcpu.Access(Va, AccessKind.Read, 3);
+        vcpu.Invlpg(Va);
+        ShadowPage table = ScenarioGuest.LeafPage(vcpu, Va, out _)!;
+        long shared = vm.Stats.SharedFaults;
+
+        Vcpu? second = null;
+        var adder = new Thread(() => Volatile.Write(ref second, vm.AddVcpu(guest.Cpu))) { IsBackground = true };
+        vm.Scheduling = new AtInstall(() =>
+        {
+            adder.Start();
+            SpinUntil(() => vm.MmuLock.IsWriterPresent);
+            Assert.Null(Volatile.Read(ref second));
+            Assert.Equal(vcpu.Id, table.ReachedBy);
+        });
+        Assert.Equal(ScenarioGuest.OldFrame, vcpu.Access(Va, AccessKind.Read, 3).Gpa);
+        Assert.True(adder.Join(Timeout), "the second vCPU was not added");
+        vm.Scheduling = null;
+
+        Assert.Equal(shared + 1, vm.Stats.SharedFaults);
+        Assert.Equal(ShadowPage.ManyVcpus, table.ReachedBy);
+        Assert.Equal(ScenarioGuest.OldFrame, Volatile.Read(ref second)!.Access(Va, AccessKind.Read, 3).Gpa);
+        Assert.True(vm.Audit().Clean);
+    }
+
     private static AuditResult TrappedWriteAtInstall(string mode, SharedSideFlaw flaw)
     {
         using ScenarioGuest guest = ScenarioGuest.Build(mode);
@@ -147,8 +183,13 @@ public class SharedSideScenarioTests
         ulong newPte = (guest.Memory.ReadEntry(pteGpa, entryBytes) & ~guest.FrameMask) | ScenarioGuest.NewFrame;
         var vm = new Vm(guest.Memory) { Flaw = flaw };
         Vcpu vcpu = vm.AddVcpu(guest.Cpu);
-        Vcpu kernel = vm.AddVcpu(guest.Cpu);
         vcpu.Access(Va, AccessKind.Read, 3);
+
+        // The kernel's vCPU joins after vCPU 0 has faulted alone, its installs plain stores into pages only it reached; the
+        // kernel's root is vCPU 0's, and every page below it is now marked as reached by both.
+        Assert.Equal(vcpu.Id, ScenarioGuest.LeafPage(vcpu, Va, out _)!.ReachedBy);
+        Vcpu kernel = vm.AddVcpu(guest.Cpu);
+        Assert.Equal(ShadowPage.ManyVcpus, ScenarioGuest.LeafPage(vcpu, Va, out _)!.ReachedBy);
         // The kernel stores into its page table once (a neighbour, unchanged): the table goes unsync, and the kernel's
         // mapping of it is installed writable, so its stores below neither fault nor trap.
         ulong neighbour = pteGpa + (ulong)entryBytes;
