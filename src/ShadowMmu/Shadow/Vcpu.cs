@@ -316,6 +316,18 @@ public sealed partial class Vcpu
             return shared;
         }
 
+        return FaultOnExclusiveSide(ref walk, leafAccess, pfn, mmuSeq, hooks);
+    }
+
+    /// <summary>
+    /// Steps 5 and 6 of the fault on the mmu_lock's exclusive side: the sequence check, room for the fault's pages, then
+    /// the generated <c>Fetch</c>, which may create, link and zap pages. Out of line: a fault runs here when it needs
+    /// pages made or a reverse map changed, or when shared faults are off; keeping it out of the handler keeps the
+    /// steady state's code (and the JIT's profile of it) apart from it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private FaultOutcome FaultOnExclusiveSide(ref GuestWalk walk, uint leafAccess, ulong pfn, long mmuSeq, IFetchHooks? hooks)
+    {
         using (Vm.MmuLock.Enter())
         {
             if (NeedsRootReload())
