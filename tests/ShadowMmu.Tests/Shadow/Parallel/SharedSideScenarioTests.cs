@@ -190,6 +190,7 @@ public class SharedSideScenarioTests
         Assert.Equal(vcpu.Id, ScenarioGuest.LeafPage(vcpu, Va, out _)!.ReachedBy);
         Vcpu kernel = vm.AddVcpu(guest.Cpu);
         Assert.Equal(ShadowPage.ManyVcpus, ScenarioGuest.LeafPage(vcpu, Va, out _)!.ReachedBy);
+
         // The kernel stores into its page table once (a neighbour, unchanged): the table goes unsync, and the kernel's
         // mapping of it is installed writable, so its stores below neither fault nor trap.
         ulong neighbour = pteGpa + (ulong)entryBytes;
