@@ -131,11 +131,11 @@ internal static class SimulateCommand
             {
                 result.AddError($"--scenario runs one fixed interleaving: {extra} does not apply (it takes --mode, --order, --recheck, --seq-check and --json)");
             }
-            else if (!isScenario && !IsFaultLoop(TokenOf(result, workload)) && Given(result, vms) != null)
+            else if (!isScenario && !WorkloadOf(TokenOf(result, workload)).IsFaultLoop() && Given(result, vms) != null)
             {
                 result.AddError("--vms applies to --workload disjoint and shared-tables only");
             }
-            else if (!isScenario && IsFaultLoop(TokenOf(result, workload)) && Given(result, writers, auditEvery) is string notDisjoint)
+            else if (!isScenario && WorkloadOf(TokenOf(result, workload)).IsFaultLoop() && Given(result, writers, auditEvery) is string notDisjoint)
             {
                 result.AddError($"--workload {TokenOf(result, workload)} runs vCPU threads alone: {notDisjoint} does not apply");
             }
@@ -190,13 +190,7 @@ internal static class SimulateCommand
             }
 
             double? every = parsed.GetValue(auditEvery);
-            SimulationWorkload chosen = parsed.GetValue(workload) switch
-            {
-                "disjoint" => SimulationWorkload.Disjoint,
-                "shared-tables" => SimulationWorkload.SharedTables,
-                "fork" => SimulationWorkload.Fork,
-                _ => SimulationWorkload.Mix,
-            };
+            SimulationWorkload chosen = WorkloadOf(parsed.GetValue(workload));
             bool disjoint = chosen.IsFaultLoop();
             var options = new SimulationOptions
             {
@@ -388,8 +382,14 @@ internal static class SimulateCommand
         return long.TryParse(text.Replace("_", string.Empty, StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
-    /// <summary>True for the workloads of vCPU threads alone (issue 18's fault loops), which take --vms.</summary>
-    private static bool IsFaultLoop(string? workload) => workload is "disjoint" or "shared-tables";
+    /// <summary>The workload --workload names (mix when not given).</summary>
+    private static SimulationWorkload WorkloadOf(string? workload) => workload switch
+    {
+        "disjoint" => SimulationWorkload.Disjoint,
+        "shared-tables" => SimulationWorkload.SharedTables,
+        "fork" => SimulationWorkload.Fork,
+        _ => SimulationWorkload.Mix,
+    };
 
     /// <summary>The text given to <paramref name="option"/>, or null (a validator must not parse: a bad value throws there).</summary>
     private static string? TokenOf(CommandResult result, Option option) =>

@@ -10,7 +10,7 @@ namespace ShadowMmu.Generators
         {
             /// <summary>
             /// KVM's FNAME(pte_prefetch), on either side. The shared side's maps only neighbours whose entries hold a tombstone of
-            /// the same frame (a leaf dropped there by INVLPG: no reverse map changes), each with a compare-exchange, and only in
+            /// the same frame (a leaf dropped there by INVLPG: no reverse map changes), each only over the value read, and only in
             /// a table in sync: in an unsync table a neighbour may change without a trap after the group read, and its expected
             /// value would have to be read before it.
             /// </summary>
@@ -20,7 +20,7 @@ namespace ShadowMmu.Generators
                 if (shared)
                 {
                     _w.Summary("KVM's FNAME(pte_prefetch) on the mmu_lock's shared side: the neighbours of the faulting PTE that INVLPG dropped",
-                        "(tombstones of the same frame) are mapped again from the group read, each with a compare-exchange; in a table",
+                        "(tombstones of the same frame) are mapped again from the group read, each only over the value read; in a table",
                         "in sync only (an unsync table's neighbours may change without a trap after the group read).");
                     _w.Line(RequiresEitherSide);
                     Inline(_w);

@@ -140,7 +140,7 @@ namespace ShadowMmu.Generators
             /// <param name="CheckLeaf">The leaf's guest entry is re-checked through the group read.</param>
             /// <param name="What">The method's summary.</param>
             /// <param name="Shared">The fixed order on the mmu_lock's shared side: it follows only pages that exist and are linked, and
-            /// installs with a compare-exchange.</param>
+            /// installs only over the value it read before the re-check (<c>Vm.InstallLeafShared</c>).</param>
             private sealed record FetchOrder(string Name, bool CheckRoot, bool PassPresent, bool CheckLeaf, string What, bool Shared = false)
             {
                 /// <summary>Deliberately unsafe: kept to reproduce a race.</summary>
@@ -153,7 +153,8 @@ namespace ShadowMmu.Generators
             private static readonly FetchOrder SharedOrder = new FetchOrder("Shared", CheckRoot: true, PassPresent: false, CheckLeaf: true,
                 "KVM's fixed order on the mmu_lock's shared side (as its TDP MMU faults under read_lock): the same re-checks, each after "
                 + "the shadow page of its table is found; a page that is missing or not linked yet ends it with NeedsExclusive, changing "
-                + "nothing; the leaf is installed with a compare-exchange from the value read before its re-check.",
+                + "nothing; the leaf is installed only over the value read before its re-check (a compare-exchange, or a plain store "
+                + "in a page only this vCPU reaches).",
                 Shared: true);
 
             private static readonly FetchOrder[] FetchOrders =
@@ -353,8 +354,8 @@ namespace ShadowMmu.Generators
                 {
                     if (order.Shared)
                     {
-                        _w.Comment("The leaf's value before its re-check: the install is a compare-exchange from it, so that a leaf another vCPU",
-                            "installed or dropped (INVLPG) after this read makes it fail.");
+                        _w.Comment("The leaf's value before its re-check: the install replaces only it, so that a leaf another vCPU installed or",
+                            "dropped (INVLPG) after this read makes it fail.");
                         _w.Line("expectedLeaf = child[(int)(va >> 12) & 511];");
                     }
 
@@ -497,7 +498,7 @@ namespace ShadowMmu.Generators
                 Statement(_w, "", Calling("vm.SetLeaf", "sp", index, frameNumber, hostFrame, access, key, "prefetched: " + (prefetched ? "true" : "false")));
 
             /// <summary>
-            /// The leaf on the shared side: a compare-exchange from <paramref name="expected"/> (<c>Vm.InstallLeafShared</c>), its
+            /// The leaf on the shared side, installed only over <paramref name="expected"/> (<c>Vm.InstallLeafShared</c>), its
             /// outcome in <c>installed</c>.
             /// </summary>
             private void EmitInstallLeafShared(string index, string frameNumber, string expected) =>

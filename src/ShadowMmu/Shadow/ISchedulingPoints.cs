@@ -37,8 +37,9 @@ public enum SchedulingPoint
     ExclusiveLockAnnounced,
 
     /// <summary>
-    /// A fault on the mmu_lock's shared side re-checked the guest entry and is about to install its leaf with a
-    /// compare-exchange: a trapped guest write may land here, and another vCPU may install or drop the same entry.
+    /// A fault on the mmu_lock's shared side re-checked the guest entry and is about to install its leaf (a
+    /// compare-exchange, or a plain store in a page only its vCPU reaches): a trapped guest write may land here, and
+    /// another vCPU may install or drop the same entry.
     /// </summary>
     SharedBeforeInstall,
 }

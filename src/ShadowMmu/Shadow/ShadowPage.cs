@@ -107,7 +107,7 @@ public sealed class ShadowPage
         return (int)(low | high << 4);
     }
 
-    /// <summary>A plain store of entry <paramref name="index"/>: the exclusive side's (the shared side changes entries only by compare-exchange).</summary>
+    /// <summary>A plain store of entry <paramref name="index"/>: the exclusive side's (the shared side changes leaves only through Vm.ReplaceLeaf and INVLPG's tombstones).</summary>
     [ShadowMmu.Annotations.RequiresMmuLock]
     internal void Set(int index, ulong value) => Volatile.Write(ref _sptes[Padding + index], value);
 

@@ -101,22 +101,15 @@ public sealed partial class Vcpu
         using (Vm.MmuLock.Enter())
         {
             ShadowPage? root = RootFor(va);
-            if (!_ept && root != null)
-            {
-                // Recorded before the sync reads the guest entry: a write after this point may still be pending.
-                Vm.Tlb.Invlpg(Vm.ContextOf(root), Vm.WithinRoot(root, va));
-                Vm.Scheduling?.At(SchedulingPoint.FlushRecorded);
-            }
-
+            RecordInvlpg(root, va);
             if (Vm.InvalidateAddr(root, va))
             {
                 _stats.Add(ShadowCounter.ZappedEntries);
             }
 
-            int slot = _rootSlots == 1 ? 0 : (int)(va >> 30) & 3;
             foreach (CachedRoots cached in _previousRoots)
             {
-                Vm.InvalidateAddr(cached.Roots[slot], va);
+                Vm.InvalidateAddr(cached.Roots[RootSlot(va)], va);
             }
         }
     }
@@ -133,23 +126,30 @@ public sealed partial class Vcpu
         using (Vm.MmuLock.EnterShared(ReaderSlot))
         {
             ShadowPage? root = RootFor(va);
-            if (!_ept && root != null && Vm.RecordsFlushes)
-            {
-                // Recorded before the drop: a write after this point may still be pending.
-                Vm.Tlb.Invlpg(Vm.ContextOf(root), Vm.WithinRoot(root, va));
-                Vm.Scheduling?.At(SchedulingPoint.FlushRecorded);
-            }
-
+            RecordInvlpg(root, va);
             if (Vm.InvalidateAddrShared(root, va, stamp))
             {
                 _stats.Add(ShadowCounter.ZappedEntries);
             }
 
-            int slot = _rootSlots == 1 ? 0 : (int)(va >> 30) & 3;
             foreach (CachedRoots cached in _previousRoots)
             {
-                Vm.InvalidateAddrShared(cached.Roots[slot], va, stamp);
+                Vm.InvalidateAddrShared(cached.Roots[RootSlot(va)], va, stamp);
             }
+        }
+    }
+
+    /// <summary>
+    /// INVLPG's record for the audit's TLB oracle, made before the drop or sync reads the guest entry (a write after this
+    /// point may still be pending). Only once a table has gone unsync (<see cref="Vm.RecordsFlushes"/>: until then every
+    /// shadow entry is exact), and never for a nested guest (INVLPG does not flush its guest-physical translations).
+    /// </summary>
+    private void RecordInvlpg(ShadowPage? root, ulong va)
+    {
+        if (!_ept && root != null && Vm.RecordsFlushes)
+        {
+            Vm.Tlb.Invlpg(Vm.ContextOf(root), Vm.WithinRoot(root, va));
+            Vm.Scheduling?.At(SchedulingPoint.FlushRecorded);
         }
     }
 

@@ -64,7 +64,10 @@ public sealed partial class Vcpu
     public IGuestPageWalker Walker => _walker;
 
     /// <summary>The shadow root for <paramref name="va"/> (null for a PDPTE slot that is not present).</summary>
-    public ShadowPage? RootFor(ulong va) => _roots[_rootSlots == 1 ? 0 : (int)(va >> 30) & 3];
+    public ShadowPage? RootFor(ulong va) => _roots[RootSlot(va)];
+
+    /// <summary>The root slot that translates <paramref name="va"/>: 0, or its PDPTE's slot with four roots.</summary>
+    private int RootSlot(ulong va) => _rootSlots == 1 ? 0 : (int)(va >> 30) & 3;
 
     /// <summary>The shadow root in slot <paramref name="slot"/>.</summary>
     public ShadowPage? Root(int slot) => _roots[slot];
@@ -335,11 +338,7 @@ public sealed partial class Vcpu
                 return FaultOutcome.Retry;
             }
 
-            // 5. KVM's is_page_fault_stale: an invalidation over the frame ended since the snapshot, or is under way.
-            bool checkSequence = Vm.SequenceCheck;
-            bool stale = checkSequence && Vm.MmuInvalidateRetryGfn(mmuSeq, walk.Gfn);
-            hooks?.AfterSequenceCheck(this, checkSequence, stale);
-            if (stale)
+            if (IsFaultStale(mmuSeq, walk.Gfn, hooks))
             {
                 return SequenceRetry();
             }
@@ -380,10 +379,7 @@ public sealed partial class Vcpu
                 return false;
             }
 
-            bool checkSequence = Vm.SequenceCheck;
-            bool stale = checkSequence && Vm.MmuInvalidateRetryGfn(mmuSeq, walk.Gfn);
-            hooks?.AfterSequenceCheck(this, checkSequence, stale);
-            if (stale)
+            if (IsFaultStale(mmuSeq, walk.Gfn, hooks))
             {
                 outcome = SequenceRetry();
                 return true;
@@ -410,6 +406,20 @@ public sealed partial class Vcpu
         hooks?.AfterUnlock(this);
         outcome = FaultOutcome.Retry;
         return true;
+    }
+
+    /// <summary>
+    /// Step 5, on either side of the mmu_lock: KVM's <c>is_page_fault_stale</c>, true when an invalidation over
+    /// <paramref name="gfn"/> ended since the fault took <paramref name="mmuSeq"/>, or is under way.
+    /// </summary>
+    [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsFaultStale(long mmuSeq, ulong gfn, IFetchHooks? hooks)
+    {
+        bool checkSequence = Vm.SequenceCheck;
+        bool stale = checkSequence && Vm.MmuInvalidateRetryGfn(mmuSeq, gfn);
+        hooks?.AfterSequenceCheck(this, checkSequence, stale);
+        return stale;
     }
 
     // KVM's RET_PF_RETRY on a stale sequence: wait while an invalidation is under way, else fault again.

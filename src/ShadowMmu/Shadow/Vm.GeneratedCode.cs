@@ -22,26 +22,9 @@ public sealed partial class Vm
     public ShadowPage GetChildPage(Vcpu vcpu, ShadowPage parent, int index, ulong gfn, ShadowRole role, out bool linked)
     {
         System.Diagnostics.Debug.Assert(MmuLock.IsHeldByCurrentThread, "the mmu_lock is held");
-        if (parent.WriteFloodCount != 0)
-        {
-            // Only when set: every vCPU's fault passes through the same upper pages, and a store to each would move
-            // their lines between cores on every fault.
-            parent.WriteFloodCount = 0;
-        }
-
-        ulong spte = parent[index];
-        if (Spte.IsPresent(spte))
-        {
-            ShadowPage current = _pages[Spte.ChildId(spte)]!;
-            if (current.Gfn == gfn && current.Role == role)
-            {
-                linked = true;
-                return current;
-            }
-        }
-
-        linked = false;
-        return GetOtherChildPage(vcpu, parent, index, gfn, role);
+        ShadowPage? current = FindLinkedChild(parent, index, gfn, role);
+        linked = current != null;
+        return current ?? GetOtherChildPage(vcpu, parent, index, gfn, role);
     }
 
     // The entry links no page or another one (dropped): the page for (gfn, role), found or made. Out of line: in a

@@ -65,8 +65,9 @@ public sealed partial class Vm
     {
         if (parent.WriteFloodCount != 0)
         {
-            // A fault through the page ends its flood count, as on the exclusive side. Trapped writes count on the
-            // exclusive side only, so the one race is between readers storing the same 0.
+            // A fault through the page ends its flood count; only when set: every vCPU's fault passes through the same
+            // upper pages, and a store to each would move their lines between cores on every fault. Trapped writes count
+            // on the exclusive side only, so the one race is between readers storing the same 0.
             Volatile.Write(ref parent.WriteFloodCount, 0);
         }
 
@@ -82,8 +83,8 @@ public sealed partial class Vm
 
     /// <summary>
     /// <see cref="SetLeaf"/> on the shared side: installs the leaf for <paramref name="gfn"/> (host frame
-    /// <paramref name="pfn"/>) in entry <paramref name="index"/> of <paramref name="page"/> with a compare-exchange from
-    /// <paramref name="expected"/>, the value the caller read before it re-checked the guest entry. <see cref="FetchOutcome.Retry"/>
+    /// <paramref name="pfn"/>) in entry <paramref name="index"/> of <paramref name="page"/> if it still holds
+    /// <paramref name="expected"/>, the value the caller read before it re-checked the guest entry (<see cref="ReplaceLeaf"/>). <see cref="FetchOutcome.Retry"/>
     /// when the entry changed meanwhile (another vCPU installed or dropped it); <see cref="FetchOutcome.NeedsExclusive"/>,
     /// with nothing changed, when the install would change a reverse map or make a table unsync.
     /// </summary>
@@ -151,7 +152,7 @@ public sealed partial class Vm
 
     /// <summary>
     /// A prefetched leaf on the shared side, as <see cref="InstallLeafShared"/>: installed only over a tombstone of the
-    /// same frame, with a compare-exchange from <paramref name="expected"/>. False when it was not (prefetch goes on with
+    /// same frame, if the entry still holds <paramref name="expected"/> (<see cref="ReplaceLeaf"/>). False when it was not (prefetch goes on with
     /// the next neighbour: it is optional).
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]

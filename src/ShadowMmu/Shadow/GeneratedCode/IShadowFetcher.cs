@@ -32,7 +32,8 @@ public interface IShadowFetcher
     /// <summary>
     /// <see cref="Fetch"/> in the fixed order on the mmu_lock's shared side: follows the shadow pages along
     /// <paramref name="walk"/> only where they exist and are linked, re-checking each guest entry as <see cref="Fetch"/>
-    /// does, and installs the leaf (and prefetches) with compare-exchanges. <see cref="FetchOutcome.NeedsExclusive"/>, with
+    /// does, and installs the leaf (and prefetches) with compare-exchanges, or plain stores in pages only
+    /// <paramref name="vcpu"/> reaches. <see cref="FetchOutcome.NeedsExclusive"/>, with
     /// nothing changed, when a page must be created or linked or a reverse map changed: the fault then runs
     /// <see cref="Fetch"/> on the exclusive side. The caller holds the shared side (or the exclusive one).
     /// </summary>

@@ -778,8 +778,8 @@ level 1 PTE
         /// <summary>
         /// KVM's fixed order on the mmu_lock's shared side (as its TDP MMU faults under read_lock): the same re-checks,
         /// each after the shadow page of its table is found; a page that is missing or not linked yet ends it with
-        /// NeedsExclusive, changing nothing; the leaf is installed with a compare-exchange from the value read before
-        /// its re-check.
+        /// NeedsExclusive, changing nothing; the leaf is installed only over the value read before its re-check (a
+        /// compare-exchange, or a plain store in a page only this vCPU reaches).
         /// </summary>
         /// <remarks>
         /// Follows the shadow pages along the walk, top down. The guest entries it uses come from the lock-free walk;
@@ -830,8 +830,8 @@ level 1 PTE
             }
 
             hooks.AfterChildPage(1, child);
-            // The leaf's value before its re-check: the install is a compare-exchange from it, so that a leaf another
-            // vCPU installed or dropped (INVLPG) after this read makes it fail.
+            // The leaf's value before its re-check: the install replaces only it, so that a leaf another vCPU installed
+            // or dropped (INVLPG) after this read makes it fail.
             expectedLeaf = child[(int)(va >> 12) & 511];
             // The table of 4 KiB pages is write-protected now: one read of the 8-entry group around the PTE re-checks
             // it and feeds the prefetch.
@@ -990,7 +990,7 @@ level 1 PTE
 
         /// <summary>
         /// KVM's FNAME(pte_prefetch) on the mmu_lock's shared side: the neighbours of the faulting PTE that INVLPG
-        /// dropped (tombstones of the same frame) are mapped again from the group read, each with a compare-exchange;
+        /// dropped (tombstones of the same frame) are mapped again from the group read, each only over the value read;
         /// in a table in sync only (an unsync table's neighbours may change without a trap after the group read).
         /// </summary>
         [ShadowMmu.Annotations.RequiresMmuLock(Shared = true)]
